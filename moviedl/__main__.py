@@ -1,0 +1,3 @@
+from moviedl.cli import main
+
+main()

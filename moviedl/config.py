@@ -1,0 +1,317 @@
+"""One configuration layer for every command.
+
+Precedence, highest first: command-line flag > environment variable > config file > default.
+The config file is ``--config PATH``, else ``$MOVIEDL_CONFIG``, else ``./moviedl.toml`` when it
+exists. :func:`load_settings` builds one immutable :class:`Settings` that is passed down
+explicitly; every value remembers where it came from so ``moviedl config show`` can say so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import stat
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from moviedl.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "moviedl.toml"
+CONFIG_ENV = "MOVIEDL_CONFIG"
+
+
+class Secret:
+    """A value that never prints: ``str()``/``repr()`` give a mask, ``reveal()`` the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    def __str__(self) -> str:
+        return "****"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+# --- value parsers: each takes the raw value (str from env/flag, or a TOML value) -----------
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("a non-empty string")
+    return value.strip()
+
+
+def _lake(value: Any) -> str:
+    text = _str(value)
+    if "://" in text:
+        scheme, _, rest = text.partition("://")
+        if scheme != "s3":
+            raise ValueError("a local folder or s3://bucket/prefix")
+        if not rest.split("/", 1)[0]:
+            raise ValueError("s3://bucket/prefix with a bucket name")
+    return text
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.date.fromisoformat(_str(value))
+    except ValueError:
+        raise ValueError("a date YYYY-MM-DD") from None
+
+
+def _positive_int(value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError("a whole number ≥ 1") from None
+    if isinstance(value, float | bool) or number < 1:
+        raise ValueError("a whole number ≥ 1")
+    return number
+
+
+def _positive_float(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("a number > 0") from None
+    if isinstance(value, bool) or not number > 0:
+        raise ValueError("a number > 0")
+    return number
+
+
+def _records_per_file(value: Any) -> int:
+    number = _positive_int(value)
+    if number > 100:
+        raise ValueError("a whole number from 1 to 100")
+    return number
+
+
+def _sse(value: Any) -> str:
+    text = _str(value)
+    if text not in ("AES256", "aws:kms", "none"):
+        raise ValueError("one of AES256, aws:kms, none")
+    return text
+
+
+def _secret(value: Any) -> Secret:
+    return Secret(_str(value))
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its file key, environment variable(s), default and parser."""
+
+    key: str
+    parse: Callable[[Any], Any]
+    default: Any = None
+    env: tuple[str, ...] = ()
+    secret: bool = False
+    help: str = ""
+
+    @property
+    def attr(self) -> str:
+        return self.key.replace(".", "_")
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("lake", _lake, "./lake", ("MOVIEDL_LAKE",), help="local folder or s3://bucket/prefix"),
+    Option("date", _date, _today, ("MOVIEDL_DATE",), help="ingestion date used in lake paths"),
+    Option("s3.endpoint_url", _str, None, ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+           help="S3-compatible endpoint (MinIO, LocalStack, tests)"),
+    Option("s3.sse", _sse, "AES256", ("MOVIEDL_S3_SSE",), help="server-side encryption for S3 writes"),
+    Option("s3.kms_key_id", _str, None, ("MOVIEDL_S3_KMS_KEY_ID",), help="KMS key for aws:kms"),
+    Option("s3.multipart_threshold_mb", _positive_int, 64, help="files larger than this use multipart upload"),
+    Option("s3.part_size_mb", _positive_int, 16, help="multipart part size (S3 minimum 5)"),
+    Option("aws.profile", _str, None, ("AWS_PROFILE",), help="AWS profile"),
+    Option("aws.region", _str, None, ("AWS_REGION", "AWS_DEFAULT_REGION"), help="AWS region"),
+    Option("tmdb.base_url", _str, "https://api.themoviedb.org/3", ("MOVIEDL_TMDB_BASE_URL",),
+           help="TMDB API base URL"),
+    Option("tmdb.api_key", _secret, None, ("TMDB_API_KEY",), secret=True, help="TMDB v3 API key"),
+    Option("tmdb.read_access_token", _secret, None, ("TMDB_READ_ACCESS_TOKEN",), secret=True,
+           help="TMDB read access token (Bearer)"),
+    Option("tmdb.requests_per_second", _positive_float, 40.0, help="client-side TMDB rate limit"),
+    Option("tmdb.concurrency", _positive_int, 8, help="concurrent TMDB workers"),
+    Option("tmdb.records_per_file", _records_per_file, 100, help="records per Raw TMDB JSON file"),
+    Option("tmdb.timeout_seconds", _positive_float, 10.0, help="TMDB request timeout"),
+    Option("tmdb.max_attempts", _positive_int, 6, help="attempts per TMDB request before giving up"),
+    Option("athena.database", _str, "moviedl", help="Athena/Glue database"),
+    Option("athena.workgroup", _str, "primary", help="Athena workgroup"),
+    Option("athena.output_location", _str, None, help="Athena query result location (s3://...)"),
+    Option("duckdb.memory_limit", _str, "2GB", help="DuckDB memory_limit"),
+    Option("duckdb.threads", _positive_int, None, help="DuckDB threads (default: all cores)"),
+    Option("duckdb.temp_directory", _str, None, help="DuckDB spill directory"),
+)
+OPTIONS_BY_KEY: Mapping[str, Option] = {o.key: o for o in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective configuration. Build it with :func:`load_settings`."""
+
+    lake: str
+    date: dt.date
+    s3_endpoint_url: str | None
+    s3_sse: str
+    s3_kms_key_id: str | None
+    s3_multipart_threshold_mb: int
+    s3_part_size_mb: int
+    aws_profile: str | None
+    aws_region: str | None
+    tmdb_base_url: str
+    tmdb_api_key: Secret | None
+    tmdb_read_access_token: Secret | None
+    tmdb_requests_per_second: float
+    tmdb_concurrency: int
+    tmdb_records_per_file: int
+    tmdb_timeout_seconds: float
+    tmdb_max_attempts: int
+    athena_database: str
+    athena_workgroup: str
+    athena_output_location: str | None
+    duckdb_memory_limit: str
+    duckdb_threads: int | None
+    duckdb_temp_directory: str | None
+    config_file: str | None = None
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    date_given: bool = False
+
+    def describe(self) -> list[dict[str, str]]:
+        """Every setting as ``{key, value, source}``, secrets masked."""
+        rows = []
+        for option in OPTIONS:
+            value = getattr(self, option.attr)
+            shown = "" if value is None else ("****" if option.secret else str(value))
+            rows.append({"key": option.key, "value": shown, "source": self.sources[option.key]})
+        return rows
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{full}."))
+        else:
+            flat[full] = value
+    return flat
+
+
+def _find_config_file(flag_path: str | None, env: Mapping[str, str]) -> tuple[Path | None, str]:
+    if flag_path:
+        return Path(flag_path), "--config"
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV]), CONFIG_ENV
+    default = Path(DEFAULT_CONFIG_FILE)
+    return (default, "default") if default.is_file() else (None, "")
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse and check a config file; raise :class:`ConfigError` naming the file and key."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    try:
+        table = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    values = _flatten(table)
+    problems = []
+    for key in values:
+        if key not in OPTIONS_BY_KEY:
+            known = ", ".join(o.key for o in OPTIONS)
+            problems.append(f"{path}: unknown key '{key}' (known keys: {known})")
+    secrets = [k for k in values if k in OPTIONS_BY_KEY and OPTIONS_BY_KEY[k].secret]
+    if secrets and os.name == "posix" and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        problems.append(
+            f"{path}: holds {', '.join(secrets)} but other users can read it; "
+            f"run 'chmod 600 {path}' or set the secret in the environment instead"
+        )
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return values
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_path: str | None = None,
+) -> Settings:
+    """Build the effective settings: flag > environment > config file > default.
+
+    ``flags`` maps option keys (``"lake"``, ``"athena.database"``...) to values given on the
+    command line; ``None`` values mean "not given".
+    """
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    env = os.environ if env is None else env
+    path, _how = _find_config_file(config_path, env)
+    file_values = read_config_file(path) if path else {}
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    problems: list[str] = []
+    for option in OPTIONS:
+        raw: Any = None
+        where = ""
+        if option.key in flags:
+            raw, where = flags[option.key], "flag"
+        else:
+            for name in option.env:
+                if env.get(name):
+                    raw, where = env[name], f"env {name}"
+                    break
+            else:
+                if option.key in file_values:
+                    raw, where = file_values[option.key], f"file {path}"
+        if where:
+            try:
+                values[option.attr] = option.parse(raw)
+            except ValueError as exc:
+                shown = "****" if option.secret else repr(raw)
+                problems.append(f"{where}: '{option.key}' is {shown}; expected {exc}")
+                continue
+        else:
+            default = option.default() if callable(option.default) else option.default
+            values[option.attr] = default
+            where = "default"
+        sources[option.key] = where
+    if problems:
+        raise ConfigError("\n".join(problems))
+    if values["s3_sse"] == "aws:kms" and not values["s3_kms_key_id"]:
+        raise ConfigError(
+            "s3.sse is aws:kms but no KMS key is set; set MOVIEDL_S3_KMS_KEY_ID "
+            "or s3.kms_key_id in the config file"
+        )
+    if values["s3_part_size_mb"] < 5:
+        raise ConfigError("s3.part_size_mb must be at least 5 (the S3 minimum part size)")
+    names = {f.name for f in fields(Settings)}
+    assert set(values) <= names
+    return Settings(
+        **values,
+        config_file=str(path) if path else None,
+        sources=sources,
+        date_given=sources["date"] != "default",
+    )

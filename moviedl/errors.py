@@ -1,0 +1,60 @@
+"""Errors that carry a user-facing message and the exit code SPEC.md assigns to them.
+
+The CLI converts these once, at its boundary, into ``Error: <message>`` and the exit code.
+Anything else that escapes is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    CHECK_FAILED = 1  # a data check failed; nothing bad was published
+    BAD_INPUT = 2  # bad usage, configuration or input file
+    SERVICE = 3  # an external service kept failing or refused credentials
+
+
+class MoviedlError(Exception):
+    """Base class: ``message`` is what the user reads, ``exit_code`` what cron sees."""
+
+    exit_code: ExitCode = ExitCode.BAD_INPUT
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n{self.hint}"
+
+
+class ConfigError(MoviedlError):
+    """A bad setting: unknown key, bad value, unreadable config file."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class InputFileError(MoviedlError):
+    """A source file that cannot be ingested (missing, empty, misshapen)."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class UsageError(MoviedlError):
+    """Arguments that do not fit together, or a refused operation (e.g. overwrite)."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class DataCheckError(MoviedlError):
+    """A data check failed; nothing was published."""
+
+    exit_code = ExitCode.CHECK_FAILED
+
+
+class ServiceError(MoviedlError):
+    """S3, Athena, Glue or TMDB kept failing after retries, or refused credentials."""
+
+    exit_code = ExitCode.SERVICE

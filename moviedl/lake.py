@@ -1,0 +1,434 @@
+"""Lake storage: one small interface, two backends (a local folder, or S3 / S3-compatible).
+
+Keys are ``/``-separated paths relative to the lake root, e.g.
+``Raw/Local/CSV/Movies/2024/05/01/movies.csv``. Writes go through :meth:`Lake.begin_upload`,
+which stages the bytes where no reader looks and makes them visible in one step on
+:meth:`Upload.commit` (local: temp file + ``os.replace`` on the same file system; S3: one PUT
+or a completed multipart upload). A reader never sees a half-written object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from moviedl.errors import MoviedlError, ServiceError
+
+if TYPE_CHECKING:
+    from moviedl.config import Settings
+
+CHUNK_SIZE = 8 << 20
+STATE_PREFIX = "_moviedl"
+TMP_PREFIX = f"{STATE_PREFIX}/tmp"
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+
+
+class Upload(ABC):
+    """A staged write. ``write`` chunks, then ``commit`` (verify + publish) or ``abort``."""
+
+    def __init__(self, lake: Lake, key: str) -> None:
+        self.lake = lake
+        self.key = key
+        self.size = 0
+        self._hash = hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self._hash.update(data)
+        self.size += len(data)
+        self._write(data)
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    def commit(self) -> None:
+        """Publish the object, verified: its stored size and SHA-256 equal what was written."""
+        self._commit()
+
+    @abstractmethod
+    def _write(self, data: bytes) -> None: ...
+
+    @abstractmethod
+    def _commit(self) -> None: ...
+
+    @abstractmethod
+    def abort(self) -> None: ...
+
+    def _check_stored(self, size: int, sha256: str, where: str) -> None:
+        if size != self.size or sha256 != self.sha256:
+            raise ServiceError(
+                f"verification failed for {where}: wrote {self.size} bytes sha256 "
+                f"{self.sha256[:12]}, stored {size} bytes sha256 {sha256[:12]}; nothing was "
+                "published, run the command again"
+            )
+
+
+class Lake(ABC):
+    """A lake root. ``uri`` is what the user configured (a folder or ``s3://bucket/prefix``)."""
+
+    uri: str
+
+    @staticmethod
+    def key(*parts: str) -> str:
+        return "/".join(p.strip("/") for p in parts if p)
+
+    @abstractmethod
+    def uri_of(self, key: str) -> str: ...
+
+    @abstractmethod
+    def check(self) -> None:
+        """Fail early with a clear :class:`ServiceError` if the lake cannot be reached."""
+
+    @abstractmethod
+    def size(self, key: str) -> int | None:
+        """The object's size, or ``None`` when it does not exist."""
+
+    def exists(self, key: str) -> bool:
+        return self.size(key) is not None
+
+    @abstractmethod
+    def open_read(self, key: str) -> contextlib.AbstractContextManager[IO[bytes]]: ...
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.open_read(key) as stream:
+            return stream.read()
+
+    def sha256(self, key: str) -> str:
+        digest = hashlib.sha256()
+        with self.open_read(key) as stream:
+            while chunk := stream.read(CHUNK_SIZE):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    @abstractmethod
+    def begin_upload(self, key: str) -> Upload: ...
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        upload = self.begin_upload(key)
+        try:
+            upload.write(data)
+            upload.commit()
+        except BaseException:
+            upload.abort()
+            raise
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, in key order, never capped."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+
+# --- local folder ---------------------------------------------------------------------------
+
+
+class LocalUpload(Upload):
+    def __init__(self, lake: LocalLake, key: str) -> None:
+        super().__init__(lake, key)
+        self._tmp = lake.root / TMP_PREFIX / f"{uuid.uuid4().hex}.part"
+        self._tmp.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[bytes] | None = open(self._tmp, "wb")  # noqa: SIM115
+
+    def _write(self, data: bytes) -> None:
+        assert self._file is not None
+        self._file.write(data)
+
+    def _commit(self) -> None:
+        assert self._file is not None
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._file = None
+        digest = hashlib.sha256()
+        with open(self._tmp, "rb") as stored:
+            while chunk := stored.read(CHUNK_SIZE):
+                digest.update(chunk)
+        self._check_stored(self._tmp.stat().st_size, digest.hexdigest(), str(self._tmp))
+        target = self.lake.root / self.key  # type: ignore[attr-defined]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._tmp, target)
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._tmp.unlink(missing_ok=True)
+
+
+class LocalLake(Lake):
+    def __init__(self, root: str | Path) -> None:
+        self.uri = str(root)
+        self.root = Path(root).expanduser().absolute()
+
+    def uri_of(self, key: str) -> str:
+        return str(self.root / key)
+
+    def check(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise MoviedlError(f"lake {self.root} exists but is not a folder")
+
+    def size(self, key: str) -> int | None:
+        try:
+            return (self.root / key).stat().st_size
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def open_read(self, key: str) -> contextlib.AbstractContextManager[IO[bytes]]:
+        return open(self.root / key, "rb")
+
+    def begin_upload(self, key: str) -> Upload:
+        try:
+            return LocalUpload(self, key)
+        except PermissionError as exc:
+            raise MoviedlError(f"cannot write to lake {self.root}: {exc.strerror}") from None
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        folder = self.root / prefix if prefix.endswith("/") or not prefix else (self.root / prefix).parent
+        if not folder.is_dir():
+            return
+        found = []
+        for dirpath, _dirs, files in os.walk(folder):
+            for name in files:
+                path = Path(dirpath) / name
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    found.append(ObjectInfo(key, path.stat().st_size))
+        yield from sorted(found, key=lambda info: info.key)
+
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
+
+# --- S3 -------------------------------------------------------------------------------------
+
+
+class S3Upload(Upload):
+    """Buffers up to the multipart threshold; above it streams parts of ``part_size`` bytes."""
+
+    def __init__(self, lake: S3Lake, key: str) -> None:
+        super().__init__(lake, key)
+        self._s3 = lake
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, object]] = []
+
+    def _write(self, data: bytes) -> None:
+        self._buffer += data
+        if self._upload_id is None and len(self._buffer) > self._s3.multipart_threshold:
+            with self._s3.errors("start multipart upload of", self.key):
+                answer = self._s3.client.create_multipart_upload(
+                    Bucket=self._s3.bucket, Key=self._s3.full_key(self.key), **self._s3.sse_args
+                )
+            self._upload_id = answer["UploadId"]
+        if self._upload_id is not None:
+            while len(self._buffer) >= self._s3.part_size:
+                self._send_part(bytes(self._buffer[: self._s3.part_size]))
+                del self._buffer[: self._s3.part_size]
+
+    def _send_part(self, body: bytes) -> None:
+        number = len(self._parts) + 1
+        with self._s3.errors("upload a part of", self.key):
+            answer = self._s3.client.upload_part(
+                Bucket=self._s3.bucket,
+                Key=self._s3.full_key(self.key),
+                UploadId=self._upload_id,
+                PartNumber=number,
+                Body=body,
+            )
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+    def _commit(self) -> None:
+        s3 = self._s3
+        if self._upload_id is None:
+            with s3.errors("write", self.key):
+                s3.client.put_object(
+                    Bucket=s3.bucket, Key=s3.full_key(self.key), Body=bytes(self._buffer), **s3.sse_args
+                )
+        else:
+            if self._buffer:
+                self._send_part(bytes(self._buffer))
+            with s3.errors("complete multipart upload of", self.key):
+                s3.client.complete_multipart_upload(
+                    Bucket=s3.bucket,
+                    Key=s3.full_key(self.key),
+                    UploadId=self._upload_id,
+                    MultipartUpload={"Parts": self._parts},
+                )
+            self._upload_id = None
+        self._buffer = bytearray()
+        try:
+            self._check_stored(s3.size(self.key) or 0, s3.sha256(self.key), s3.uri_of(self.key))
+        except ServiceError:
+            s3.delete(self.key)
+            raise
+
+    def abort(self) -> None:
+        self._buffer = bytearray()
+        if self._upload_id is not None:
+            with contextlib.suppress(Exception):
+                self._s3.client.abort_multipart_upload(
+                    Bucket=self._s3.bucket, Key=self._s3.full_key(self.key), UploadId=self._upload_id
+                )
+            self._upload_id = None
+
+    @property
+    def multipart(self) -> bool:
+        return bool(self._parts) or self._upload_id is not None
+
+
+class S3Lake(Lake):
+    def __init__(self, uri: str, settings: Settings | None = None, *, page_size: int = 1000) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.uri = uri
+        rest = uri[len("s3://") :]
+        self.bucket, _, prefix = rest.partition("/")
+        self.prefix = prefix.strip("/")
+        self.page_size = page_size
+        endpoint = settings.s3_endpoint_url if settings else None
+        session = boto3.session.Session(
+            profile_name=settings.aws_profile if settings else None,
+            region_name=settings.aws_region if settings else None,
+        )
+        self.endpoint = endpoint or "AWS"
+        self.client = session.client(
+            "s3",
+            endpoint_url=endpoint,
+            config=Config(
+                retries={"mode": "standard"},  # AWS_MAX_ATTEMPTS overrides the default 3
+                connect_timeout=10,
+                read_timeout=60,
+            ),
+        )
+        sse = settings.s3_sse if settings else "AES256"
+        self.sse_args: dict[str, str] = {}
+        if sse == "AES256":
+            self.sse_args = {"ServerSideEncryption": "AES256"}
+        elif sse == "aws:kms":
+            assert settings and settings.s3_kms_key_id
+            self.sse_args = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": settings.s3_kms_key_id}
+        self.multipart_threshold = (settings.s3_multipart_threshold_mb if settings else 64) << 20
+        self.part_size = (settings.s3_part_size_mb if settings else 16) << 20
+
+    def full_key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def uri_of(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self.full_key(key)}"
+
+    @contextlib.contextmanager
+    def errors(self, action: str, key: str | None = None) -> Iterator[None]:
+        """Turn botocore failures into one clear :class:`ServiceError`."""
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            EndpointConnectionError,
+            NoCredentialsError,
+            PartialCredentialsError,
+        )
+
+        where = self.uri_of(key) if key is not None else f"s3://{self.bucket}"
+        try:
+            yield
+        except (NoCredentialsError, PartialCredentialsError):
+            raise ServiceError(
+                f"no AWS credentials found to {action} {where}",
+                hint="Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "or run 'aws configure'.",
+            ) from None
+        except EndpointConnectionError:
+            raise ServiceError(
+                f"cannot reach the S3 endpoint {self.endpoint} to {action} {where}",
+                hint="Check the network and AWS_ENDPOINT_URL.",
+            ) from None
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code == "NoSuchBucket" or (code == "404" and key is None):
+                raise ServiceError(
+                    f"S3 bucket '{self.bucket}' does not exist (endpoint {self.endpoint})",
+                    hint="Create it, or fix the lake URI (--lake / MOVIEDL_LAKE).",
+                ) from None
+            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"):
+                raise ServiceError(
+                    f"S3 refused the credentials ({code}) to {action} {where}",
+                    hint="Check AWS_PROFILE or the access keys in the environment.",
+                ) from None
+            if code in ("AccessDenied", "403", "AllAccessDisabled") or status == 403:
+                raise ServiceError(
+                    f"access denied to {action} {where}",
+                    hint="The credentials need s3:GetObject, s3:PutObject, s3:ListBucket and "
+                    "s3:DeleteObject on the lake prefix (see 'moviedl athena-ddl --policy').",
+                ) from None
+            message = error.get("Message") or code or str(exc)
+            raise ServiceError(f"S3 could not {action} {where}: {message}") from None
+        except BotoCoreError as exc:
+            raise ServiceError(f"S3 could not {action} {where}: {exc}") from None
+
+    def check(self) -> None:
+        with self.errors("reach the bucket"):
+            self.client.head_bucket(Bucket=self.bucket)
+
+    def size(self, key: str) -> int | None:
+        from botocore.exceptions import ClientError
+
+        with self.errors("read", key):
+            try:
+                answer = self.client.head_object(Bucket=self.bucket, Key=self.full_key(key))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                    return None
+                raise
+        return int(answer["ContentLength"])
+
+    @contextlib.contextmanager
+    def open_read(self, key: str) -> Iterator[IO[bytes]]:
+        with self.errors("read", key):
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))
+        body = answer["Body"]
+        try:
+            with self.errors("read", key):
+                yield body
+        finally:
+            body.close()
+
+    def begin_upload(self, key: str) -> Upload:
+        return S3Upload(self, key)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        full = self.full_key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
+        strip = len(f"{self.prefix}/") if self.prefix else 0
+        with self.errors("list", prefix or ""):
+            pages = paginator.paginate(
+                Bucket=self.bucket, Prefix=full, PaginationConfig={"PageSize": self.page_size}
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield ObjectInfo(item["Key"][strip:], int(item["Size"]))
+
+    def delete(self, key: str) -> None:
+        with self.errors("delete", key):
+            self.client.delete_object(Bucket=self.bucket, Key=self.full_key(key))
+
+
+def open_lake(settings: Settings) -> Lake:
+    """The lake named by ``settings.lake``."""
+    if settings.lake.startswith("s3://"):
+        return S3Lake(settings.lake, settings)
+    return LocalLake(settings.lake)

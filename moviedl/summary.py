@@ -1,0 +1,65 @@
+"""The result every command returns: what it read, wrote, skipped and checked.
+
+Commands build a :class:`Summary`; the CLI renders it as a table (``--format text``) or one JSON
+object (``--format json``) and exits with :attr:`Summary.exit_code`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from moviedl.errors import ExitCode
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verification: what was checked, against what target, what was seen."""
+
+    name: str
+    target: str
+    observed: str
+    status: Status
+    expected: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: str(v) for k, v in asdict(self).items()}
+
+
+@dataclass
+class Summary:
+    command: str
+    lake: str
+    date: str | None = None
+    columns: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    exit_code: ExitCode = ExitCode.OK
+
+    def fail(self, code: ExitCode) -> None:
+        """Raise the exit code to ``code`` (a higher code is more severe and wins)."""
+        self.exit_code = max(self.exit_code, code)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "lake": self.lake,
+            "date": self.date,
+            "ok": self.exit_code == ExitCode.OK,
+            "exit_code": int(self.exit_code),
+            "counts": self.counts,
+            "rows": self.rows,
+            "checks": [c.to_dict() for c in self.checks],
+            "problems": self.problems,
+            "notes": self.notes,
+        }

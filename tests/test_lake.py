@@ -1,0 +1,136 @@
+"""Lake storage: the same behaviour on a local folder and on S3 (moto running as a server)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from moviedl.config import load_settings
+from moviedl.errors import ExitCode, ServiceError
+from moviedl.lake import LocalLake, S3Lake, open_lake
+from tests.conftest import list_lake, read_lake_object
+
+
+def make_lake(lake_uri: str, **settings: object):
+    return open_lake(load_settings({"lake": lake_uri}, env={**os.environ, **{k: str(v) for k, v in settings.items()}}))
+
+
+def test_write_read_list_delete_round_trip(lake_uri: str, s3) -> None:
+    lake = make_lake(lake_uri)
+    lake.write_bytes("Raw/a/one.txt", b"one")
+    lake.write_bytes("Raw/b/two.txt", "dois – 二".encode())
+    lake.write_bytes("Other/three.txt", b"3")
+
+    assert lake.read_bytes("Raw/b/two.txt") == "dois – 二".encode()
+    assert read_lake_object(lake_uri, "Raw/a/one.txt", s3) == b"one"
+    assert [(o.key, o.size) for o in lake.list("Raw/")] == [("Raw/a/one.txt", 3), ("Raw/b/two.txt", 12)]
+    assert lake.size("Raw/a/one.txt") == 3 and lake.size("Raw/none") is None
+    assert lake.sha256("Other/three.txt") == hashlib.sha256(b"3").hexdigest()
+
+    lake.delete("Raw/a/one.txt")
+    assert not lake.exists("Raw/a/one.txt")
+    assert list_lake(lake_uri, s3) == ["Other/three.txt", "Raw/b/two.txt"]
+
+
+def test_an_aborted_upload_leaves_nothing_visible(lake_uri: str, s3) -> None:
+    lake = make_lake(lake_uri)
+    upload = lake.begin_upload("Raw/x.csv")
+    upload.write(b"half of a file")
+    assert not lake.exists("Raw/x.csv")
+    upload.abort()
+    assert [key for key in list_lake(lake_uri, s3) if not key.startswith("_moviedl/tmp/")] == []
+    assert not lake.exists("Raw/x.csv")
+
+
+def test_local_staging_sits_outside_the_data_folders(tmp_path: Path) -> None:
+    lake = LocalLake(tmp_path / "lake")
+    upload = lake.begin_upload("Raw/Local/CSV/Movies/2024/05/01/movies.csv")
+    upload.write(b"data")
+    assert not (tmp_path / "lake/Raw").exists()
+    upload.commit()
+    assert (tmp_path / "lake/Raw/Local/CSV/Movies/2024/05/01/movies.csv").read_bytes() == b"data"
+    assert list((tmp_path / "lake/_moviedl/tmp").iterdir()) == []
+
+
+def test_s3_listing_follows_every_page(bucket: str, s3) -> None:
+    lake = S3Lake(f"s3://{bucket}/p", load_settings(), page_size=3)
+    for i in range(10):
+        s3.put_object(Bucket=bucket, Key=f"p/Raw/{i:02}.txt", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="elsewhere/Raw/xx.txt", Body=b"x")
+    assert [o.key for o in lake.list("Raw/")] == [f"Raw/{i:02}.txt" for i in range(10)]
+
+
+def test_s3_listing_is_not_capped_at_1000_keys(bucket: str, s3) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=f"Raw/{i:05}", Body=b""), range(1005)))
+    lake = S3Lake(f"s3://{bucket}", load_settings())
+    assert sum(1 for _ in lake.list("Raw/")) == 1005
+
+
+def test_s3_large_object_goes_up_in_parts_and_is_verified(bucket: str, s3) -> None:
+    lake = S3Lake(f"s3://{bucket}/lake", load_settings(env={**os.environ, "MOVIEDL_CONFIG": ""}))
+    lake.multipart_threshold = 6 << 20
+    lake.part_size = 5 << 20
+    data = os.urandom(12 << 20)
+    upload = lake.begin_upload("Raw/big.bin")
+    for start in range(0, len(data), 1 << 20):
+        upload.write(data[start : start + (1 << 20)])
+    assert not lake.exists("Raw/big.bin")  # parts uploaded, object not yet visible
+    upload.commit()
+    head = s3.head_object(Bucket=bucket, Key="lake/Raw/big.bin")
+    assert head["ETag"].strip('"').endswith("-3")  # 5 + 5 + 2 MiB
+    assert head["ServerSideEncryption"] == "AES256"
+    assert read_lake_object(f"s3://{bucket}/lake", "Raw/big.bin", s3) == data
+
+
+def test_s3_aborted_multipart_upload_is_cleaned_up(bucket: str, s3) -> None:
+    lake = S3Lake(f"s3://{bucket}", load_settings())
+    lake.multipart_threshold = 5 << 20
+    lake.part_size = 5 << 20
+    upload = lake.begin_upload("big.bin")
+    upload.write(b"x" * (11 << 20))
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    upload.abort()
+    assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    assert not lake.exists("big.bin")
+
+
+def test_s3_writes_use_kms_when_configured(bucket: str, s3, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOVIEDL_S3_SSE", "aws:kms")
+    monkeypatch.setenv("MOVIEDL_S3_KMS_KEY_ID", "alias/moviedl")
+    lake = open_lake(load_settings({"lake": f"s3://{bucket}"}))
+    lake.write_bytes("k.txt", b"secret data")
+    head = s3.head_object(Bucket=bucket, Key="k.txt")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert "alias/moviedl" in head["SSEKMSKeyId"]
+
+
+def test_s3_missing_bucket_is_one_clear_error(aws_env: str) -> None:
+    lake = open_lake(load_settings({"lake": "s3://no-such-bucket-here/lake"}))
+    with pytest.raises(ServiceError) as caught:
+        lake.check()
+    assert caught.value.exit_code == ExitCode.SERVICE
+    assert "S3 bucket 'no-such-bucket-here' does not exist" in caught.value.message
+
+
+def test_s3_without_credentials_says_how_to_provide_them(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    lake = open_lake(load_settings({"lake": "s3://some-bucket"}))
+    with pytest.raises(ServiceError) as caught:
+        lake.check()
+    assert "no AWS credentials found" in str(caught.value)
+    assert "AWS_PROFILE" in str(caught.value)
+
+
+def test_s3_unreachable_endpoint(monkeypatch: pytest.MonkeyPatch, aws_env: str) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: nothing listens
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    lake = open_lake(load_settings({"lake": "s3://b"}))
+    with pytest.raises(ServiceError, match="cannot reach the S3 endpoint http://127.0.0.1:9"):
+        lake.check()
