@@ -8,6 +8,7 @@ only for a chunk that holds a problem, to name its line numbers.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
 from moviedl.sources import DELIMITER, KINDS, SourceKind
@@ -69,6 +70,19 @@ def header_problem(name: str, line: str) -> str:
     )
 
 
+def _is_utf8(data: bytes, start: int, end: int) -> bool:
+    """Is ``data[start:end]`` UTF-8? Arrow validates in place, ~10x faster than ``decode()``."""
+    import pyarrow as pa
+
+    offsets = pa.py_buffer(struct.pack("<ii", 0, end - start))
+    try:
+        buffer = pa.py_buffer(data).slice(start, end - start)
+        pa.StringArray.from_buffers(1, offsets, buffer).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 class CsvInspector:
     """Feed chunks with :meth:`feed`, then call :meth:`finish` for the :class:`CsvReport`."""
 
@@ -87,20 +101,28 @@ class CsvInspector:
         self.report.bytes += len(chunk)
         if self._stopped or not chunk:
             return
+        if not self._header_done:
+            chunk = self._carry + chunk
+            self._carry = b""
+            end = chunk.find(b"\n") + 1
+            if not end:
+                self._carry = chunk
+                return
+            self._header(chunk[:end])
+            chunk = chunk[end:]
+            if self._stopped or not chunk:
+                return
         cut = chunk.rfind(b"\n")
         if cut < 0:
             self._carry += chunk
             return
-        block = self._carry + chunk[: cut + 1] if self._carry else chunk[: cut + 1]
+        start = 0
+        if self._carry:  # finish the line split across chunks on its own (a small copy)
+            start = chunk.index(b"\n") + 1
+            self._block(self._carry + chunk[:start])
+        if start <= cut:
+            self._block(chunk, start, cut + 1)
         self._carry = chunk[cut + 1 :]
-        if not self._header_done:
-            end = block.index(b"\n") + 1
-            self._header(block[:end])
-            block = block[end:]
-            if self._stopped:
-                return
-        if block:
-            self._block(block)
 
     def finish(self) -> CsvReport:
         report = self.report
@@ -159,18 +181,22 @@ class CsvInspector:
         self.report.problems.append(problem)
         self._stopped = True
 
-    def _block(self, block: bytes, truncated: bool = False) -> None:
-        """Check a run of complete lines that follows the header."""
-        lines = block.count(b"\n")
+    def _block(self, data: bytes, start: int = 0, end: int | None = None, truncated: bool = False) -> None:
+        """Check the complete lines ``data[start:end]`` (after the header) without copying them.
+
+        ``start`` is 0 or just after ``data``'s first line break, ``end`` just after its last.
+        """
+        end = len(data) if end is None else end
+        structure = data.translate(None, _NOT_STRUCTURE)  # ~1/10 of the data: slice and count here
+        first = structure.index(b"\n") + 1 if start else 0
+        structure = structure[first : structure.rindex(b"\n") + 1]
+        lines = structure.count(b"\n")
         first_line = self._line_no + 1
-        if block.translate(None, _NOT_STRUCTURE) != self._pattern * lines:
-            self._find_ragged(block, first_line, truncated)
-        if not block.isascii():
-            try:
-                block.decode("utf-8")
-            except UnicodeDecodeError:
-                self._find_bad_utf8(block, first_line)
-        if not self._saw_cr and b"\r" in block:
+        if structure != self._pattern * lines:
+            self._find_ragged(data[start:end], first_line, truncated)
+        if not data.isascii() and not _is_utf8(data, start, end):
+            self._find_bad_utf8(data[start:end], first_line)
+        if not self._saw_cr and b"\r" in data:
             self._saw_cr = True
         self.report.rows += lines
         self._line_no += lines
