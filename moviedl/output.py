@@ -51,7 +51,8 @@ def render(summary: Summary, fmt: OutputFormat, quiet: bool = False) -> None:
     if summary.rows:
         table = Table(title=f"moviedl {summary.command}", title_justify="left")
         for column in summary.columns:
-            table.add_column(column, overflow="fold")
+            numeric = all(isinstance(row.get(column), int | float | None) for row in summary.rows)
+            table.add_column(column, overflow="fold", justify="right" if numeric else "left")
         for row in summary.rows:
             table.add_row(*(_cell(_short(column, row.get(column))) for column in summary.columns))
         out.print(table)

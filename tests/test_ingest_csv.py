@@ -1,0 +1,195 @@
+"""``moviedl ingest-csv``: checked, verified, idempotent copies into the Raw zone."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from moviedl.sources import MOVIES
+from tests.conftest import list_lake, read_lake_object
+
+MOVIES_KEY = "Raw/Local/CSV/Movies/2024/05/01/movies.csv"
+SERIES_KEY = "Raw/Local/CSV/Series/2024/05/01/series.csv"
+DATE = ("--date", "2024-05-01")
+
+
+def raw_keys(lake_uri: str, s3) -> list[str]:
+    return [k for k in list_lake(lake_uri, s3) if k.startswith("Raw/")]
+
+
+def test_samples_are_copied_unchanged_with_a_manifest(invoke, lake_uri, s3, movies_csv, series_csv) -> None:
+    result = invoke("ingest-csv", movies_csv, series_csv, "--lake", lake_uri, *DATE, "--format", "json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["ok"] is True and summary["counts"]["written"] == 2
+
+    assert raw_keys(lake_uri, s3) == [MOVIES_KEY, SERIES_KEY]
+    for key, source in ((MOVIES_KEY, movies_csv), (SERIES_KEY, series_csv)):
+        data = source.read_bytes()
+        assert read_lake_object(lake_uri, key, s3) == data
+        manifest = json.loads(read_lake_object(lake_uri, f"_moviedl/manifests/{key}.json", s3))
+        assert manifest["sha256"] == hashlib.sha256(data).hexdigest()
+        assert manifest["size"] == len(data)
+        assert manifest["rows"] == data.count(b"\n") - 1
+        assert manifest["source_name"] == source.name
+    rows = {row["kind"]: row for row in summary["rows"]}
+    assert rows["movies"]["rows"] == movies_csv.read_bytes().count(b"\n") - 1
+    assert rows["movies"]["status"] == "ingested"
+    assert rows["series"]["destination"].endswith(SERIES_KEY)
+
+
+def test_same_content_again_is_skipped(invoke, lake_uri, s3, movies_csv) -> None:
+    assert invoke("ingest-csv", movies_csv, "--lake", lake_uri, *DATE).exit_code == 0
+    again = invoke("ingest-csv", movies_csv, "--lake", lake_uri, *DATE, "--format", "json")
+    assert again.exit_code == 0, again.output
+    (row,) = json.loads(again.stdout)["rows"]
+    assert row["status"] == "skipped (identical)"
+    assert json.loads(again.stdout)["counts"]["written"] == 0
+
+
+def test_different_content_for_the_same_date_is_refused_unless_overwrite(
+    invoke, lake_uri, s3, movies_csv, tmp_path: Path
+) -> None:
+    assert invoke("ingest-csv", movies_csv, "--lake", lake_uri, *DATE).exit_code == 0
+    changed = tmp_path / "movies.csv"
+    lines = movies_csv.read_text("utf-8").splitlines(keepends=True)
+    changed.write_text("".join(lines[:-1]), "utf-8")
+
+    refused = invoke("ingest-csv", changed, "--lake", lake_uri, *DATE)
+    assert refused.exit_code == 2
+    assert "already holds different content" in refused.output and "--overwrite" in refused.output
+    assert read_lake_object(lake_uri, MOVIES_KEY, s3) == movies_csv.read_bytes()
+
+    replaced = invoke("ingest-csv", changed, "--lake", lake_uri, *DATE, "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+    assert read_lake_object(lake_uri, MOVIES_KEY, s3) == changed.read_bytes()
+    manifest = json.loads(read_lake_object(lake_uri, f"_moviedl/manifests/{MOVIES_KEY}.json", s3))
+    assert manifest["rows"] == len(lines) - 2
+
+
+def test_another_date_is_another_file(invoke, lake_uri, s3, movies_csv) -> None:
+    assert invoke("ingest-csv", movies_csv, "--lake", lake_uri, "--date", "2024-05-01").exit_code == 0
+    assert invoke("ingest-csv", movies_csv, "--lake", lake_uri, "--date", "2024-05-02").exit_code == 0
+    assert raw_keys(lake_uri, s3) == [MOVIES_KEY, MOVIES_KEY.replace("05/01", "05/02")]
+
+
+# --- bad input: one message naming the file and problem, exit 2, nothing ingested -------------
+
+
+def bad_files(tmp_path: Path, movies_csv: Path) -> dict[str, tuple[Path, str]]:
+    good = movies_csv.read_bytes()
+    header, body = good.split(b"\n", 1)
+    cases = {
+        "comma": (header.replace(b"|", b",") + b"\n" + body.replace(b"|", b","), "looks comma-delimited"),
+        "header": (header.replace(b"notaMedia", b"nota") + b"\n" + body, "missing notaMedia; unexpected 'nota'"),
+        "ragged": (good + b"tt9|only|three\n", "1 row(s) do not have 15 fields (lines"),
+        "empty": (b"", "the file is empty"),
+        "utf8": (good + "tt9|Ação".encode("latin-1") + b"|x" * 13 + b"\n", "not UTF-8"),
+        "truncated": (good + body[:25], "do not have 15 fields"),
+    }
+    paths = {}
+    for name, (data, expected) in cases.items():
+        path = tmp_path / name / "movies.csv"
+        path.parent.mkdir()
+        path.write_bytes(data)
+        paths[name] = (path, expected)
+    return paths
+
+
+@pytest.mark.parametrize("case", ["comma", "header", "ragged", "empty", "utf8", "truncated"])
+def test_bad_file_is_refused_and_nothing_is_ingested(
+    invoke, lake_uri, s3, movies_csv, series_csv, tmp_path: Path, case: str
+) -> None:
+    path, expected = bad_files(tmp_path, movies_csv)[case]
+    result = invoke("ingest-csv", series_csv, path, "--lake", lake_uri, *DATE, "--format", "json")
+    assert result.exit_code == 2, result.output
+    summary = json.loads(result.stdout)
+    assert any(str(path) in p and expected in p for p in summary["problems"]), summary["problems"]
+    assert {row["status"] for row in summary["rows"]} == {"not ingested", "invalid"}
+    assert raw_keys(lake_uri, s3) == []  # the good series file waits for a clean run
+    assert "Traceback" not in result.output
+
+
+def test_ragged_rows_report_line_numbers(invoke, tmp_path: Path, movies_csv: Path) -> None:
+    lines = movies_csv.read_text("utf-8").splitlines()
+    lines[4] += "|extra"
+    lines[9] = lines[9].rsplit("|", 1)[0]
+    path = tmp_path / "movies.csv"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    result = invoke("ingest-csv", path, *DATE)
+    assert result.exit_code == 2
+    assert "2 row(s) do not have 15 fields (lines 5, 10)" in result.output
+
+
+def test_missing_file(invoke, tmp_path: Path) -> None:
+    result = invoke("ingest-csv", tmp_path / "nope.csv", *DATE)
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'nope.csv'}: no such file" in result.output
+
+
+def test_two_movies_files_in_one_run_are_refused(invoke, movies_csv: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "other.csv"
+    copy.write_bytes(movies_csv.read_bytes())
+    result = invoke("ingest-csv", movies_csv, copy, *DATE)
+    assert result.exit_code == 2
+    assert "a second movies file in one run" in result.output
+    assert not Path("lake/Raw").exists()
+
+
+def test_dry_run_writes_nothing(invoke, movies_csv: Path) -> None:
+    result = invoke("ingest-csv", movies_csv, *DATE, "--dry-run", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows"][0]["status"] == "would ingest"
+    assert not Path("lake").exists()
+
+
+def test_missing_bucket_exits_3(invoke, aws_env: str, movies_csv: Path) -> None:
+    result = invoke("ingest-csv", movies_csv, "--lake", "s3://no-such-bucket/lake", *DATE)
+    assert result.exit_code == 3
+    assert "S3 bucket 'no-such-bucket' does not exist" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_large_file_goes_to_s3_in_parts(invoke, bucket: str, s3, tmp_path: Path, movies_csv: Path) -> None:
+    rows = movies_csv.read_text("utf-8").splitlines()[1:]
+    big = tmp_path / "movies.csv"
+    with open(big, "w", encoding="utf-8") as out:
+        out.write(MOVIES.header + "\n")
+        while big.stat().st_size < 11 << 20:
+            out.write("\n".join(rows) + "\n")
+            out.flush()
+    config = tmp_path / "moviedl.toml"
+    config.write_text("[s3]\nmultipart_threshold_mb = 5\npart_size_mb = 5\n")
+    lake = f"s3://{bucket}/lake"
+    result = invoke("ingest-csv", big, "--lake", lake, *DATE, "--config", config)
+    assert result.exit_code == 0, result.output
+    head = s3.head_object(Bucket=bucket, Key=f"lake/{MOVIES_KEY}")
+    assert head["ETag"].strip('"').endswith("-3")
+    assert head["ServerSideEncryption"] == "AES256"
+    assert read_lake_object(lake, MOVIES_KEY, s3) == big.read_bytes()
+
+
+def test_text_summary_shows_the_table(invoke, movies_csv: Path) -> None:
+    result = invoke("ingest-csv", movies_csv, *DATE)
+    assert result.exit_code == 0
+    for word in ("file", "kind", "rows", "sha256", "destination", "status", "ingested"):
+        assert word in result.stdout
+    assert hashlib.sha256(movies_csv.read_bytes()).hexdigest()[:12] in result.stdout
+
+
+def test_installed_command_runs_as_a_module_without_tracebacks(tmp_path: Path) -> None:
+    version = subprocess.run([sys.executable, "-m", "moviedl", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("moviedl ")
+    bad = tmp_path / "movies.csv"
+    bad.write_text("a,b,c,d,e,f\n1,2,3,4,5,6\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "moviedl", "ingest-csv", str(bad), "--lake", str(tmp_path / "lake")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert run.returncode == 2
+    assert "comma-delimited" in run.stderr and "Traceback" not in run.stderr
