@@ -1,0 +1,118 @@
+"""Run records: ``_moviedl/runs/<run-id>.json``, one per command, so a failed night can be read
+the next morning: what ran with which arguments and versions, each stage's counts, files and
+checks, and the exit code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import secrets as _random
+import socket
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from typing import Any
+
+from moviedl import __version__
+from moviedl.lake import STATE_PREFIX, Lake
+from moviedl.summary import Summary
+
+RUNS_PREFIX = f"{STATE_PREFIX}/runs/"
+LIBRARIES = ("duckdb", "pyarrow", "boto3", "requests", "tenacity", "typer", "rich")
+_SECRET_ARG = re.compile(r"(?i)(api_key|token|secret|password)=([^&\s]+)")
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """Sortable by time: ``20240501T021500Z-1a2b3c``."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{_random.token_hex(3)}"
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"moviedl": __version__, "python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def mask_args(argv: list[str], secrets: list[str]) -> list[str]:
+    masked = []
+    for arg in argv:
+        for secret in secrets:
+            if secret:
+                arg = arg.replace(secret, "****")
+        masked.append(_SECRET_ARG.sub(r"\1=****", arg))
+    return masked
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    command: str
+    argv: list[str]
+    lake: str
+    date: str | None
+    started_at: str
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+    versions: dict[str, str] = field(default_factory=library_versions)
+    ended_at: str | None = None
+    duration_seconds: float | None = None
+    exit_code: int | None = None
+    error: str | None = None
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    _started: float = field(default_factory=time.monotonic, repr=False)
+
+    @classmethod
+    def start(cls, command: str, lake: str, date: str | None, secrets: list[str], run_id: str | None = None) -> RunRecord:
+        return cls(
+            run_id=run_id or new_run_id(),
+            command=command,
+            argv=mask_args(sys.argv[1:], secrets),
+            lake=lake,
+            date=date,
+            started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
+
+    def add_stage(self, name: str, summary: Summary, seconds: float | None = None) -> None:
+        entry = {"stage": name, "seconds": round(seconds, 3) if seconds is not None else None}
+        entry.update(summary.to_dict())
+        self.stages.append(entry)
+
+    def finish(self, exit_code: int, error: str | None = None) -> None:
+        self.exit_code = int(exit_code)
+        self.error = error
+        self.ended_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self.duration_seconds = round(time.monotonic() - self._started, 3)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("_started")
+        return data
+
+    def key(self) -> str:
+        return f"{RUNS_PREFIX}{self.run_id}.json"
+
+
+def write_record(lake: Lake, record: RunRecord) -> str:
+    lake.write_bytes(record.key(), json.dumps(record.to_dict(), indent=2, ensure_ascii=False, default=str).encode())
+    return lake.uri_of(record.key())
+
+
+def recent_records(lake: Lake, last: int = 10) -> list[dict[str, Any]]:
+    """The newest ``last`` run records, newest first (run ids sort by start time)."""
+    keys = sorted((o.key for o in lake.list(RUNS_PREFIX) if o.key.endswith(".json")), reverse=True)
+    records = []
+    for key in keys[:last]:
+        try:
+            records.append(json.loads(lake.read_bytes(key)))
+        except ValueError:
+            records.append({"run_id": key.rsplit("/", 1)[-1][:-5], "error": "record unreadable"})
+    return records

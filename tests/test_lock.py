@@ -1,0 +1,97 @@
+"""One run at a time per lake: OS lock locally, conditional-write lock object on S3."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from moviedl.config import load_settings
+from moviedl.errors import ExitCode
+from moviedl.lake import LocalLake, open_lake
+from moviedl.lock import S3_LOCK_KEY, LakeLocked, LockOwner, lock_lake
+
+
+def owner(run_id: str = "run-a", command: str = "refine") -> LockOwner:
+    return LockOwner.current(run_id, command)
+
+
+HOLD_LOCK = textwrap.dedent(
+    """
+    import sys, time
+    from moviedl.lake import LocalLake
+    from moviedl.lock import LockOwner, lock_lake
+    with lock_lake(LocalLake(sys.argv[1]), LockOwner.current("run-other", "run")):
+        print("locked", flush=True)
+        time.sleep(60)
+    """
+)
+
+
+def test_a_second_process_is_refused_with_the_holder_named(tmp_path: Path) -> None:
+    lake_dir = tmp_path / "lake"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lake_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(LakeLocked) as caught:
+            lock_lake(LocalLake(lake_dir), owner()).acquire()
+        assert caught.value.exit_code == ExitCode.BAD_INPUT
+        message = str(caught.value)
+        assert "run run-other ('moviedl run'" in message and f"pid {holder.pid}" in message
+    finally:
+        holder.kill()
+        holder.wait()
+    # The kernel dropped the dead holder's lock: no stale lock is possible locally.
+    with lock_lake(LocalLake(lake_dir), owner()):
+        pass
+
+
+def test_local_lock_is_released_and_reacquired(tmp_path: Path) -> None:
+    lake = LocalLake(tmp_path / "lake")
+    with lock_lake(lake, owner("first")):
+        with pytest.raises(LakeLocked, match="run first"):
+            lock_lake(lake, owner("second")).acquire()
+    with lock_lake(lake, owner("third")):
+        pass
+
+
+def s3_lake(bucket: str):
+    return open_lake(load_settings({"lake": f"s3://{bucket}/lake"}))
+
+
+def test_s3_lock_refuses_a_second_run_while_the_first_lives(bucket: str, s3) -> None:
+    lake = s3_lake(bucket)
+    with lock_lake(lake, owner("first", "ingest-csv")):
+        stored = json.loads(s3.get_object(Bucket=bucket, Key=f"lake/{S3_LOCK_KEY}")["Body"].read())
+        assert stored["run_id"] == "first" and stored["expires_at"]
+        with pytest.raises(LakeLocked) as caught:
+            lock_lake(lake, owner("second")).acquire()
+        assert "run first ('moviedl ingest-csv'" in str(caught.value)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=f"lake/{S3_LOCK_KEY}")
+    with lock_lake(lake, owner("second")):
+        pass
+
+
+def test_s3_stale_lock_is_taken_over(bucket: str, s3) -> None:
+    expired = LockOwner("crashed", "run", "old-host", 4242, "2024-05-01T02:00:00+00:00", "2024-05-01T02:10:00+00:00")
+    s3.put_object(Bucket=bucket, Key=f"lake/{S3_LOCK_KEY}", Body=expired.to_json())
+    lock = lock_lake(s3_lake(bucket), owner("new"))
+    with lock:
+        assert lock.took_over == expired
+        stored = json.loads(s3.get_object(Bucket=bucket, Key=f"lake/{S3_LOCK_KEY}")["Body"].read())
+        assert stored["run_id"] == "new"
+
+
+def test_s3_heartbeat_keeps_a_long_run_locked(bucket: str, s3) -> None:
+    lake = s3_lake(bucket)
+    lock = lock_lake(lake, owner("long"), ttl=dt.timedelta(seconds=1.5))
+    with lock:
+        time.sleep(2.5)  # past the first expiry: only the heartbeat keeps the lock alive
+        with pytest.raises(LakeLocked, match="run long"):
+            lock_lake(lake, owner("intruder"), ttl=dt.timedelta(seconds=1.5)).acquire()
