@@ -36,17 +36,17 @@ app.add_typer(config_app, name="config")
 # --- shared options, declared once ---------------------------------------------------------
 LakeOption = Annotated[
     str | None,
-    typer.Option("--lake", help="Lake: a local folder or s3://bucket/prefix [env MOVIEDL_LAKE; default ./lake]",
+    typer.Option("--lake", help="Lake: a local folder or s3://bucket/prefix (env MOVIEDL_LAKE; default ./lake)",
                  show_default=False),
 ]
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="Config file [env MOVIEDL_CONFIG; default ./moviedl.toml]",
+    typer.Option("--config", help="Config file (env MOVIEDL_CONFIG; default ./moviedl.toml)",
                  show_default=False),
 ]
 DateOption = Annotated[
     str | None,
-    typer.Option("--date", help="Ingestion date YYYY-MM-DD [env MOVIEDL_DATE; default today, UTC]",
+    typer.Option("--date", help="Ingestion date YYYY-MM-DD (env MOVIEDL_DATE; default today, UTC)",
                  show_default=False),
 ]
 FormatOption = Annotated[
@@ -120,9 +120,105 @@ def ingest_csv_command(
     _finish(summary, format, quiet)
 
 
-# --- ingest-tmdb (issue 3) ---
+@app.command("ingest-tmdb")
+def ingest_tmdb_command(
+    kind: Annotated[str | None, typer.Option("--kind", metavar="[movies|series]", help="Only titles of movies.csv or of series.csv.", show_default=False)] = None,
+    genre: Annotated[list[str] | None, typer.Option("--genre", help="Only titles with one of these genres (comma list, repeatable, case-insensitive).", show_default=False)] = None,
+    year_from: Annotated[int | None, typer.Option("--year-from", help="Only titles released in or after this year.", show_default=False)] = None,
+    year_to: Annotated[int | None, typer.Option("--year-to", help="Only titles released in or before this year.", show_default=False)] = None,
+    min_votes: Annotated[int | None, typer.Option("--min-votes", min=0, help="Only titles with at least this many IMDb votes.", show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Look up at most N ids this run (the rest on the next run).", show_default=False)] = None,
+    ids_file: Annotated[Path | None, typer.Option("--ids-file", help="Only the IMDb ids listed in FILE (one per line, # comments).", show_default=False)] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Fetch again ids stored on an earlier date.")] = False,
+    retry_not_found: Annotated[bool, typer.Option("--retry-not-found", help="Ask again for ids TMDB did not know last time.")] = False,
+    append: Annotated[list[str] | None, typer.Option("--append", help="More append_to_response parts, e.g. credits,keywords (repeatable; ≤ 20 with external_ids).", show_default=False)] = None,
+    requests_per_second: Annotated[float | None, typer.Option("--requests-per-second", help="Client-side rate limit (config tmdb.requests_per_second; default 40).", show_default=False)] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", help="Concurrent workers (config tmdb.concurrency; default 8).", show_default=False)] = None,
+    lake: LakeOption = None,
+    config: ConfigOption = None,
+    date: DateOption = None,
+    format: FormatOption = OutputFormat.text,
+    quiet: QuietOption = False,
+) -> None:
+    """Look up the Raw CSV titles on TMDB by IMDb id and store the answers as JSON in the Raw zone.
 
-# --- refine (issue 4) ---
+    Ids come from the Raw CSVs of the date (default: the latest date ingested). Each is looked up
+    with /find, then /movie or /tv; answers land in Raw/TMDB/JSON/{Movies,Series}/YYYY/MM/DD/.
+    Needs TMDB_READ_ACCESS_TOKEN or TMDB_API_KEY (https://www.themoviedb.org/settings/api).
+    Re-running fetches only what is missing. Exit 3 if TMDB refused the credentials or ids
+    failed after retries (everything else is saved).
+
+    Example: moviedl ingest-tmdb --genre drama,crime --min-votes 10000 --limit 5000
+    """
+    from moviedl.ingest_tmdb import TmdbOptions, ingest_tmdb
+    from moviedl.lake import open_lake
+
+    with _errors():
+        settings = _settings(lake, config, date, **{
+            "tmdb.requests_per_second": requests_per_second, "tmdb.concurrency": concurrency,
+        })
+        options = TmdbOptions(
+            kind=kind, genres=tuple(genre or ()), year_from=year_from, year_to=year_to,
+            min_votes=min_votes, limit=limit, ids_file=ids_file, refresh=refresh,
+            retry_not_found=retry_not_found, appends=tuple(a for text in append or () for a in text.split(",")),
+        )
+        store = open_lake(settings)
+        with _tmdb_progress(enabled=format is OutputFormat.text and not quiet) as on_progress:
+            summary = ingest_tmdb(settings, store, options, on_progress=on_progress)
+    _finish(summary, format, quiet)
+
+
+@contextlib.contextmanager
+def _tmdb_progress(enabled: bool) -> Iterator[Any]:
+    """A rich progress bar (done/total, req/s, ETA) for ingest-tmdb when stderr is a terminal."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rps]:.1f} req/s"), TimeRemainingColumn(),
+        console=stderr_console(), transient=True,
+    ) as progress:
+        task = progress.add_task("TMDB lookups", total=None, rps=0.0)
+
+        def update(state: Any) -> None:
+            progress.update(task, completed=state.done, total=state.total or None, rps=state.requests_per_second)
+
+        yield update
+
+
+@app.command("refine")
+def refine_command(
+    stage: Annotated[str, typer.Option("--stage", help="Which stage to run: trusted, refined or all.")] = "all",
+    lake: LakeOption = None,
+    config: ConfigOption = None,
+    date: DateOption = None,
+    format: FormatOption = OutputFormat.text,
+    quiet: QuietOption = False,
+) -> None:
+    """Turn Raw into typed Trusted Parquet and the Refined star schema; publish only audited data.
+
+    Trusted: the date's CSVs (and TMDB JSON) typed, duplicates dropped and counted, untypeable rows
+    quarantined under _moviedl/. Refined: DimFilmes, DimGenero, DimArtista, FatoFilme, FatoElenco
+    rebuilt from every Trusted partition. Each table is written aside and audited (rows reconcile,
+    schema, keys, foreign keys) before it replaces the previous version; a failed audit publishes
+    nothing and exits 1. Without --date: the latest Raw date, plus any date not refined yet.
+
+    Example: moviedl refine --date 2024-05-01
+    """
+    from moviedl.lake import open_lake
+    from moviedl.refine import RefineOptions, refine
+
+    with _errors():
+        settings = _settings(lake, config, date)
+        options = RefineOptions.from_environment(stage, settings)
+        summary = refine(settings, open_lake(settings), options)
+    _finish(summary, format, quiet)
+
+
+# --- athena-ddl (issue 6) ---
 
 @config_app.command("show")
 def config_show_command(
@@ -145,6 +241,35 @@ def config_show_command(
     summary.counts = {"settings": len(summary.rows)}
     if settings.config_file:
         summary.notes.append(f"config file: {settings.config_file}")
+    _finish(summary, format, quiet)
+
+
+@app.command("report")
+def report_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the HTML file.")] = Path("moviedl-report.html"),
+    genre: Annotated[str | None, typer.Option("--genre", help="Only titles of this genre (case-insensitive).", show_default=False)] = None,
+    year_from: Annotated[int | None, typer.Option("--year-from", help="Only titles released in or after this year.", show_default=False)] = None,
+    year_to: Annotated[int | None, typer.Option("--year-to", help="Only titles released in or before this year.", show_default=False)] = None,
+    lake: LakeOption = None,
+    config: ConfigOption = None,
+    date: DateOption = None,
+    format: FormatOption = OutputFormat.text,
+    quiet: QuietOption = False,
+) -> None:
+    """Build a self-contained HTML dashboard from the Refined zone (opens offline in any browser).
+
+    Headline figures, titles and ratings per genre, titles per decade, rating distribution,
+    budget vs revenue, popularity vs rating, cast gender share per genre, top titles by votes.
+
+    Example: moviedl report --output report.html --genre Drama --year-from 1990
+    """
+    from moviedl.lake import open_lake
+    from moviedl.report import ReportOptions, build_report
+
+    with _errors():
+        settings = _settings(lake, config, date)
+        options = ReportOptions(output=output, genre=genre, year_from=year_from, year_to=year_to)
+        summary = build_report(settings, open_lake(settings), options)
     _finish(summary, format, quiet)
 
 

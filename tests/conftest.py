@@ -61,6 +61,18 @@ def invoke(runner: CliRunner):
     return run
 
 
+# --- TMDB: a local HTTP server that behaves like the API --------------------------------------
+
+
+@pytest.fixture
+def fake_tmdb():
+    """A local fake TMDB API (tests/fake_tmdb.py): ``.url``, ``.requests``, ``.fail(...)``."""
+    from tests.fake_tmdb import FakeTmdb
+
+    with FakeTmdb() as fake:
+        yield fake
+
+
 # --- S3 through moto running as a real HTTP server -------------------------------------------
 
 

@@ -1,0 +1,193 @@
+"""What ``ingest-tmdb`` has done so far, kept so that any interruption can be resumed safely.
+
+The ledger is a set of JSON Lines files under ``_moviedl/tmdb/ledger/``; each line is one
+entry ``{imdb_id, status, media_type, tmdb_id, date, file, recorded_at, error}`` with ``status`` one of
+``fetched`` (the record is in the Raw JSON ``file``), ``not_found`` or ``failed``.
+
+Crash safety rests on one order of writes: a Raw JSON batch file is written (atomically)
+*first*, then a small ledger *segment* naming its ids. A ``kill -9`` between the two leaves a
+Raw file the ledger does not know: :meth:`Ledger.adopt_orphans` finds such files on the next
+start and records their ids, so they are neither fetched again nor written twice. At the end of a
+run the segments are merged into one file per run (:meth:`Ledger.compact`); a crash during the
+merge only leaves entries recorded twice, which is harmless (the ledger is a set).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+import duckdb
+
+from moviedl.errors import DataCheckError
+from moviedl.lake import STATE_PREFIX, Lake, LocalLake
+
+LEDGER_PREFIX = f"{STATE_PREFIX}/tmdb/ledger/"
+SEGMENT_PREFIX = f"{LEDGER_PREFIX}segments/"
+RAW_TMDB_PREFIX = "Raw/TMDB/JSON/"
+MEDIA_FOLDERS = {"movie": "Movies", "tv": "Series"}
+MAX_RUN_FILES = 16  # more per-run ledger files than this are merged into one
+RAW_FILE = re.compile(r"Raw/TMDB/JSON/(Movies|Series)/(\d{4})/(\d{2})/(\d{2})/[^/]+-(\d+)\.json")
+
+
+def sql(name: str) -> str:
+    return (resources.files("moviedl") / "sql" / name).read_text("utf-8")
+
+
+@dataclass(frozen=True)
+class Entry:
+    imdb_id: str
+    status: str  # fetched | not_found | failed
+    date: dt.date
+    media_type: str | None = None
+    tmdb_id: int | None = None
+    file: str | None = None
+    recorded_at: str | None = None
+    error: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "imdb_id": self.imdb_id, "status": self.status, "media_type": self.media_type,
+            "tmdb_id": self.tmdb_id, "date": self.date.isoformat(), "file": self.file,
+            "recorded_at": self.recorded_at, "error": self.error,
+        }, ensure_ascii=False)
+
+
+class Ledger:
+    """The ledger of one lake, loaded into the DuckDB table ``ledger`` of ``con``.
+
+    ``workdir`` is a private temporary folder: S3 objects are copied there before DuckDB
+    reads them (no httpfs), and this run's segments are kept there for the final merge.
+    """
+
+    def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection, workdir: Path, run_id: str) -> None:
+        self.lake = lake
+        self.con = con
+        self.workdir = workdir
+        self.run_id = run_id
+        self._local: dict[str, Path] = {}  # ledger key -> readable local file
+        self._segments: list[str] = []  # segment keys, earlier runs' leftovers included
+        self._run_files: list[str] = []
+        self._written = 0
+        self.raw_files: list[str] = []  # every Raw TMDB JSON key in the lake
+
+    # --- loading --------------------------------------------------------------------------
+    def load(self) -> None:
+        """Read every ledger file into the table ``ledger``; list the Raw TMDB files."""
+        self.con.execute(sql("tmdb_ledger_table.sql"))
+        for info in self.lake.list(LEDGER_PREFIX):
+            if not info.key.endswith(".jsonl"):
+                continue
+            (self._segments if info.key.startswith(SEGMENT_PREFIX) else self._run_files).append(info.key)
+            self._local[info.key] = self._readable(info.key)
+        self._insert(self._local.values())
+        self.raw_files = [info.key for info in self.lake.list(RAW_TMDB_PREFIX) if RAW_FILE.fullmatch(info.key)]
+
+    def _readable(self, key: str) -> Path:
+        if isinstance(self.lake, LocalLake):
+            return self.lake.root / key
+        local = self.workdir / "lake" / key
+        local.parent.mkdir(parents=True, exist_ok=True)
+        with self.lake.open_read(key) as source, open(local, "wb") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+        return local
+
+    def _insert(self, paths: Iterable[Path]) -> None:
+        files = [str(p) for p in paths]
+        if files:
+            self.con.execute(sql("tmdb_ledger_insert.sql"), {"files": files})
+
+    # --- reconciling with the Raw zone ----------------------------------------------------
+    def adopt_orphans(self) -> int:
+        """Record the ids of Raw TMDB files the ledger does not know; returns the file count."""
+        known = {row[0] for row in self.con.execute(
+            "SELECT DISTINCT file FROM ledger WHERE file IS NOT NULL").fetchall()}
+        orphans = [key for key in self.raw_files if key not in known]
+        if not orphans:
+            return 0
+        root = self.lake.root if isinstance(self.lake, LocalLake) else self.workdir / "lake"
+        paths = [str(self._readable(key)) for key in orphans]
+        query = sql("tmdb_orphans.sql")
+        try:
+            rows = self.con.execute(query, {"files": paths, "root": f"{root}/"}).fetchall()
+        except duckdb.Error:
+            for key, path in zip(orphans, paths, strict=True):  # name the culprit
+                try:
+                    self.con.execute(query, {"files": [path], "root": f"{root}/"}).fetchall()
+                except duckdb.Error as exc:
+                    raise DataCheckError(
+                        f"{self.lake.uri_of(key)} is not a JSON array of TMDB records "
+                        f"({str(exc).splitlines()[0]}); move it out of Raw/TMDB/JSON and run again"
+                    ) from None
+            raise
+        now = _now()
+        entries = [Entry(imdb_id, "fetched", date, media, tmdb_id, file, fetched_at or now)
+                   for imdb_id, media, tmdb_id, file, date, fetched_at in rows]
+        files_with_ids = {e.file for e in entries}
+        entries += [Entry("", "file", _date_of(key), file=key, recorded_at=now)  # known, even if empty
+                    for key in orphans if key not in files_with_ids]
+        self.record(entries)
+        return len(orphans)
+
+    # --- recording ------------------------------------------------------------------------
+    def record(self, entries: Sequence[Entry]) -> None:
+        """Write one segment (atomically) with ``entries``; call after their Raw file exists."""
+        if not entries:
+            return
+        self._written += 1
+        key = f"{SEGMENT_PREFIX}{self.run_id}-{self._written:06d}.jsonl"
+        local = self.workdir / "segments" / key.rsplit("/", 1)[1]
+        local.parent.mkdir(parents=True, exist_ok=True)
+        data = "".join(e.to_json() + "\n" for e in entries).encode("utf-8")
+        local.write_bytes(data)
+        self.lake.write_bytes(key, data)
+        self._segments.append(key)
+        self._local[key] = local
+        self._insert([local])
+
+    # --- end of run ----------------------------------------------------------------------
+    def compact(self) -> None:
+        """Merge the segments (and, past :data:`MAX_RUN_FILES`, the run files) into one file."""
+        sources = list(self._segments)
+        if len(self._run_files) + 1 > MAX_RUN_FILES:
+            sources += self._run_files
+        if not sources:
+            return
+        merged = self.workdir / f"{self.run_id}.jsonl"
+        self.con.execute(sql("tmdb_ledger_merge.sql"),
+                         {"files": [str(self._local[k]) for k in sources], "out": str(merged)})
+        key = f"{LEDGER_PREFIX}{self.run_id}.jsonl"
+        upload = self.lake.begin_upload(key)
+        try:
+            with open(merged, "rb") as source:
+                while chunk := source.read(8 << 20):
+                    upload.write(chunk)
+            upload.commit()
+        except BaseException:
+            upload.abort()
+            raise
+        for old in sources:
+            if old != key:
+                self.lake.delete(old)
+        self._segments = []
+        self._run_files = [k for k in self._run_files if k not in sources] + [key]
+
+    def duplicates(self, date: dt.date) -> list[str]:
+        """Ids recorded in more than one Raw file of ``date`` (should be none)."""
+        rows = self.con.execute(sql("tmdb_ledger_duplicates.sql"), {"date": date}).fetchall()
+        return [row[0] for row in rows]
+
+
+def _date_of(key: str) -> dt.date:
+    match = RAW_FILE.fullmatch(key)
+    assert match is not None
+    return dt.date(int(match.group(2)), int(match.group(3)), int(match.group(4)))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
