@@ -8,11 +8,13 @@ and their exit code here, and only here; ``MOVIEDL_DEBUG=1`` shows the traceback
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -21,6 +23,10 @@ from moviedl import __version__
 from moviedl.config import Settings, load_settings
 from moviedl.errors import ExitCode, MoviedlError
 from moviedl.output import OutputFormat, render, stderr_console
+
+if TYPE_CHECKING:
+    from moviedl.lake import Lake
+    from moviedl.summary import Summary
 
 app = typer.Typer(
     name="moviedl",
@@ -61,13 +67,33 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+# Logging options apply to the whole invocation, so they sit before the command:
+# ``moviedl --log-format json --log-file run.log run``. Kept here until a command loads settings.
+_LOGGING: dict[str, Any] = {}
+
+
 @app.callback()
 def _main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
+    log_format: Annotated[
+        LogFormat, typer.Option("--log-format", envvar="MOVIEDL_LOG_FORMAT",
+                                help="Logs on stderr as human text or one JSON object per line.")
+    ] = LogFormat.text,
+    log_file: Annotated[
+        Path | None, typer.Option("--log-file", envvar="MOVIEDL_LOG_FILE",
+                                  help="Also append logs (info and above) to this file.", show_default=False)
+    ] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log detail (-v info, -vv debug).")] = 0,
 ) -> None:
     """Build and verify a movies-and-series data lake, locally or on S3."""
+    _LOGGING.update(fmt=log_format.value, file=log_file, verbosity=verbose)
 
 
 @contextlib.contextmanager
@@ -78,6 +104,7 @@ def _errors() -> Iterator[None]:
     except MoviedlError as exc:
         if os.environ.get("MOVIEDL_DEBUG"):
             raise
+        logging.getLogger("moviedl").debug("command failed", extra={"fields": {"error": exc.message}})
         stderr_console().print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt:
@@ -86,9 +113,33 @@ def _errors() -> Iterator[None]:
 
 
 def _settings(lake: str | None, config: Path | None, date: str | None, **flags: Any) -> Settings:
-    return load_settings(
+    settings = load_settings(
         {"lake": lake, "date": date, **flags}, config_path=str(config) if config else None
     )
+    from moviedl.logs import setup_logging
+    from moviedl.session import secrets_of
+
+    setup_logging(
+        fmt=_LOGGING.get("fmt", "text"), file=_LOGGING.get("file"),
+        verbosity=_LOGGING.get("verbosity", 0), secrets=secrets_of(settings),
+    )
+    return settings
+
+
+def _in_session(
+    command: str, settings: Settings, work: Callable[[Lake], Summary], *, lock: bool = True, keep_record: bool = True
+) -> Summary:
+    """Run ``work`` on the lake under the command's session: run id, lock, run record."""
+    from moviedl.lake import open_lake
+    from moviedl.session import command_session
+
+    store = open_lake(settings)
+    with command_session(settings, store, command, lock=lock, keep_record=keep_record) as session:
+        summary = work(store)
+        session.add(command, summary)
+        if keep_record:
+            summary.notes.append(f"run record: {store.uri_of(session.record.key())}")
+    return summary
 
 
 @app.command("ingest-csv")
@@ -110,13 +161,15 @@ def ingest_csv_command(
     Example: moviedl ingest-csv movies.csv series.csv --date 2024-05-01
     """
     from moviedl.ingest_csv import ingest_csv
-    from moviedl.lake import open_lake
 
     with _errors():
         settings = _settings(lake, config, date)
-        store = open_lake(settings)
         with _byte_progress(files, enabled=format is OutputFormat.text and not quiet) as advance:
-            summary = ingest_csv(settings, store, files, overwrite=overwrite, dry_run=dry_run, on_bytes=advance)
+            summary = _in_session(
+                "ingest-csv", settings,
+                lambda store: ingest_csv(settings, store, files, overwrite=overwrite, dry_run=dry_run, on_bytes=advance),
+                lock=not dry_run, keep_record=not dry_run,
+            )
     _finish(summary, format, quiet)
 
 
@@ -151,7 +204,6 @@ def ingest_tmdb_command(
     Example: moviedl ingest-tmdb --genre drama,crime --min-votes 10000 --limit 5000
     """
     from moviedl.ingest_tmdb import TmdbOptions, ingest_tmdb
-    from moviedl.lake import open_lake
 
     with _errors():
         settings = _settings(lake, config, date, **{
@@ -162,9 +214,10 @@ def ingest_tmdb_command(
             min_votes=min_votes, limit=limit, ids_file=ids_file, refresh=refresh,
             retry_not_found=retry_not_found, appends=tuple(a for text in append or () for a in text.split(",")),
         )
-        store = open_lake(settings)
         with _tmdb_progress(enabled=format is OutputFormat.text and not quiet) as on_progress:
-            summary = ingest_tmdb(settings, store, options, on_progress=on_progress)
+            summary = _in_session(
+                "ingest-tmdb", settings, lambda store: ingest_tmdb(settings, store, options, on_progress=on_progress)
+            )
     _finish(summary, format, quiet)
 
 
@@ -208,17 +261,57 @@ def refine_command(
 
     Example: moviedl refine --date 2024-05-01
     """
-    from moviedl.lake import open_lake
     from moviedl.refine import RefineOptions, refine
 
     with _errors():
         settings = _settings(lake, config, date)
         options = RefineOptions.from_environment(stage, settings)
-        summary = refine(settings, open_lake(settings), options)
+        summary = _in_session("refine", settings, lambda store: refine(settings, store, options))
     _finish(summary, format, quiet)
 
 
-# --- athena-ddl (issue 6) ---
+@app.command("athena-ddl")
+def athena_ddl_command(
+    database: Annotated[str | None, typer.Option("--database", help="Athena/Glue database (config athena.database; default moviedl).", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the DDL (or the policies) to FILE instead of stdout.", show_default=False)] = None,
+    execute: Annotated[bool, typer.Option("--execute", help="Run the statements through Athena (athena.workgroup, athena.output_location) and wait for each.")] = False,
+    glue: Annotated[bool, typer.Option("--glue", help="Create or update the tables directly in the Glue Data Catalog (no Athena query rights needed).")] = False,
+    dialect: Annotated[str, typer.Option("--dialect", metavar="[athena|duckdb]", help="athena: Athena/Glue DDL; duckdb: views over the Parquet files that DuckDB runs as they are.")] = "athena",
+    location: Annotated[str | None, typer.Option("--location", help="s3://bucket/prefix the lake is (or will be) uploaded to; needed for Athena with a local lake.", show_default=False)] = None,
+    policy: Annotated[bool, typer.Option("--policy", help="Print least-privilege IAM policies (pipeline; read-only analyst/QuickSight) instead of DDL.")] = False,
+    lake: LakeOption = None,
+    config: ConfigOption = None,
+    date: DateOption = None,
+    format: FormatOption = OutputFormat.text,
+    quiet: QuietOption = False,
+) -> None:
+    """Print (or run in Athena, or register in Glue) the definitions of every Trusted and Refined table.
+
+    Columns and types come from the Parquet files in the lake, checked against the contract
+    (a mismatch emits nothing, exit 1). Trusted tables are partitioned by dt with partition
+    projection; analysis views (per genre, per decade, budget vs revenue, top titles) follow.
+    The DDL goes to stdout (the summary to stderr), or to --output FILE; with --format json it
+    is in the summary. A failed Athena statement or Glue call exits 3 with the service's reason.
+
+    Example: moviedl athena-ddl --lake s3://my-bucket/lake --execute
+    """
+    from moviedl.athena import DdlOptions, athena_ddl
+    from moviedl.lake import open_lake
+
+    with _errors():
+        settings = _settings(lake, config, date, **{"athena.database": database})
+        options = DdlOptions(dialect=dialect, location=location, output=output, execute=execute,
+                             glue=glue, policy=policy)
+        result = athena_ddl(settings, open_lake(settings), options)
+    if format is OutputFormat.text and not (output or execute or glue):
+        if result.script:
+            sys.stdout.write(result.script)
+            sys.stdout.flush()
+        with contextlib.redirect_stdout(sys.stderr):  # stdout is only DDL, for '> ddl.sql'
+            _finish(result.summary, format, quiet)
+    else:
+        _finish(result.summary, format, quiet)
+
 
 @config_app.command("show")
 def config_show_command(
@@ -263,13 +356,77 @@ def report_command(
 
     Example: moviedl report --output report.html --genre Drama --year-from 1990
     """
-    from moviedl.lake import open_lake
     from moviedl.report import ReportOptions, build_report
 
     with _errors():
         settings = _settings(lake, config, date)
         options = ReportOptions(output=output, genre=genre, year_from=year_from, year_to=year_to)
-        summary = build_report(settings, open_lake(settings), options)
+        summary = _in_session("report", settings, lambda store: build_report(settings, store, options), lock=False)
+    _finish(summary, format, quiet)
+
+
+@app.command("run")
+def run_command(
+    files: Annotated[list[Path] | None, typer.Argument(help="CSV files to ingest first (default: run.sources; none: refine what Raw holds).", show_default=False)] = None,
+    lake: LakeOption = None,
+    config: ConfigOption = None,
+    date: DateOption = None,
+    format: FormatOption = OutputFormat.text,
+    quiet: QuietOption = False,
+) -> None:
+    """The whole pipeline in order, for cron: ingest-csv, ingest-tmdb, refine.
+
+    ingest-tmdb is skipped (with a notice) when no TMDB credentials are set. The run stops at
+    the first failing stage and exits with that stage's code; the run record under
+    _moviedl/runs/ holds every stage's summary.
+
+    Example: moviedl --log-format json --log-file /var/log/moviedl.log run movies.csv series.csv
+    """
+    from moviedl.lake import open_lake
+    from moviedl.pipeline import run_pipeline
+    from moviedl.session import command_session
+
+    with _errors():
+        settings = _settings(lake, config, date)
+        store = open_lake(settings)
+        with command_session(settings, store, "run") as session:
+            summary = run_pipeline(settings, store, session, files or ())
+            summary.notes.append(f"run record: {store.uri_of(session.record.key())}")
+    _finish(summary, format, quiet)
+
+
+@app.command("runs")
+def runs_command(
+    last: Annotated[int, typer.Option("--last", min=1, help="How many recent runs to list.")] = 10,
+    lake: LakeOption = None,
+    config: ConfigOption = None,
+    date: DateOption = None,
+    format: FormatOption = OutputFormat.text,
+    quiet: QuietOption = False,
+) -> None:
+    """List recent runs from their records under _moviedl/runs/, newest first.
+
+    Example: moviedl runs --last 5 --format json
+    """
+    from moviedl.lake import open_lake
+    from moviedl.runs import recent_records
+    from moviedl.summary import Summary
+
+    with _errors():
+        settings = _settings(lake, config, date)
+        store = open_lake(settings)
+        store.check()
+        records = recent_records(store, last)
+    summary = Summary("runs", store.uri, None, ["run_id", "command", "started_at", "seconds", "exit_code", "stages", "error"])
+    for record in records:
+        summary.rows.append({
+            "run_id": record.get("run_id"), "command": record.get("command"),
+            "started_at": record.get("started_at"), "seconds": record.get("duration_seconds"),
+            "exit_code": record.get("exit_code"),
+            "stages": ", ".join(f"{s.get('stage')}:{s.get('exit_code')}" for s in record.get("stages", [])),
+            "error": record.get("error") or "",
+        })
+    summary.counts = {"runs": len(records)}
     _finish(summary, format, quiet)
 
 

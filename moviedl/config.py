@@ -110,6 +110,20 @@ def _sse(value: Any) -> str:
     return text
 
 
+def _paths(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) and i.strip() for i in items):
+        raise ValueError("a list of file paths (in the environment: comma-separated)")
+    return tuple(i.strip() for i in items)
+
+
+def _catalog(value: Any) -> str:
+    text = _str(value)
+    if text not in ("none", "athena", "glue"):
+        raise ValueError("one of none, athena, glue")
+    return text
+
+
 def _secret(value: Any) -> Secret:
     return Secret(_str(value))
 
@@ -158,6 +172,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("athena.database", _str, "moviedl", help="Athena/Glue database"),
     Option("athena.workgroup", _str, "primary", help="Athena workgroup"),
     Option("athena.output_location", _str, None, help="Athena query result location (s3://...)"),
+    Option("refine.keep_versions", _positive_int, 3, help="previous versions of each table kept under _moviedl/"),
+    Option("run.sources", _paths, (), ("MOVIEDL_SOURCES",),
+           help="CSV files 'moviedl run' ingests when none are given"),
+    Option("run.catalog", _catalog, "none", help="'moviedl run' ends with athena-ddl --execute (athena) or --glue (glue)"),
     Option("duckdb.memory_limit", _str, "2GB", help="DuckDB memory_limit"),
     Option("duckdb.threads", _positive_int, None, help="DuckDB threads (default: all cores)"),
     Option("duckdb.temp_directory", _str, None, help="DuckDB spill directory"),
@@ -189,6 +207,9 @@ class Settings:
     athena_database: str
     athena_workgroup: str
     athena_output_location: str | None
+    refine_keep_versions: int
+    run_sources: tuple[str, ...]
+    run_catalog: str
     duckdb_memory_limit: str
     duckdb_threads: int | None
     duckdb_temp_directory: str | None

@@ -21,11 +21,15 @@ SAMPLES = resources.files("moviedl") / "samples"
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Every test runs in its own empty folder with no moviedl/TMDB/AWS settings leaking in.
 
-    AWS credentials are fake and the instance-metadata lookup is off, so nothing can reach AWS.
+    AWS credentials are fake and the instance-metadata lookup is off, so nothing can reach AWS;
+    TMDB's base URL is a closed local port unless a test starts the fake TMDB server.
     """
     for name in list(os.environ):
         if name.startswith(("MOVIEDL_", "TMDB_", "AWS_")):
             monkeypatch.delenv(name)
+    # No test may reach the real TMDB: unless a test points elsewhere (the fake server), TMDB is
+    # a closed local port.
+    monkeypatch.setenv("MOVIEDL_TMDB_BASE_URL", "http://127.0.0.1:9/3")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)

@@ -1,0 +1,87 @@
+"""``moviedl run``: every stage in order, for cron. Stops at the first stage that fails and
+takes its exit code, so a script can branch on the outcome; the run record holds each stage's
+summary for the morning after."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from moviedl.config import Settings
+from moviedl.errors import ExitCode, MoviedlError
+from moviedl.lake import Lake
+from moviedl.session import Session
+from moviedl.summary import Summary
+
+COLUMNS = ["stage", "status", "exit code", "seconds", "details"]
+
+
+@dataclass(frozen=True)
+class _Stage:
+    name: str
+    work: Callable[[], Summary] | None  # None: skipped, ``reason`` says why
+    reason: str = ""
+
+
+def _plan(settings: Settings, lake: Lake, files: Sequence[Path]) -> list[_Stage]:
+    from moviedl.ingest_csv import ingest_csv
+    from moviedl.ingest_tmdb import TmdbOptions, ingest_tmdb
+    from moviedl.refine import RefineOptions, refine
+
+    sources = list(files) or [Path(p) for p in settings.run_sources]
+    has_tmdb = settings.tmdb_api_key is not None or settings.tmdb_read_access_token is not None
+    return [
+        _Stage("ingest-csv", (lambda: ingest_csv(settings, lake, sources)) if sources else None,
+               "no files given and run.sources is not set: refining the Raw zone as it is"),
+        _Stage("ingest-tmdb", (lambda: ingest_tmdb(settings, lake, TmdbOptions())) if has_tmdb else None,
+               "no TMDB credentials (set TMDB_READ_ACCESS_TOKEN or TMDB_API_KEY to enrich)"),
+        _Stage("refine", lambda: refine(settings, lake, RefineOptions(keep_versions=settings.refine_keep_versions))),
+    ]
+
+
+def run_pipeline(settings: Settings, lake: Lake, session: Session, files: Sequence[Path] = ()) -> Summary:
+    """Run the stages in order under ``session``; the first failure stops the run."""
+    summary = Summary("run", lake.uri, settings.date.isoformat(), COLUMNS)
+    stopped: str | None = None
+    for stage in _plan(settings, lake, files):
+        row: dict[str, object] = {"stage": stage.name, "exit code": None, "seconds": None}
+        summary.rows.append(row)
+        if stopped:
+            row.update(status="not run", details=f"{stopped} failed")
+            continue
+        if stage.work is None:
+            row.update(status="skipped", details=stage.reason)
+            summary.notes.append(f"{stage.name} skipped: {stage.reason}")
+            continue
+        started = time.monotonic()
+        try:
+            with session.stage(stage.name):
+                result = stage.work()
+        except MoviedlError as exc:
+            seconds = round(time.monotonic() - started, 1)
+            row.update(status="failed", details=exc.message, seconds=seconds, **{"exit code": int(exc.exit_code)})
+            summary.problems.append(f"{stage.name}: {exc.message}")
+            summary.fail(exc.exit_code)
+            failed = Summary(stage.name, lake.uri, settings.date.isoformat(), problems=[exc.message])
+            failed.fail(exc.exit_code)
+            session.add(stage.name, failed, seconds)
+            stopped = stage.name
+            continue
+        seconds = round(time.monotonic() - started, 1)
+        session.add(stage.name, result, seconds)
+        counts = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in list(result.counts.items())[:5])
+        row.update(status="ok" if result.exit_code == ExitCode.OK else "failed", seconds=seconds, details=counts,
+                   **{"exit code": int(result.exit_code)})
+        summary.checks.extend(result.checks)
+        summary.problems.extend(f"{stage.name}: {p}" for p in result.problems)
+        if result.exit_code != ExitCode.OK:
+            summary.fail(result.exit_code)
+            stopped = stage.name
+    summary.counts = {
+        "stages run": sum(r["status"] in ("ok", "failed") for r in summary.rows),
+        "skipped": sum(r["status"] == "skipped" for r in summary.rows),
+        "failed": sum(r["status"] == "failed" for r in summary.rows),
+    }
+    return summary

@@ -1,0 +1,149 @@
+"""Cron-ready: ``moviedl run``, one run at a time per lake, structured logs, run records."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import list_lake, read_lake_object
+
+DATE = ("--date", "2024-05-01")
+
+
+def records(lake_uri: str, s3=None) -> list[dict]:
+    keys = [k for k in list_lake(lake_uri, s3) if k.startswith("_moviedl/runs/")]
+    return [json.loads(read_lake_object(lake_uri, k, s3)) for k in keys]
+
+
+def test_run_does_every_stage_on_the_sample(invoke, lake_uri: str, s3, movies_csv: Path, series_csv: Path) -> None:
+    result = invoke("run", movies_csv, series_csv, "--lake", lake_uri, *DATE, "--format", "json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    stages = {row["stage"]: row["status"] for row in summary["rows"]}
+    assert stages == {"ingest-csv": "ok", "ingest-tmdb": "skipped", "refine": "ok"}
+    assert any("no TMDB credentials" in note for note in summary["notes"])
+    keys = list_lake(lake_uri, s3)
+    assert "Raw/Local/CSV/Movies/2024/05/01/movies.csv" in keys
+    assert any(k.startswith("Refined/DimFilmes/") and k.endswith(".parquet") for k in keys)
+    (record,) = records(lake_uri, s3)
+    assert record["command"] == "run" and record["exit_code"] == 0
+    assert [s["stage"] for s in record["stages"]] == ["ingest-csv", "refine"]
+
+
+def movies_csv_header_with_commas() -> str:
+    from moviedl.sources import MOVIES
+
+    return MOVIES.header.replace("|", ",")
+
+
+def test_a_failing_stage_stops_the_run_with_its_code(invoke, tmp_path: Path, series_csv: Path) -> None:
+    bad = tmp_path / "movies.csv"
+    bad.write_text(movies_csv_header_with_commas() + "\n")
+    lake = tmp_path / "lake"
+    result = invoke("run", bad, series_csv, "--lake", lake, *DATE, "--format", "json")
+    assert result.exit_code == 2
+    summary = json.loads(result.stdout)
+    assert [(r["stage"], r["status"]) for r in summary["rows"]] == [
+        ("ingest-csv", "failed"), ("ingest-tmdb", "not run"), ("refine", "not run")
+    ]
+    assert not (lake / "Refined").exists()
+    (record,) = records(str(lake))
+    assert record["exit_code"] == 2 and record["stages"][0]["stage"] == "ingest-csv"
+    assert "comma-delimited" in " ".join(record["stages"][0]["problems"])
+
+
+def test_run_record_says_what_happened(invoke, tmp_path: Path, movies_csv: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TMDB_API_KEY", "k3y-that-must-not-leak")
+    lake = tmp_path / "lake"
+    result = invoke("ingest-csv", movies_csv, "--lake", lake, *DATE)
+    assert result.exit_code == 0, result.output
+    (record,) = records(str(lake))
+    assert record["command"] == "ingest-csv" and record["exit_code"] == 0 and record["error"] is None
+    assert record["versions"]["moviedl"] and record["versions"]["duckdb"] and record["versions"]["python"]
+    assert record["started_at"] <= record["ended_at"] and record["duration_seconds"] >= 0
+    (stage,) = record["stages"]
+    (row,) = stage["rows"]
+    assert row["sha256"] and row["destination"].endswith("Raw/Local/CSV/Movies/2024/05/01/movies.csv")
+    assert stage["counts"]["written"] == 1 and stage["checks"]
+    assert "k3y-that-must-not-leak" not in json.dumps(record)
+    listed = invoke("runs", "--lake", lake, "--format", "json")
+    assert json.loads(listed.stdout)["rows"][0]["run_id"] == record["run_id"]
+
+
+def test_json_logs_one_object_per_line_without_secrets(
+    invoke, tmp_path: Path, movies_csv: Path, monkeypatch, fake_tmdb
+) -> None:
+    from tests.fake_tmdb import API_KEY
+
+    monkeypatch.setenv("TMDB_API_KEY", API_KEY)
+    monkeypatch.setenv("MOVIEDL_TMDB_BASE_URL", fake_tmdb.url)
+    log_file = tmp_path / "moviedl.log"
+    result = invoke("--log-format", "json", "--log-file", log_file, "-v", "run", movies_csv, "--lake", tmp_path / "lake", *DATE)
+    assert result.exit_code == 0, result.output
+    assert fake_tmdb.requests, "ingest-tmdb ran against the fake TMDB"
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    run_ids = {line["run_id"] for line in lines}
+    assert len(run_ids) == 1 and run_ids != {"-"}
+    assert all({"time", "level", "run_id", "stage", "event", "fields"} <= set(line) for line in lines)
+    assert {"ingest-csv", "ingest-tmdb", "refine"} <= {line["stage"] for line in lines}
+    assert API_KEY not in log_file.read_text() + result.output
+    (record,) = records(str(tmp_path / "lake"))
+    assert API_KEY not in json.dumps(record)
+
+
+HOLD_LOCK = textwrap.dedent(
+    """
+    import sys, time
+    from moviedl.lake import LocalLake
+    from moviedl.lock import LockOwner, lock_lake
+    with lock_lake(LocalLake(sys.argv[1]), LockOwner.current("nightly-1", "run")):
+        print("locked", flush=True)
+        time.sleep(60)
+    """
+)
+
+
+def test_a_second_command_on_a_busy_lake_exits_2_naming_the_holder(tmp_path: Path, movies_csv: Path) -> None:
+    lake = tmp_path / "lake"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lake)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout and holder.stdout.readline().strip() == "locked"
+        second = subprocess.run(
+            [sys.executable, "-m", "moviedl", "ingest-csv", str(movies_csv), "--lake", str(lake), *DATE],
+            capture_output=True, text=True,
+        )
+        assert second.returncode == 2
+        assert "is in use by run nightly-1 ('moviedl run'" in second.stderr
+        assert f"pid {holder.pid}" in second.stderr
+        assert not (lake / "Raw").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    again = subprocess.run(
+        [sys.executable, "-m", "moviedl", "ingest-csv", str(movies_csv), "--lake", str(lake), *DATE],
+        capture_output=True, text=True,
+    )
+    assert again.returncode == 0, again.stderr
+
+
+def test_read_only_commands_do_not_wait_for_the_lock(invoke, tmp_path: Path) -> None:
+    from moviedl.lake import LocalLake
+    from moviedl.lock import LockOwner, lock_lake
+
+    lake = tmp_path / "lake"
+    with lock_lake(LocalLake(lake), LockOwner.current("busy", "refine")):
+        assert invoke("runs", "--lake", lake).exit_code == 0
+        assert invoke("report", "--lake", lake, "-o", tmp_path / "r.html").exit_code == 0
+
+
+@pytest.mark.parametrize("args", [("config", "show"), ("runs",)])
+def test_commands_that_only_look_leave_no_run_record(invoke, tmp_path: Path, args) -> None:
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    assert invoke(*args, "--lake", lake).exit_code == 0
+    assert records(str(lake)) == []
