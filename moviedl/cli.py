@@ -295,22 +295,33 @@ def athena_ddl_command(
 
     Example: moviedl athena-ddl --lake s3://my-bucket/lake --execute
     """
-    from moviedl.athena import DdlOptions, athena_ddl
-    from moviedl.lake import open_lake
+    from moviedl.athena import DdlOptions, DdlResult, athena_ddl
+
+    results: list[DdlResult] = []
+
+    def work(store: Any) -> Any:
+        results.append(athena_ddl(settings, store, options))
+        return results[0].summary
 
     with _errors():
         settings = _settings(lake, config, date, **{"athena.database": database})
         options = DdlOptions(dialect=dialect, location=location, output=output, execute=execute,
                              glue=glue, policy=policy)
-        result = athena_ddl(settings, open_lake(settings), options)
+        if policy:  # from the settings alone: no lake access, no run record
+            from moviedl.lake import open_lake
+
+            summary = work(open_lake(settings))
+        else:
+            summary = _in_session("athena-ddl", settings, work, lock=False)
+    script = results[0].script
     if format is OutputFormat.text and not (output or execute or glue):
-        if result.script:
-            sys.stdout.write(result.script)
+        if script:
+            sys.stdout.write(script)
             sys.stdout.flush()
         with contextlib.redirect_stdout(sys.stderr):  # stdout is only DDL, for '> ddl.sql'
-            _finish(result.summary, format, quiet)
+            _finish(summary, format, quiet)
     else:
-        _finish(result.summary, format, quiet)
+        _finish(summary, format, quiet)
 
 
 @config_app.command("show")

@@ -26,6 +26,7 @@ class _Stage:
 
 
 def _plan(settings: Settings, lake: Lake, files: Sequence[Path]) -> list[_Stage]:
+    from moviedl.athena import DdlOptions, athena_ddl
     from moviedl.ingest_csv import ingest_csv
     from moviedl.ingest_tmdb import TmdbOptions, ingest_tmdb
     from moviedl.refine import RefineOptions, refine
@@ -38,6 +39,12 @@ def _plan(settings: Settings, lake: Lake, files: Sequence[Path]) -> list[_Stage]
         _Stage("ingest-tmdb", (lambda: ingest_tmdb(settings, lake, TmdbOptions())) if has_tmdb else None,
                "no TMDB credentials (set TMDB_READ_ACCESS_TOKEN or TMDB_API_KEY to enrich)"),
         _Stage("refine", lambda: refine(settings, lake, RefineOptions(keep_versions=settings.refine_keep_versions))),
+        _Stage(
+            "athena-ddl",
+            (lambda: athena_ddl(settings, lake, DdlOptions(execute=catalog == "athena", glue=catalog == "glue")).summary)
+            if (catalog := settings.run_catalog) != "none" else None,
+            "run.catalog is none (set it to athena or glue to publish the table definitions)",
+        ),
     ]
 
 

@@ -25,7 +25,7 @@ def test_run_does_every_stage_on_the_sample(invoke, lake_uri: str, s3, movies_cs
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     stages = {row["stage"]: row["status"] for row in summary["rows"]}
-    assert stages == {"ingest-csv": "ok", "ingest-tmdb": "skipped", "refine": "ok"}
+    assert stages == {"ingest-csv": "ok", "ingest-tmdb": "skipped", "refine": "ok", "athena-ddl": "skipped"}
     assert any("no TMDB credentials" in note for note in summary["notes"])
     keys = list_lake(lake_uri, s3)
     assert "Raw/Local/CSV/Movies/2024/05/01/movies.csv" in keys
@@ -41,6 +41,23 @@ def movies_csv_header_with_commas() -> str:
     return MOVIES.header.replace("|", ",")
 
 
+def test_run_registers_the_tables_in_glue_when_configured(
+    invoke, bucket: str, s3, tmp_path: Path, movies_csv: Path, series_csv: Path
+) -> None:
+    import boto3
+
+    config = tmp_path / "moviedl.toml"
+    config.write_text('[run]\ncatalog = "glue"\n[athena]\ndatabase = "nightly"\n')
+    lake = f"s3://{bucket}/lake"
+    result = invoke("run", movies_csv, series_csv, "--lake", lake, *DATE, "--config", config, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows"][-1]["stage"] == "athena-ddl"
+    glue = boto3.client("glue")
+    tables = {t["Name"]: t for t in glue.get_tables(DatabaseName="nightly")["TableList"]}
+    assert {"trusted_movies", "trusted_series", "dim_filmes", "fato_filme"} <= set(tables)
+    assert tables["dim_filmes"]["StorageDescriptor"]["Location"] == f"{lake}/Refined/DimFilmes/"
+
+
 def test_a_failing_stage_stops_the_run_with_its_code(invoke, tmp_path: Path, series_csv: Path) -> None:
     bad = tmp_path / "movies.csv"
     bad.write_text(movies_csv_header_with_commas() + "\n")
@@ -49,7 +66,7 @@ def test_a_failing_stage_stops_the_run_with_its_code(invoke, tmp_path: Path, ser
     assert result.exit_code == 2
     summary = json.loads(result.stdout)
     assert [(r["stage"], r["status"]) for r in summary["rows"]] == [
-        ("ingest-csv", "failed"), ("ingest-tmdb", "not run"), ("refine", "not run")
+        ("ingest-csv", "failed"), ("ingest-tmdb", "not run"), ("refine", "not run"), ("athena-ddl", "not run")
     ]
     assert not (lake / "Refined").exists()
     (record,) = records(str(lake))

@@ -1,0 +1,28 @@
+-- One row per title with its title-level measures (FatoFilme repeats them on each genre row of
+-- the title) and its genres joined by ', '. The other views build on it.
+CREATE OR REPLACE VIEW v_title_facts AS
+SELECT
+    f.film_id,
+    f.imdb_id,
+    f.title,
+    f.original_title,
+    f.title_type,
+    f.release_year,
+    f.decade,
+    f.runtime_minutes,
+    f.original_language,
+    string_agg(g.genre, ', ' ORDER BY g.genre) AS genres,
+    max(ff.imdb_rating) AS imdb_rating,
+    max(ff.imdb_votes) AS imdb_votes,
+    max(ff.tmdb_popularity) AS tmdb_popularity,
+    max(ff.tmdb_vote_average) AS tmdb_vote_average,
+    max(ff.tmdb_vote_count) AS tmdb_vote_count,
+    max(ff.budget) AS budget,
+    max(ff.revenue) AS revenue,
+    max(ff.artist_count) AS artist_count
+FROM dim_filmes AS f
+LEFT JOIN fato_filme AS ff ON ff.film_id = f.film_id
+LEFT JOIN dim_genero AS g ON g.genre_id = ff.genre_id
+GROUP BY
+    f.film_id, f.imdb_id, f.title, f.original_title, f.title_type, f.release_year, f.decade,
+    f.runtime_minutes, f.original_language;

@@ -1,0 +1,343 @@
+-- moviedl athena-ddl: Athena DDL for database moviedl, lake at s3://example-bucket/lake
+-- Columns and types read from the Parquet files and checked against the moviedl contract.
+-- Needs Athena engine version 3. Trusted tables use partition projection on dt: no crawler,
+-- no MSCK REPAIR. Run the statements in order.
+
+-- database moviedl
+CREATE DATABASE IF NOT EXISTS `moviedl`;
+
+-- trusted_movies: one row per distinct movies.csv row (title x principal artist)
+CREATE EXTERNAL TABLE IF NOT EXISTS `moviedl`.`trusted_movies` (
+  `imdb_id` string COMMENT 'IMDb id, tt + digits (source: id)',
+  `title` string COMMENT 'tituloPincipal (the Portuguese title)',
+  `original_title` string COMMENT 'tituloOriginal',
+  `release_year` int COMMENT 'anoLancamento',
+  `runtime_minutes` int COMMENT 'tempoMinutos',
+  `genres` array<string> COMMENT 'genero split on ","',
+  `imdb_rating` double COMMENT 'notaMedia',
+  `imdb_votes` bigint COMMENT 'numeroVotos',
+  `artist_gender` string COMMENT 'generoArtista',
+  `character_name` string COMMENT 'personagem',
+  `artist_name` string COMMENT 'nomeArtista',
+  `birth_year` int COMMENT 'anoNascimento',
+  `death_year` int COMMENT 'anoFalecimento',
+  `professions` array<string> COMMENT 'profissao split on ","',
+  `known_for_titles` array<string> COMMENT 'titulosMaisConhecidos split on ","'
+)
+PARTITIONED BY (`dt` string COMMENT 'ingestion date, YYYY-MM-DD')
+STORED AS PARQUET
+LOCATION 's3://example-bucket/lake/Trusted/Local/Parquet/Movies/'
+TBLPROPERTIES (
+  'classification'='parquet',
+  'projection.enabled'='true',
+  'projection.dt.type'='date',
+  'projection.dt.format'='yyyy-MM-dd',
+  'projection.dt.range'='2024-05-01,NOW',
+  'projection.dt.interval'='1',
+  'projection.dt.interval.unit'='DAYS',
+  'storage.location.template'='s3://example-bucket/lake/Trusted/Local/Parquet/Movies/dt=${dt}/'
+);
+
+-- trusted_movies: partitions from the first ingestion date to today
+ALTER TABLE `moviedl`.`trusted_movies` SET TBLPROPERTIES ('projection.dt.range'='2024-05-01,NOW');
+
+-- trusted_series: one row per distinct series.csv row (title x principal artist)
+CREATE EXTERNAL TABLE IF NOT EXISTS `moviedl`.`trusted_series` (
+  `imdb_id` string COMMENT 'IMDb id, tt + digits (source: id)',
+  `title` string COMMENT 'tituloPincipal (the Portuguese title)',
+  `original_title` string COMMENT 'tituloOriginal',
+  `release_year` int COMMENT 'anoLancamento',
+  `end_year` int COMMENT 'anoTermino',
+  `runtime_minutes` int COMMENT 'tempoMinutos',
+  `genres` array<string> COMMENT 'genero split on ","',
+  `imdb_rating` double COMMENT 'notaMedia',
+  `imdb_votes` bigint COMMENT 'numeroVotos',
+  `artist_gender` string COMMENT 'generoArtista',
+  `character_name` string COMMENT 'personagem',
+  `artist_name` string COMMENT 'nomeArtista',
+  `birth_year` int COMMENT 'anoNascimento',
+  `death_year` int COMMENT 'anoFalecimento',
+  `professions` array<string> COMMENT 'profissao split on ","',
+  `known_for_titles` array<string> COMMENT 'titulosMaisConhecidos split on ","'
+)
+PARTITIONED BY (`dt` string COMMENT 'ingestion date, YYYY-MM-DD')
+STORED AS PARQUET
+LOCATION 's3://example-bucket/lake/Trusted/Local/Parquet/Series/'
+TBLPROPERTIES (
+  'classification'='parquet',
+  'projection.enabled'='true',
+  'projection.dt.type'='date',
+  'projection.dt.format'='yyyy-MM-dd',
+  'projection.dt.range'='2024-05-01,NOW',
+  'projection.dt.interval'='1',
+  'projection.dt.interval.unit'='DAYS',
+  'storage.location.template'='s3://example-bucket/lake/Trusted/Local/Parquet/Series/dt=${dt}/'
+);
+
+-- trusted_series: partitions from the first ingestion date to today
+ALTER TABLE `moviedl`.`trusted_series` SET TBLPROPERTIES ('projection.dt.range'='2024-05-01,NOW');
+
+-- trusted_tmdb_movies: one row per movie found on TMDB
+CREATE EXTERNAL TABLE IF NOT EXISTS `moviedl`.`trusted_tmdb_movies` (
+  `tmdb_id` bigint COMMENT 'TMDB id',
+  `imdb_id` string COMMENT 'the IMDb id the title was looked up with',
+  `title` string,
+  `original_title` string,
+  `release_date` date COMMENT '"" becomes NULL',
+  `original_language` string,
+  `popularity` double,
+  `vote_average` double,
+  `vote_count` bigint,
+  `genres` array<string> COMMENT 'TMDB genre names',
+  `budget` bigint COMMENT '0 becomes NULL',
+  `revenue` bigint COMMENT '0 becomes NULL',
+  `runtime` int,
+  `fetched_at` timestamp COMMENT 'when ingest-tmdb fetched it (UTC)'
+)
+PARTITIONED BY (`dt` string COMMENT 'ingestion date, YYYY-MM-DD')
+STORED AS PARQUET
+LOCATION 's3://example-bucket/lake/Trusted/TMDB/Parquet/Movies/'
+TBLPROPERTIES (
+  'classification'='parquet',
+  'projection.enabled'='true',
+  'projection.dt.type'='date',
+  'projection.dt.format'='yyyy-MM-dd',
+  'projection.dt.range'='2024-05-01,NOW',
+  'projection.dt.interval'='1',
+  'projection.dt.interval.unit'='DAYS',
+  'storage.location.template'='s3://example-bucket/lake/Trusted/TMDB/Parquet/Movies/dt=${dt}/'
+);
+
+-- trusted_tmdb_movies: partitions from the first ingestion date to today
+ALTER TABLE `moviedl`.`trusted_tmdb_movies` SET TBLPROPERTIES ('projection.dt.range'='2024-05-01,NOW');
+
+-- trusted_tmdb_series: one row per series found on TMDB
+CREATE EXTERNAL TABLE IF NOT EXISTS `moviedl`.`trusted_tmdb_series` (
+  `tmdb_id` bigint COMMENT 'TMDB id',
+  `imdb_id` string COMMENT 'the IMDb id the title was looked up with',
+  `name` string,
+  `original_name` string,
+  `first_air_date` date COMMENT '"" becomes NULL',
+  `last_air_date` date COMMENT '"" becomes NULL',
+  `original_language` string,
+  `popularity` double,
+  `vote_average` double,
+  `vote_count` bigint,
+  `genres` array<string> COMMENT 'TMDB genre names',
+  `number_of_seasons` int,
+  `number_of_episodes` int,
+  `fetched_at` timestamp COMMENT 'when ingest-tmdb fetched it (UTC)'
+)
+PARTITIONED BY (`dt` string COMMENT 'ingestion date, YYYY-MM-DD')
+STORED AS PARQUET
+LOCATION 's3://example-bucket/lake/Trusted/TMDB/Parquet/Series/'
+TBLPROPERTIES (
+  'classification'='parquet',
+  'projection.enabled'='true',
+  'projection.dt.type'='date',
+  'projection.dt.format'='yyyy-MM-dd',
+  'projection.dt.range'='2024-05-01,NOW',
+  'projection.dt.interval'='1',
+  'projection.dt.interval.unit'='DAYS',
+  'storage.location.template'='s3://example-bucket/lake/Trusted/TMDB/Parquet/Series/dt=${dt}/'
+);
+
+-- trusted_tmdb_series: partitions from the first ingestion date to today
+ALTER TABLE `moviedl`.`trusted_tmdb_series` SET TBLPROPERTIES ('projection.dt.range'='2024-05-01,NOW');
+
+-- dim_filmes: one row per title (movies and series)
+CREATE EXTERNAL TABLE IF NOT EXISTS `moviedl`.`dim_filmes` (
+  `film_id` bigint COMMENT 'numeric part of the IMDb id',
+  `imdb_id` string,
+  `tmdb_id` bigint,
+  `title` string,
+  `original_title` string,
+  `title_type` string COMMENT '"movie" or "series"',
+  `release_year` int,
+  `end_year` int COMMENT 'series only',
+  `decade` int COMMENT 'release_year rounded down to 10',
+  `runtime_minutes` int,
+  `original_language` string COMMENT 'from TMDB'
+)
+STORED AS PARQUET
+LOCATION 's3://example-bucket/lake/Refined/DimFilmes/'
+TBLPROPERTIES (
+  'classification'='parquet'
+);
+
+-- dim_genero: one row per genre
+CREATE EXTERNAL TABLE IF NOT EXISTS `moviedl`.`dim_genero` (
+  `genre_id` bigint COMMENT 'stable hash of the normalised genre name',
+  `genre` string COMMENT '"(unknown)" for titles without a genre'
+)
+STORED AS PARQUET
+LOCATION 's3://example-bucket/lake/Refined/DimGenero/'
+TBLPROPERTIES (
+  'classification'='parquet'
+);
+
+-- dim_artista: one row per artist (name + birth year)
+CREATE EXTERNAL TABLE IF NOT EXISTS `moviedl`.`dim_artista` (
+  `artist_id` bigint COMMENT 'stable hash of normalised name + birth year',
+  `name` string,
+  `gender` string,
+  `birth_year` int,
+  `death_year` int,
+  `professions` array<string>
+)
+STORED AS PARQUET
+LOCATION 's3://example-bucket/lake/Refined/DimArtista/'
+TBLPROPERTIES (
+  'classification'='parquet'
+);
+
+-- fato_filme: one row per (title, genre)
+CREATE EXTERNAL TABLE IF NOT EXISTS `moviedl`.`fato_filme` (
+  `film_id` bigint,
+  `genre_id` bigint,
+  `imdb_rating` double,
+  `imdb_votes` bigint,
+  `tmdb_popularity` double,
+  `tmdb_vote_average` double,
+  `tmdb_vote_count` bigint,
+  `budget` bigint,
+  `revenue` bigint,
+  `artist_count` int
+)
+STORED AS PARQUET
+LOCATION 's3://example-bucket/lake/Refined/FatoFilme/'
+TBLPROPERTIES (
+  'classification'='parquet'
+);
+
+-- fato_elenco: one row per (title, artist)
+CREATE EXTERNAL TABLE IF NOT EXISTS `moviedl`.`fato_elenco` (
+  `film_id` bigint,
+  `artist_id` bigint,
+  `character_name` string COMMENT 'distinct characters joined by " / "'
+)
+STORED AS PARQUET
+LOCATION 's3://example-bucket/lake/Refined/FatoElenco/'
+TBLPROPERTIES (
+  'classification'='parquet'
+);
+
+-- v_title_facts: One row per title with its title-level measures (FatoFilme repeats them on each
+-- genre row of the title) and its genres joined by ', '. The other views build on it.
+CREATE OR REPLACE VIEW "moviedl"."v_title_facts" AS
+SELECT
+  "f"."film_id",
+  "f"."imdb_id",
+  "f"."title",
+  "f"."original_title",
+  "f"."title_type",
+  "f"."release_year",
+  "f"."decade",
+  "f"."runtime_minutes",
+  "f"."original_language",
+  LISTAGG("g"."genre", ', ') WITHIN GROUP (ORDER BY
+    "g"."genre") AS "genres",
+  MAX("ff"."imdb_rating") AS "imdb_rating",
+  MAX("ff"."imdb_votes") AS "imdb_votes",
+  MAX("ff"."tmdb_popularity") AS "tmdb_popularity",
+  MAX("ff"."tmdb_vote_average") AS "tmdb_vote_average",
+  MAX("ff"."tmdb_vote_count") AS "tmdb_vote_count",
+  MAX("ff"."budget") AS "budget",
+  MAX("ff"."revenue") AS "revenue",
+  MAX("ff"."artist_count") AS "artist_count"
+FROM "moviedl"."dim_filmes" AS "f"
+LEFT JOIN "moviedl"."fato_filme" AS "ff"
+  ON "ff"."film_id" = "f"."film_id"
+LEFT JOIN "moviedl"."dim_genero" AS "g"
+  ON "g"."genre_id" = "ff"."genre_id"
+GROUP BY
+  "f"."film_id",
+  "f"."imdb_id",
+  "f"."title",
+  "f"."original_title",
+  "f"."title_type",
+  "f"."release_year",
+  "f"."decade",
+  "f"."runtime_minutes",
+  "f"."original_language";
+
+-- v_genre_summary: Per genre: titles (a title counts once in each of its genres), movies, series,
+-- average IMDb rating, IMDb votes, average TMDB popularity and how many titles have TMDB data.
+CREATE OR REPLACE VIEW "moviedl"."v_genre_summary" AS
+SELECT
+  "g"."genre",
+  COUNT(*) AS "titles",
+  COUNT(*) FILTER(WHERE
+    "f"."title_type" = 'movie') AS "movies",
+  COUNT(*) FILTER(WHERE
+    "f"."title_type" = 'series') AS "series",
+  ROUND(AVG("ff"."imdb_rating"), 2) AS "avg_imdb_rating",
+  CAST(SUM("ff"."imdb_votes") AS BIGINT) AS "imdb_votes",
+  ROUND(AVG("ff"."tmdb_popularity"), 2) AS "avg_tmdb_popularity",
+  COUNT("ff"."tmdb_popularity") AS "titles_with_tmdb"
+FROM "moviedl"."fato_filme" AS "ff"
+JOIN "moviedl"."dim_genero" AS "g"
+  ON "g"."genre_id" = "ff"."genre_id"
+JOIN "moviedl"."dim_filmes" AS "f"
+  ON "f"."film_id" = "ff"."film_id"
+GROUP BY
+  "g"."genre";
+
+-- v_decade_summary: Per decade of release: titles, movies, series, average IMDb rating, IMDb votes
+-- and average runtime. Titles without a release year are left out.
+CREATE OR REPLACE VIEW "moviedl"."v_decade_summary" AS
+SELECT
+  "decade",
+  COUNT(*) AS "titles",
+  COUNT(*) FILTER(WHERE
+    "title_type" = 'movie') AS "movies",
+  COUNT(*) FILTER(WHERE
+    "title_type" = 'series') AS "series",
+  ROUND(AVG("imdb_rating"), 2) AS "avg_imdb_rating",
+  CAST(SUM("imdb_votes") AS BIGINT) AS "imdb_votes",
+  ROUND(AVG("runtime_minutes"), 1) AS "avg_runtime_minutes"
+FROM "moviedl"."v_title_facts"
+WHERE
+  NOT "decade" IS NULL
+GROUP BY
+  "decade";
+
+-- v_budget_revenue: Budget against revenue (TMDB, US dollars) for every title that has both.
+CREATE OR REPLACE VIEW "moviedl"."v_budget_revenue" AS
+SELECT
+  "film_id",
+  "title",
+  "title_type",
+  "release_year",
+  "decade",
+  "genres",
+  "budget",
+  "revenue",
+  "revenue" - "budget" AS "profit",
+  ROUND(CAST("revenue" AS DOUBLE) / "budget", 2) AS "revenue_to_budget",
+  "imdb_rating"
+FROM "moviedl"."v_title_facts"
+WHERE
+  "budget" > 0 AND "revenue" > 0;
+
+-- v_top_titles: The 100 titles with the most IMDb votes, ranked 1 to 100 (ties broken by film_id).
+CREATE OR REPLACE VIEW "moviedl"."v_top_titles" AS
+SELECT
+  "vote_rank",
+  "film_id",
+  "title",
+  "title_type",
+  "release_year",
+  "genres",
+  "imdb_rating",
+  "imdb_votes"
+FROM (
+  SELECT
+    *,
+    ROW_NUMBER() OVER (ORDER BY "imdb_votes" DESC, "film_id") AS "vote_rank"
+  FROM "moviedl"."v_title_facts"
+  WHERE
+    NOT "imdb_votes" IS NULL
+) AS "ranked"
+WHERE
+  "vote_rank" <= 100;

@@ -1,0 +1,283 @@
+"""``--execute`` through Athena and ``--glue`` registration, against the moto server (and a fake
+Athena for failures, which moto's Athena never produces)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+from moviedl.catalog import execute_in_athena
+from moviedl.config import load_settings
+from moviedl.contract import TABLES
+from moviedl.ddl import Statement
+from regenerate_ddl_golden import build_lake
+
+LOCATION = "s3://analytics-bucket/lake"
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Path:
+    return build_lake(tmp_path / "lake")
+
+
+@pytest.fixture
+def database() -> str:
+    """A database name of its own per test: the moto server lives for the whole session."""
+    return f"moviedl_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def glue(aws_env: str):
+    return boto3.client("glue", endpoint_url=aws_env, region_name="us-east-1")
+
+
+@pytest.fixture
+def athena(aws_env: str):
+    return boto3.client("athena", endpoint_url=aws_env, region_name="us-east-1")
+
+
+@pytest.fixture
+def stepped_athena(moto_endpoint: str) -> Iterator[None]:
+    """moto's Athena queries go QUEUED → RUNNING → SUCCEEDED over successive polls."""
+    url = f"{moto_endpoint}/moto-api/state-manager"
+    model = "athena::execution"
+    requests.post(f"{url}/set-transition", json={"model_name": model,
+                                                 "transition": {"progression": "manual", "times": 2}}, timeout=5)
+    yield
+    requests.post(f"{url}/unset-transition", json={"model_name": model}, timeout=5)
+
+
+# --- Athena ---------------------------------------------------------------------------------------
+
+
+def test_execute_runs_every_statement_in_the_workgroup_and_reports_each_state(
+    invoke, lake: Path, athena, database: str, clean_env: Path
+) -> None:
+    athena.create_work_group(Name="analytics", Configuration={})
+    (clean_env / "moviedl.toml").write_text(
+        '[athena]\nworkgroup = "analytics"\noutput_location = "s3://results-bucket/athena/"\n'
+    )
+    result = invoke("athena-ddl", "--lake", lake, "--location", LOCATION, "--database", database,
+                    "--execute", "--format", "json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["counts"]["executed"] == 19  # database, 9 tables, 4 projection updates, 5 views
+    rows = {r["object"]: r for r in summary["rows"]}
+    assert rows[database]["athena"] == "SUCCEEDED"
+    assert rows[f"{database}.trusted_movies"]["athena"] == "SUCCEEDED; SUCCEEDED"  # CREATE, then ALTER
+    assert rows[f"{database}.v_top_titles"]["athena"] == "SUCCEEDED"
+
+    # what Athena received: our statements, in order, in the workgroup, with the result location
+    received = []
+    for query_id in rows[database]["query_ids"] + rows[f"{database}.v_top_titles"]["query_ids"]:
+        execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+        received.append(execution)
+    assert received[0]["Query"] == f"CREATE DATABASE IF NOT EXISTS `{database}`"
+    assert received[0]["WorkGroup"] == "analytics"
+    assert received[0]["ResultConfiguration"]["OutputLocation"].startswith("s3://results-bucket/athena/")
+    assert received[1]["Query"].startswith(f'CREATE OR REPLACE VIEW "{database}"."v_top_titles"')
+    assert received[1]["QueryExecutionContext"]["Database"] == database
+
+
+def test_execute_follows_each_query_through_its_states(aws_env: str, lake: Path, stepped_athena: None) -> None:
+    settings = load_settings({"lake": str(lake), "aws.region": "us-east-1"})
+    statements = [Statement("db", "database", "CREATE DATABASE IF NOT EXISTS `db`"),
+                  Statement("db.t", "table", "CREATE EXTERNAL TABLE IF NOT EXISTS `db`.`t` (`a` int) "
+                            "STORED AS PARQUET LOCATION 's3://b/t/'")]
+    seen: list[str] = []
+    runs = execute_in_athena(settings, "db", statements, poll_seconds=0.001,
+                             on_state=lambda run: seen.append(f"{run.statement.object}:{run.state}"))
+    assert [run.states for run in runs] == [["QUEUED", "RUNNING", "SUCCEEDED"]] * 2
+    assert seen == ["db:QUEUED", "db:RUNNING", "db:SUCCEEDED", "db.t:QUEUED", "db.t:RUNNING", "db.t:SUCCEEDED"]
+
+
+class FakeAthena:
+    """Speaks Athena's JSON protocol: queries containing ``fail_on`` end FAILED with ``reason``;
+    with ``refuse`` set, StartQueryExecution answers that error instead."""
+
+    def __init__(self, fail_on: str = "", reason: str = "", refuse: tuple[str, str] | None = None) -> None:
+        self.fail_on, self.reason, self.refuse = fail_on, reason, refuse
+        self.queries: dict[str, str] = {}
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
+                action = self.headers["X-Amz-Target"].split(".")[-1]
+                status, answer = fake.answer(action, body)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer(self, action: str, body: dict) -> tuple[int, dict]:
+        if action == "StartQueryExecution":
+            if self.refuse:
+                return 400, {"__type": self.refuse[0], "Message": self.refuse[1]}
+            query_id = f"q-{len(self.queries) + 1}"
+            self.queries[query_id] = body["QueryString"]
+            return 200, {"QueryExecutionId": query_id}
+        if action == "GetQueryExecution":
+            query_id = body["QueryExecutionId"]
+            failed = bool(self.fail_on) and self.fail_on in self.queries[query_id]
+            status = {"State": "FAILED", "StateChangeReason": self.reason} if failed else {"State": "SUCCEEDED"}
+            return 200, {"QueryExecution": {"QueryExecutionId": query_id, "Query": self.queries[query_id],
+                                            "Status": status}}
+        return 400, {"__type": "InvalidRequestException", "Message": f"unexpected {action}"}
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_athena(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[callable]:
+    started: list[FakeAthena] = []
+
+    def start(**kwargs) -> FakeAthena:
+        fake = FakeAthena(**kwargs)
+        started.append(fake)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_ATHENA", fake.url)
+        return fake
+
+    yield start
+    for fake in started:
+        fake.close()
+
+
+def test_a_failed_statement_stops_the_run_and_exits_3_with_athenas_reason(invoke, lake: Path, fake_athena) -> None:
+    reason = ("Insufficient permissions to execute the query. User: arn:aws:iam::1:user/etl is not "
+              "authorized to perform: glue:CreateTable on resource: table/moviedl/fato_filme")
+    fake = fake_athena(fail_on="`fato_filme`", reason=reason)
+    result = invoke("athena-ddl", "--lake", lake, "--location", LOCATION, "--execute", "--format", "json")
+    assert result.exit_code == 3, result.output
+    assert "moviedl.fato_filme ended FAILED" in result.stderr and "glue:CreateTable" in result.stderr
+    summary = json.loads(result.stdout)
+    rows = {r["object"]: r for r in summary["rows"]}
+    assert rows["moviedl.dim_artista"]["athena"] == "SUCCEEDED"
+    assert rows["moviedl.fato_filme"]["athena"] == "FAILED"
+    assert rows["moviedl.fato_elenco"]["athena"] == "not run"  # nothing after the failure
+    assert rows["moviedl.v_top_titles"]["athena"] == "not run"
+    assert not any("fato_elenco" in q for q in fake.queries.values())
+
+
+def test_athena_refusing_the_request_exits_3_with_its_message(invoke, lake: Path, fake_athena) -> None:
+    fake_athena(refuse=("AccessDeniedException", "User is not authorized to perform: athena:StartQueryExecution"))
+    result = invoke("athena-ddl", "--lake", lake, "--location", LOCATION, "--execute", "--format", "json")
+    assert result.exit_code == 3
+    message = " ".join(result.stderr.split())
+    assert "athena:StartQueryExecution" in message and "--policy" in message
+    assert "Traceback" not in result.output
+    rows = {r["object"]: r for r in json.loads(result.stdout)["rows"]}
+    assert rows["moviedl"]["athena"] == "ERROR" and rows["moviedl.dim_filmes"]["athena"] == "not run"
+
+
+def test_no_result_location_says_which_setting_to_set(invoke, lake: Path, fake_athena) -> None:
+    fake_athena(refuse=("InvalidRequestException", "No output location provided. An output location is "
+                        "required either through the Workgroup result configuration setting or as an API input."))
+    result = invoke("athena-ddl", "--lake", lake, "--location", LOCATION, "--execute")
+    assert result.exit_code == 3 and "athena.output_location" in " ".join(result.stderr.split())
+
+
+def test_athena_without_a_region_is_a_configuration_error(invoke, lake: Path, monkeypatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    result = invoke("athena-ddl", "--lake", lake, "--location", LOCATION, "--execute")
+    assert result.exit_code == 2 and "AWS_REGION" in result.stderr
+
+
+# --- Glue -----------------------------------------------------------------------------------------
+
+
+def test_glue_registers_every_table_with_columns_partition_keys_and_projection(
+    invoke, lake: Path, glue, database: str
+) -> None:
+    result = invoke("athena-ddl", "--lake", lake, "--location", LOCATION, "--database", database,
+                    "--glue", "--format", "json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["counts"]["glue_created"] == 9
+    assert glue.get_database(Name=database)["Database"]["Name"] == database
+    names = sorted(t["Name"] for t in glue.get_tables(DatabaseName=database)["TableList"])
+    assert names == sorted(TABLES)
+
+    movies = glue.get_table(DatabaseName=database, Name="trusted_movies")["Table"]
+    sd = movies["StorageDescriptor"]
+    assert [(c["Name"], c["Type"]) for c in sd["Columns"]][:6] == [
+        ("imdb_id", "string"), ("title", "string"), ("original_title", "string"), ("release_year", "int"),
+        ("runtime_minutes", "int"), ("genres", "array<string>")]
+    assert [(c["Name"], c["Type"]) for c in movies["PartitionKeys"]] == [("dt", "string")]
+    assert sd["Location"] == f"{LOCATION}/Trusted/Local/Parquet/Movies/"
+    assert sd["SerdeInfo"]["SerializationLibrary"] == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    params = movies["Parameters"]
+    assert params["projection.enabled"] == "true" and params["projection.dt.type"] == "date"
+    assert params["projection.dt.range"] == "2024-05-01,NOW" and params["projection.dt.format"] == "yyyy-MM-dd"
+    assert params["storage.location.template"] == f"{LOCATION}/Trusted/Local/Parquet/Movies/dt=${{dt}}/"
+    assert movies["TableType"] == "EXTERNAL_TABLE" and params["EXTERNAL"] == "TRUE"
+
+    films = glue.get_table(DatabaseName=database, Name="dim_filmes")["Table"]
+    assert films["PartitionKeys"] == [] and "projection.enabled" not in films["Parameters"]
+    assert [c["Name"] for c in films["StorageDescriptor"]["Columns"]] == list(TABLES["dim_filmes"].column_names)
+
+
+def test_glue_rerun_leaves_tables_alone_and_updates_what_changed(invoke, lake: Path, glue, database: str) -> None:
+    args = ("athena-ddl", "--lake", lake, "--location", LOCATION, "--database", database, "--glue", "--format", "json")
+    assert invoke(*args).exit_code == 0
+    glue.update_table(DatabaseName=database, TableInput={  # someone added a parameter of their own
+        **_input(glue.get_table(DatabaseName=database, Name="dim_genero")["Table"]),
+        "Parameters": {**glue.get_table(DatabaseName=database, Name="dim_genero")["Table"]["Parameters"],
+                       "owner_team": "bi"},
+    })
+    again = json.loads(invoke(*args).stdout)
+    assert again["counts"]["glue_unchanged"] == 9 and again["counts"]["glue_created"] == 0
+
+    # a back-filled earlier partition: the projection range must move
+    import duckdb
+
+    from regenerate_ddl_golden import write_parquet
+    write_parquet(duckdb.connect(), TABLES["trusted_series"], [], lake / TABLES["trusted_series"].data_key("2023-01-15"))
+    changed = json.loads(invoke(*args).stdout)
+    rows = {r["object"]: r for r in changed["rows"]}
+    assert rows[f"{database}.trusted_series"]["glue"] == "updated"
+    assert rows[f"{database}.trusted_movies"]["glue"] == "unchanged"
+    series = glue.get_table(DatabaseName=database, Name="trusted_series")["Table"]
+    assert series["Parameters"]["projection.dt.range"] == "2023-01-15,NOW"
+    assert glue.get_table(DatabaseName=database, Name="dim_genero")["Table"]["Parameters"]["owner_team"] == "bi"
+
+
+def test_glue_updates_a_table_created_with_other_columns(invoke, lake: Path, glue, database: str) -> None:
+    glue.create_database(DatabaseInput={"Name": database})
+    glue.create_table(DatabaseName=database, TableInput={
+        "Name": "dim_genero", "TableType": "EXTERNAL_TABLE",
+        "StorageDescriptor": {"Columns": [{"Name": "partition_0", "Type": "string"}], "Location": "s3://old/"},
+    })
+    result = invoke("athena-ddl", "--lake", lake, "--location", LOCATION, "--database", database, "--glue",
+                    "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = {r["object"]: r for r in json.loads(result.stdout)["rows"]}
+    assert rows[database]["glue"] == "unchanged" and rows[f"{database}.dim_genero"]["glue"] == "updated"
+    table = glue.get_table(DatabaseName=database, Name="dim_genero")["Table"]
+    assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == ["genre_id", "genre"]
+    assert table["StorageDescriptor"]["Location"] == f"{LOCATION}/Refined/DimGenero/"
+
+
+def _input(table: dict) -> dict:
+    keep = ("Name", "TableType", "StorageDescriptor", "PartitionKeys", "Parameters")
+    return {k: table[k] for k in keep if k in table}
