@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moviedl.config import Settings
-from moviedl.ddl import PARQUET_INPUT_FORMAT, PARQUET_OUTPUT_FORMAT, PARQUET_SERDE, Statement, TableDef
+from moviedl.ddl import (
+    PARQUET_INPUT_FORMAT,
+    PARQUET_OUTPUT_FORMAT,
+    PARQUET_SERDE,
+    Statement,
+    TableDef,
+)
 from moviedl.errors import ConfigError, ServiceError
 
 FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")

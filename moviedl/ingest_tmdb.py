@@ -35,7 +35,14 @@ from moviedl.errors import ExitCode, InputFileError, UsageError
 from moviedl.lake import Lake, LocalLake
 from moviedl.sources import KINDS, SourceKind
 from moviedl.summary import Check, Status, Summary
-from moviedl.tmdb_client import Cancelled, Lookup, TmdbAuthError, TmdbClient, TmdbGiveUp, check_appends
+from moviedl.tmdb_client import (
+    Cancelled,
+    Lookup,
+    TmdbAuthError,
+    TmdbClient,
+    TmdbGiveUp,
+    check_appends,
+)
 from moviedl.tmdb_ledger import MEDIA_FOLDERS, RAW_TMDB_PREFIX, Entry, Ledger, sql
 
 FILE_COLUMNS = ["file", "media_type", "records", "bytes"]

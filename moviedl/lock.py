@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from moviedl.errors import ServiceError, UsageError
+from moviedl.errors import UsageError
 from moviedl.lake import STATE_PREFIX, Lake, LocalLake, S3Lake
 
 LOCAL_LOCK_KEY = f"{STATE_PREFIX}/lock"

@@ -66,7 +66,7 @@ def build_report(settings: Settings, lake: Lake, options: ReportOptions) -> Summ
     page = _page(headline, sections, options, lake, missing)
     external = _EXTERNAL.findall(page)
     summary.checks.append(
-        Check("no external resources", str(options.output), f"{len(external)} found", 
+        Check("no external resources", str(options.output), f"{len(external)} found",
               Status.PASS if not external else Status.FAIL, "0 (the page must open offline)")
     )
     if external:

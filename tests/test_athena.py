@@ -8,7 +8,6 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlglot
-
 from regenerate_ddl_golden import build_lake
 
 

@@ -18,7 +18,6 @@ import boto3
 import duckdb
 import pytest
 import sqlglot
-
 from fake_tmdb import API_KEY
 
 DATE = "2024-05-01"
@@ -57,9 +56,9 @@ def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     """The samples through the whole pipeline, once for this module."""
     from importlib import resources
 
+    from fake_tmdb import FakeTmdb
     from typer.testing import CliRunner
 
-    from fake_tmdb import FakeTmdb
     from moviedl.cli import app
 
     samples = resources.files("moviedl") / "samples"

@@ -7,13 +7,13 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlglot
+from regenerate_ddl_golden import build_lake, golden_settings
 from sqlglot import exp
 
 from moviedl.athena import DdlOptions, athena_ddl
 from moviedl.contract import REFINED_TABLES, TABLES
 from moviedl.lake import LocalLake
 from moviedl.views import athena_view, bind, load_views
-from regenerate_ddl_golden import build_lake, golden_settings
 
 
 @pytest.fixture

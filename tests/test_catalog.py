@@ -13,12 +13,12 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
+from regenerate_ddl_golden import build_lake
 
 from moviedl.catalog import execute_in_athena
 from moviedl.config import load_settings
 from moviedl.contract import TABLES
 from moviedl.ddl import Statement
-from regenerate_ddl_golden import build_lake
 
 LOCATION = "s3://analytics-bucket/lake"
 
@@ -250,7 +250,6 @@ def test_glue_rerun_leaves_tables_alone_and_updates_what_changed(invoke, lake: P
 
     # a back-filled earlier partition: the projection range must move
     import duckdb
-
     from regenerate_ddl_golden import write_parquet
     write_parquet(duckdb.connect(), TABLES["trusted_series"], [], lake / TABLES["trusted_series"].data_key("2023-01-15"))
     changed = json.loads(invoke(*args).stdout)

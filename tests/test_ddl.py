@@ -8,6 +8,14 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlglot
+from regenerate_ddl_golden import (
+    GOLDEN,
+    LOCATION,
+    build_lake,
+    golden_settings,
+    render,
+    write_parquet,
+)
 from sqlglot import exp
 
 from moviedl.athena import DdlOptions, athena_ddl
@@ -15,7 +23,6 @@ from moviedl.contract import REFINED_TABLES, TABLES, TRUSTED_TABLES, athena_type
 from moviedl.ddl import _S3RangeFile, inspect_tables, parquet_schema
 from moviedl.lake import LocalLake, ObjectInfo, S3Lake
 from moviedl.summary import Status
-from regenerate_ddl_golden import GOLDEN, LOCATION, build_lake, golden_settings, render, write_parquet
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import traceback
-from collections.abc import Iterator
 
 import pytest
 
-from tests.fake_tmdb import API_KEY, TOKEN, FakeTmdb
 from moviedl.config import Secret
 from moviedl.errors import UsageError
 from moviedl.tmdb_client import (
@@ -23,6 +21,7 @@ from moviedl.tmdb_client import (
     parse_retry_after,
     redact,
 )
+from tests.fake_tmdb import API_KEY, TOKEN, FakeTmdb
 
 FAST = Backoff(initial=0.001, maximum=0.01)
 

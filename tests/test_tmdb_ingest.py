@@ -9,20 +9,19 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import list_lake, read_lake_object
-from tests.fake_tmdb import API_KEY, FakeTmdb
+
 from moviedl.config import load_settings
 from moviedl.errors import ExitCode, InputFileError, UsageError
 from moviedl.ingest_tmdb import TmdbOptions, TmdbProgress, ingest_tmdb
 from moviedl.lake import open_lake
 from moviedl.summary import Summary
 from moviedl.tmdb_client import Backoff, TmdbAuthError, TmdbClient, check_appends
+from tests.fake_tmdb import API_KEY, FakeTmdb
 
 DATE = "2024-05-01"
 FAST = Backoff(initial=0.001, maximum=0.01)
