@@ -250,7 +250,7 @@ def _tmdb_progress(enabled: bool) -> Iterator[Any]:
 
 @app.command("refine")
 def refine_command(
-    stage: Annotated[str, typer.Option("--stage", help="Which stage to run: trusted, refined or all.")] = "all",
+    stage: Annotated[str, typer.Option("--stage", metavar="[trusted|refined|all]", help="Which stage to run: trusted, refined or all.")] = "all",
     lake: LakeOption = None,
     config: ConfigOption = None,
     date: DateOption = None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -131,6 +132,59 @@ class Lake(ABC):
     @abstractmethod
     def delete(self, key: str) -> None: ...
 
+    # --- whole files and folders (used by refine) ---------------------------------------------
+
+    def download(self, key: str, dest: Path) -> None:
+        """Copy the object ``key`` into the local file ``dest`` (which appears complete or not at all)."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+        try:
+            with self.open_read(key) as source, open(part, "wb") as out:
+                shutil.copyfileobj(source, out, CHUNK_SIZE)
+            os.replace(part, dest)
+        finally:
+            part.unlink(missing_ok=True)
+
+    def upload_file(self, path: Path, key: str) -> str:
+        """Publish the local file ``path`` at ``key``, verified (see :class:`Upload`); its SHA-256."""
+        upload = self.begin_upload(key)
+        try:
+            with open(path, "rb") as source:
+                while chunk := source.read(CHUNK_SIZE):
+                    upload.write(chunk)
+            upload.commit()
+        except BaseException:
+            upload.abort()
+            raise
+        return upload.sha256
+
+    def copy(self, source: str, dest: str) -> None:
+        """Make ``dest`` a copy of ``source``; ``dest`` appears in one step."""
+        upload = self.begin_upload(dest)
+        try:
+            with self.open_read(source) as stream:
+                while chunk := stream.read(CHUNK_SIZE):
+                    upload.write(chunk)
+            upload.commit()
+        except BaseException:
+            upload.abort()
+            raise
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under ``prefix`` (a folder: ends with ``/``); how many were deleted."""
+        if not prefix.endswith("/"):
+            raise ValueError("delete_prefix takes a folder prefix ending with '/'")
+        keys = [info.key for info in self.list(prefix)]
+        for key in keys:
+            self.delete(key)
+        return len(keys)
+
+    def folders(self, prefix: str) -> list[str]:
+        """The names of the immediate sub-folders of the folder ``prefix`` (ends with ``/``)."""
+        names = {info.key[len(prefix):].split("/", 1)[0] for info in self.list(prefix)
+                 if "/" in info.key[len(prefix):]}
+        return sorted(names)
+
 
 # --- local folder ---------------------------------------------------------------------------
 
@@ -210,6 +264,52 @@ class LocalLake(Lake):
 
     def delete(self, key: str) -> None:
         (self.root / key).unlink(missing_ok=True)
+
+    def path(self, key: str) -> Path:
+        """The local file of ``key`` (DuckDB reads local lakes in place)."""
+        return self.root / key
+
+    def copy(self, source: str, dest: str) -> None:
+        """A hard link when possible: lake files are never changed in place (every write
+        replaces the file), so a link is as good as a copy and costs no space or time."""
+        target = self.root / dest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = self.root / TMP_PREFIX / f"{uuid.uuid4().hex}.part"
+        part.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            try:
+                os.link(self.root / source, part)
+            except OSError:
+                shutil.copyfile(self.root / source, part)
+            os.replace(part, target)
+        finally:
+            part.unlink(missing_ok=True)
+
+    def move(self, source: str, dest: str) -> None:
+        """Rename ``source`` to ``dest`` in one atomic step (``os.replace``; same file system),
+        durably: the file's data is flushed to disk before it becomes visible."""
+        target = self.root / dest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.root / source, "rb") as staged:
+            os.fsync(staged.fileno())
+        os.replace(self.root / source, target)
+        with contextlib.suppress(OSError):  # make the rename itself durable (POSIX)
+            folder = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+
+    def delete_prefix(self, prefix: str) -> int:
+        count = super().delete_prefix(prefix)
+        shutil.rmtree(self.root / prefix, ignore_errors=True)
+        return count
+
+    def folders(self, prefix: str) -> list[str]:
+        folder = self.root / prefix
+        if not prefix.endswith("/") or not folder.is_dir():
+            return []
+        return sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
 
 
 # --- S3 -------------------------------------------------------------------------------------
@@ -425,6 +525,32 @@ class S3Lake(Lake):
     def delete(self, key: str) -> None:
         with self.errors("delete", key):
             self.client.delete_object(Bucket=self.bucket, Key=self.full_key(key))
+
+    def copy(self, source: str, dest: str) -> None:
+        """A server-side copy: no bytes travel through this machine; ``dest`` appears in one step
+        (one CopyObject, or a completed multipart copy above 4 GiB)."""
+        from boto3.s3.transfer import TransferConfig
+
+        with self.errors(f"copy {self.uri_of(source)} to", dest):
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": self.full_key(source)},
+                self.bucket,
+                self.full_key(dest),
+                ExtraArgs=dict(self.sse_args),
+                Config=TransferConfig(multipart_threshold=4 << 30, multipart_chunksize=512 << 20),
+            )
+
+    def folders(self, prefix: str) -> list[str]:
+        if not prefix.endswith("/"):
+            return []
+        paginator = self.client.get_paginator("list_objects_v2")
+        full = self.full_key(prefix)
+        names: list[str] = []
+        with self.errors("list", prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full, Delimiter="/",
+                                           PaginationConfig={"PageSize": self.page_size}):
+                names += [p["Prefix"][len(full):].rstrip("/") for p in page.get("CommonPrefixes", [])]
+        return sorted(names)
 
 
 def open_lake(settings: Settings) -> Lake:

@@ -112,7 +112,7 @@ def _register(con: duckdb.DuckDBPyConnection, lake: Lake, table: Table, tmp: Pat
                     while chunk := stream.read(8 << 20):
                         out.write(chunk)
                 files.append(str(local))
-        con.read_parquet(files).to_view(table.name)
+        con.read_parquet(files, hive_partitioning=False).to_view(table.name)
         return True
     columns = ", ".join(f"{duck.ident(c.name)} {c.type}" for c in table.columns)
     con.execute(f"CREATE TABLE {duck.ident(table.name)} ({columns})")  # names come from the contract

@@ -1,0 +1,305 @@
+"""``refine``: Raw -> Trusted -> Refined, and nothing published unaudited.
+
+One run: build every output of a stage into the staging area (:mod:`moviedl.trusted`,
+:mod:`moviedl.refined`), audit each one by reading back what was written (:mod:`moviedl.checks`
+— the same checks ``validate`` runs), and only when every output of the stage passed, publish
+them all (:mod:`moviedl.publish`). A failed audit publishes nothing of that stage, keeps the
+previous version, names the table and check, and exits 1. The Refined stage runs after the
+Trusted stage has published, and is rebuilt from every Trusted partition.
+
+Which dates the Trusted stage builds: ``--date D`` builds that date's partitions; without it,
+the latest Raw date plus every earlier Raw date whose Trusted partition is missing (catch-up).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+import duckdb
+
+from moviedl import duck
+from moviedl.checks import Audit, Dataset, Reconciliation, audit, readable
+from moviedl.config import Settings
+from moviedl.contract import QUARANTINE, TRUSTED_TABLES
+from moviedl.errors import ConfigError, DataCheckError, ExitCode, UsageError
+from moviedl.lake import Lake
+from moviedl.publish import DEFAULT_KEEP_VERSIONS, Publisher, Staged, Workspace, clean_stale_staging
+from moviedl.refined import build_refined, drop_work_tables, register_inputs, tmdb_coverage
+from moviedl.sources import KINDS
+from moviedl.summary import Check, Status, Summary
+from moviedl.trusted import (
+    CSV_TABLES,
+    TMDB_TABLES,
+    RawInventory,
+    build_csv,
+    build_tmdb,
+    raw_inventory,
+    trusted_partitions,
+)
+
+COLUMNS = ["table", "rows_in", "rows_out", "duplicates", "quarantined", "files", "bytes", "status"]
+#: Test-only hooks (documented in docs/refine.md): write these tables empty (comma-separated
+#: table names) / SIGKILL the process at a publish step (see :class:`~moviedl.publish.Publisher`).
+FORCE_EMPTY_ENV = "MOVIEDL_TEST_FORCE_EMPTY"
+CRASH_AT_ENV = "MOVIEDL_TEST_CRASH_AT"
+
+
+class Stage(StrEnum):
+    trusted = "trusted"
+    refined = "refined"
+    all = "all"
+
+
+@dataclass(frozen=True)
+class RefineOptions:
+    stage: Stage = Stage.all
+    keep_versions: int = DEFAULT_KEEP_VERSIONS
+    force_empty: frozenset[str] = frozenset()  # test hook
+    crash_at: str | None = None  # test hook
+
+    @classmethod
+    def from_environment(
+        cls,
+        stage: str = "all",
+        settings: Settings | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> RefineOptions:
+        """Options for the CLI: ``stage`` checked, ``keep_versions`` from the settings when the
+        config layer has ``refine.keep_versions``, and the test hooks from the environment."""
+        env = os.environ if env is None else env
+        try:
+            chosen = Stage(stage)
+        except ValueError:
+            raise UsageError(f"--stage must be trusted, refined or all, not {stage!r}") from None
+        keep = getattr(settings, "refine_keep_versions", None) or DEFAULT_KEEP_VERSIONS
+        empty = frozenset(n.strip() for n in env.get(FORCE_EMPTY_ENV, "").split(",") if n.strip())
+        return cls(chosen, keep, empty, env.get(CRASH_AT_ENV) or None)
+
+
+@dataclass
+class _Run:
+    settings: Settings
+    lake: Lake
+    options: RefineOptions
+    summary: Summary
+    con: duckdb.DuckDBPyConnection
+    ws: Workspace
+
+
+def refine(settings: Settings, lake: Lake, options: RefineOptions | None = None) -> Summary:
+    """Run the stage(s) of ``options`` and return the summary (exit code 1 when an audit failed)."""
+    options = options or RefineOptions()
+    summary = Summary("refine", lake.uri, None, COLUMNS)
+    lake.check()
+    days: list[str] = []
+    inventory = RawInventory()
+    if options.stage in (Stage.trusted, Stage.all):
+        inventory = raw_inventory(lake)
+        days = _dates(settings, lake, inventory)
+        summary.date = ", ".join(days)
+    with Workspace(lake) as ws:
+        clean_stale_staging(lake, ws.run_id)
+        con = duck.connect(settings, ws.scratch)
+        run = _Run(settings, lake, options, summary, con, ws)
+        try:
+            ok = True
+            if options.stage in (Stage.trusted, Stage.all):
+                ok = _stage(run, "Trusted", _build_trusted(run, inventory, days))
+            if ok and options.stage in (Stage.refined, Stage.all):
+                _stage(run, "Refined", _build_refined(run))
+        except duckdb.OutOfMemoryException as exc:
+            raise ConfigError(
+                f"DuckDB ran out of memory (duckdb.memory_limit = {settings.duckdb_memory_limit}): "
+                f"{str(exc).splitlines()[0]}; nothing more was published",
+                hint="Raise duckdb.memory_limit in moviedl.toml, or point duckdb.temp_directory at a "
+                "disk with free space so DuckDB can spill.",
+            ) from None
+        finally:
+            con.close()
+    _count(run)
+    return summary
+
+
+# --- choosing the work ------------------------------------------------------------------------
+
+
+def _dates(settings: Settings, lake: Lake, inventory: RawInventory) -> list[str]:
+    if not inventory.dates:
+        raise UsageError(
+            f"the Raw zone of {lake.uri} holds no CSV or TMDB files",
+            hint="Run 'moviedl ingest-csv movies.csv series.csv --date YYYY-MM-DD' first.",
+        )
+    if settings.date_given:
+        day = settings.date.isoformat()
+        if day not in inventory.dates:
+            raise UsageError(
+                f"no Raw data for {day} in {lake.uri}; dates with Raw data: {', '.join(inventory.dates)}"
+            )
+        return [day]
+    published = {table.name: trusted_partitions(lake, table) for table in TRUSTED_TABLES}
+    missing = []
+    for day in inventory.dates:
+        wanted = [CSV_TABLES[kind] for kind in inventory.csv.get(day, {})]
+        wanted += [TMDB_TABLES[folder] for folder in inventory.tmdb.get(day, {})]
+        if any(day not in published[table.name] for table in wanted):
+            missing.append(day)
+    return sorted({*missing, inventory.dates[-1]})
+
+
+def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[Staged]:
+    outputs = []
+    for day in days:
+        for kind in KINDS:
+            key = inventory.csv.get(day, {}).get(kind.name)
+            if key:
+                empty = CSV_TABLES[kind.name].name in run.options.force_empty
+                outputs.append(build_csv(run.con, run.ws, kind, day, key, force_empty=empty))
+            elif day in inventory.csv:
+                run.summary.notes.append(f"{day}: no {kind.file_name} in the Raw zone")
+        for folder, table in TMDB_TABLES.items():
+            keys = inventory.tmdb.get(day, {}).get(folder)
+            if keys:
+                empty = table.name in run.options.force_empty
+                out = build_tmdb(run.con, run.ws, folder, day, keys, force_empty=empty)
+                if out.rows_in:
+                    outputs.append(out)
+                else:
+                    run.summary.notes.append(
+                        f"{day}: the TMDB {folder} files hold no records; skipped"
+                    )
+    if run.options.stage is Stage.trusted and not any(day in inventory.tmdb for day in days):
+        run.summary.notes.append(
+            f"no TMDB data for {', '.join(days)} (run 'moviedl ingest-tmdb' to enrich)"
+        )
+    return outputs
+
+
+def _build_refined(run: _Run) -> list[Staged]:
+    try:
+        inputs = register_inputs(run.con, run.ws)
+        if not inputs.has_titles:
+            raise UsageError(
+                f"the Trusted zone of {run.lake.uri} is empty: nothing to build Refined from",
+                hint="Run 'moviedl refine' (all stages) after 'moviedl ingest-csv'.",
+            )
+        outputs = build_refined(run.con, run.ws, inputs, force_empty=run.options.force_empty)
+    except duckdb.OutOfMemoryException:
+        raise
+    except duckdb.Error as exc:
+        raise DataCheckError(
+            f"the Trusted zone of {run.lake.uri} could not be read as the contract describes it: "
+            f"{str(exc).splitlines()[0]}",
+            hint="Run 'moviedl validate --zone trusted' to find the damaged partition.",
+        ) from None
+    enriched, titles = tmdb_coverage(run.con)
+    if inputs.has_tmdb:
+        run.summary.notes.append(f"TMDB: {enriched:,} of {titles:,} titles enriched")
+    else:
+        run.summary.notes.append(
+            "no TMDB data in the Trusted zone yet: Refined TMDB columns are NULL"
+        )
+    drop_work_tables(run.con)
+    return outputs
+
+
+# --- audit, then publish ----------------------------------------------------------------------
+
+
+def _stage(run: _Run, zone: str, outputs: list[Staged]) -> bool:
+    """Audit every output; publish them all only if every audit passed."""
+    audits = [_audit(run, out, outputs) for out in outputs]
+    for out, result in zip(outputs, audits, strict=True):
+        run.summary.checks.extend(result.checks)
+        if out.quarantined:
+            run.summary.checks.append(
+                Check(
+                    "rows quarantined",
+                    out.target,
+                    f"{out.quarantined:,} row(s) set aside in {run.lake.uri_of(out.quarantine_key or '')}",
+                    Status.WARN,
+                    "0",
+                )
+            )
+            run.summary.notes.extend(f"quarantined: {reason}" for reason in out.quarantine_reasons)
+            if out.quarantined > len(out.quarantine_reasons):
+                run.summary.notes.append(
+                    f"... {out.quarantined - len(out.quarantine_reasons):,} more "
+                    f"in {run.lake.uri_of(out.quarantine_key or '')}"
+                )
+        run.summary.rows.append(_row(out, result))
+    failed = [
+        (out, result) for out, result in zip(outputs, audits, strict=True) if not result.passed
+    ]
+    if failed:
+        for _out, result in failed:
+            for check in result.failures:
+                run.summary.problems.append(
+                    f"audit failed: {check.target}: {check.name}: {check.observed} (expected {check.expected})"
+                )
+        run.summary.problems.append(
+            f"nothing of the {zone} stage was published; the previous version stays readable"
+        )
+        for row, out in zip(run.summary.rows[-len(outputs) :], outputs, strict=True):
+            row["status"] = "failed audit" if any(o is out for o, _ in failed) else "not published"
+        run.summary.fail(ExitCode.CHECK_FAILED)
+        return False
+    Publisher(run.lake, run.ws, run.options.keep_versions, run.options.crash_at).publish_all(
+        outputs
+    )
+    for row, out in zip(run.summary.rows[-len(outputs) :], outputs, strict=True):
+        row["status"] = out.status
+    for out in outputs:
+        run.summary.notes.extend(out.notes)
+    return True
+
+
+def _audit(run: _Run, out: Staged, siblings: list[Staged]) -> Audit:
+    location = run.lake.uri_of(out.table.prefix(out.dt))
+    ds = Dataset(out.table, (str(out.path),), out.dt, location)
+    recon = None
+    if out.table.zone == "trusted":
+        quarantined = 0
+        if out.quarantine_path is not None:
+            _check, rows = readable(
+                run.con, Dataset(QUARANTINE, (str(out.quarantine_path),), out.dt)
+            )
+            quarantined = sum(rows.values()) if rows else 0
+        recon = Reconciliation(out.rows_in, out.duplicates or 0, quarantined, out.rows_in_label)
+    else:
+        recon = Reconciliation(out.rows_in, 0, 0, out.rows_in_label)
+    parents = {
+        s.table.name: Dataset(s.table, (str(s.path),), s.dt)
+        for s in siblings
+        if s.table.zone == out.table.zone
+    }
+    return audit(run.con, ds, input_rows=out.rows_in, reconciliation=recon, parents=parents)
+
+
+def _row(out: Staged, result: Audit) -> dict[str, object]:
+    return {
+        "table": out.target,
+        "rows_in": out.rows_in,
+        "rows_out": result.rows,
+        "duplicates": out.duplicates,
+        "quarantined": out.quarantined,
+        "files": 1,
+        "bytes": out.path.stat().st_size if out.path.exists() else None,
+        "status": out.status,
+    }
+
+
+def _count(run: _Run) -> None:
+    statuses = [str(row["status"]) for row in run.summary.rows]
+    run.summary.counts = {
+        "tables": len(statuses),
+        "published": statuses.count("published"),
+        "unchanged": statuses.count("unchanged"),
+        "not_published": sum(s in ("failed audit", "not published") for s in statuses),
+        "rows_out": sum(int(row["rows_out"] or 0) for row in run.summary.rows),
+        "duplicates": sum(int(row["duplicates"] or 0) for row in run.summary.rows),
+        "quarantined": sum(int(row["quarantined"] or 0) for row in run.summary.rows),
+        "checks_failed": sum(c.status is Status.FAIL for c in run.summary.checks),
+    }

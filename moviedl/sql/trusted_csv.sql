@@ -1,0 +1,106 @@
+-- Raw CSV -> typed rows (Trusted movies or series).
+-- Parameters: $path (local CSV file), $columns (the file's own header names -> VARCHAR, in
+-- header order, so columns are matched by name, never by position).
+-- Output:
+--   csv_typed:      every line in file order (line number = rowid + 2), typed (lists still as
+--                   text: far less memory), with `reason` (why it cannot be typed; NULL when
+--                   it can), `raw` (the line as stored, for untypeable lines only), `row_hash`
+--                   (MD5 of the line) and `keep` (the first copy of a typeable line);
+--   csv_first:      the first row of each distinct typeable line, and its number of copies;
+--   csv_trusted:    a view: the rows to write, in file order, named and typed as the contract;
+--   csv_quarantine: a view: line, raw and reason of the lines that cannot be typed.
+
+-- Typing rules, strict on purpose: a whole number is digits with an optional sign (not
+-- '1921.0' or '1e3', which TRY_CAST would accept and round); a decimal is digits with an
+-- optional fraction. '\N' and the empty string are NULL. Lists are split on ',' and trimmed.
+CREATE OR REPLACE TEMP MACRO src(v) AS nullif(nullif(v, '\N'), '');
+CREATE OR REPLACE TEMP MACRO as_int(v) AS
+    CASE WHEN regexp_full_match(src(v), '[+-]?[0-9]{1,10}') THEN TRY_CAST(src(v) AS INTEGER) END;
+CREATE OR REPLACE TEMP MACRO as_bigint(v) AS
+    CASE WHEN regexp_full_match(src(v), '[+-]?[0-9]{1,19}') THEN TRY_CAST(src(v) AS BIGINT) END;
+CREATE OR REPLACE TEMP MACRO as_double(v) AS
+    CASE WHEN regexp_full_match(src(v), '[+-]?[0-9]{1,15}([.][0-9]{1,15})?')
+         THEN TRY_CAST(src(v) AS DOUBLE) END;
+CREATE OR REPLACE TEMP MACRO as_list(v) AS
+    CASE WHEN src(v) IS NOT NULL
+         THEN list_filter(list_transform(string_split(src(v), ','), lambda e: trim(e)),
+                          lambda e: e <> '') END;
+CREATE OR REPLACE TEMP MACRO bad(v, typed, label, what) AS
+    CASE WHEN src(v) IS NOT NULL AND typed IS NULL
+         THEN label || ' ''' || v || ''' is not ' || what END;
+
+-- One parallel pass over the file. Every field is read as text: no quoting ('"' is data), no
+-- escape, and no NULL conversion at first (nullstr is a NUL byte, which never occurs in a UTF-8
+-- text file), so a line can be rebuilt exactly as stored. With preserve_insertion_order
+-- (moviedl.duck sets it) the table keeps file order, so a row's line number is its rowid + 2
+-- (the header is line 1). movies.csv has no anoTermino: UNION ALL BY NAME with an empty
+-- relation adds it as a last, NULL column, so one typing step serves both kinds (and
+-- concat_ws, rebuilding a line, skips it).
+CREATE OR REPLACE TEMP TABLE csv_typed AS
+WITH scanned AS (
+    SELECT *
+    FROM read_csv($path, delim = '|', quote = '', escape = '', header = true,
+                  auto_detect = false, nullstr = chr(0), columns = $columns, strict_mode = true)
+    UNION ALL BY NAME
+    SELECT * FROM (SELECT CAST(NULL AS VARCHAR) AS "anoTermino" WHERE false)
+),
+typed AS (
+    SELECT
+        src("id") AS imdb_id,
+        src("tituloPincipal") AS title,
+        src("tituloOriginal") AS original_title,
+        as_int("anoLancamento") AS release_year,
+        as_int("anoTermino") AS end_year,
+        as_int("tempoMinutos") AS runtime_minutes,
+        src("genero") AS genres_text,
+        as_double("notaMedia") AS imdb_rating,
+        as_bigint("numeroVotos") AS imdb_votes,
+        src("generoArtista") AS artist_gender,
+        src("personagem") AS character_name,
+        src("nomeArtista") AS artist_name,
+        as_int("anoNascimento") AS birth_year,
+        as_int("anoFalecimento") AS death_year,
+        src("profissao") AS professions_text,
+        src("titulosMaisConhecidos") AS known_for_titles_text,
+        concat_ws('|', *COLUMNS(*)) AS raw,
+        nullif(concat_ws('; ',
+            CASE WHEN src("id") IS NULL THEN 'id is missing'
+                 WHEN NOT regexp_full_match("id", 'tt[0-9]{7,18}')
+                 THEN 'id ''' || "id" || ''' is not an IMDb id (tt + 7 or more digits)' END,
+            bad("anoLancamento", release_year, 'anoLancamento', 'a whole number'),
+            bad("anoTermino", end_year, 'anoTermino', 'a whole number'),
+            bad("tempoMinutos", runtime_minutes, 'tempoMinutos', 'a whole number'),
+            bad("notaMedia", imdb_rating, 'notaMedia', 'a decimal number'),
+            bad("numeroVotos", imdb_votes, 'numeroVotos', 'a whole number'),
+            bad("anoNascimento", birth_year, 'anoNascimento', 'a whole number'),
+            bad("anoFalecimento", death_year, 'anoFalecimento', 'a whole number')
+        ), '') AS reason
+    FROM scanned
+)
+SELECT * EXCLUDE (raw),
+       CASE WHEN reason IS NOT NULL THEN raw END AS raw,
+       md5_number(raw) AS row_hash,
+       false AS keep
+FROM typed;
+
+-- Exact duplicate rows (the same line, byte for byte) among the typeable ones: keep the first.
+-- Marking it in place (rather than joining at write time) keeps file order without a sort.
+CREATE OR REPLACE TEMP TABLE csv_first AS
+SELECT min(rowid) AS first, count(*) AS copies
+FROM csv_typed
+WHERE reason IS NULL
+GROUP BY row_hash;
+
+UPDATE csv_typed SET keep = true WHERE rowid IN (SELECT first FROM csv_first);
+
+-- What is written: the first copy of each typeable line, in file order, as the contract says.
+CREATE OR REPLACE TEMP VIEW csv_trusted AS
+SELECT imdb_id, title, original_title, release_year, end_year, runtime_minutes,
+       as_list(genres_text) AS genres, imdb_rating, imdb_votes, artist_gender, character_name,
+       artist_name, birth_year, death_year, as_list(professions_text) AS professions,
+       as_list(known_for_titles_text) AS known_for_titles
+FROM csv_typed
+WHERE keep;
+
+CREATE OR REPLACE TEMP VIEW csv_quarantine AS
+SELECT rowid + 2 AS line, raw, reason FROM csv_typed WHERE reason IS NOT NULL;

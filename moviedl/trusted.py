@@ -1,0 +1,264 @@
+"""Raw -> Trusted: typed Parquet, one partition ``dt=YYYY-MM-DD`` per Raw ingestion date.
+
+CSV: DuckDB reads every field as text with the file's own header names (so columns are matched by
+name, never by position), then ``sql/trusted_csv.sql`` types them strictly, splits the comma
+lists, counts and drops exact duplicate rows, and sets aside rows that cannot be typed (the
+quarantine: source file, line number, the line as stored, reason).
+
+TMDB: ``sql/trusted_tmdb_*.sql`` flatten the stored ``/movie`` and ``/tv`` answers: genre names
+as a list, dates as DATE ('' -> NULL), budget/revenue as BIGINT (0 -> NULL), one row per IMDb id
+(the latest fetch wins); records that cannot be typed are quarantined the same way.
+
+Each builder writes the partition's Parquet file (zstd) into the run's staging area and returns a
+:class:`~moviedl.publish.Staged` with its counts; nothing here publishes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from moviedl.contract import (
+    META_DUPLICATES,
+    META_QUARANTINED,
+    META_ROWS_READ,
+    META_SOURCES,
+    TRUSTED_MOVIES,
+    TRUSTED_SERIES,
+    TRUSTED_TMDB_MOVIES,
+    TRUSTED_TMDB_SERIES,
+    Table,
+)
+from moviedl.duck import idents, run_script, scalar, write_parquet
+from moviedl.errors import InputFileError
+from moviedl.lake import Lake
+from moviedl.manifest import read_manifest
+from moviedl.publish import Staged, Workspace
+from moviedl.sources import MOVIES, SERIES, SourceKind
+
+RAW_CSV = re.compile(
+    r"^Raw/Local/CSV/(Movies|Series)/(\d{4})/(\d{2})/(\d{2})/(movies|series)\.csv$"
+)
+RAW_TMDB = re.compile(r"^Raw/TMDB/JSON/(Movies|Series)/(\d{4})/(\d{2})/(\d{2})/[^/]+\.json$")
+TRUSTED_FILE = re.compile(
+    r"^(Trusted/(?:Local|TMDB)/Parquet/(?:Movies|Series))/dt=(\d{4}-\d{2}-\d{2})/[^/]+\.parquet$"
+)
+
+CSV_TABLES: dict[str, Table] = {MOVIES.name: TRUSTED_MOVIES, SERIES.name: TRUSTED_SERIES}
+TMDB_TABLES: dict[str, Table] = {"Movies": TRUSTED_TMDB_MOVIES, "Series": TRUSTED_TMDB_SERIES}
+TMDB_SQL = {"Movies": "trusted_tmdb_movies", "Series": "trusted_tmdb_series"}
+MAX_REASONS = 5
+
+
+@dataclass
+class RawInventory:
+    """What the Raw zone holds, by ingestion date (``YYYY-MM-DD``)."""
+
+    csv: dict[str, dict[str, str]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )  # dt -> kind -> key
+    tmdb: dict[str, dict[str, list[str]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )  # dt -> folder -> keys
+
+    @property
+    def dates(self) -> list[str]:
+        return sorted(set(self.csv) | set(self.tmdb))
+
+
+def raw_inventory(lake: Lake) -> RawInventory:
+    inventory = RawInventory()
+    for info in lake.list("Raw/Local/CSV/"):
+        match = RAW_CSV.match(info.key)
+        if match and match.group(5) == match.group(1).lower():
+            inventory.csv[f"{match.group(2)}-{match.group(3)}-{match.group(4)}"][match.group(5)] = (
+                info.key
+            )
+    for info in lake.list("Raw/TMDB/JSON/"):
+        match = RAW_TMDB.match(info.key)
+        if match:
+            day = f"{match.group(2)}-{match.group(3)}-{match.group(4)}"
+            inventory.tmdb[day].setdefault(match.group(1), []).append(info.key)
+    return inventory
+
+
+def trusted_partitions(lake: Lake, table: Table) -> dict[str, list[str]]:
+    """The published partitions of a Trusted table: ``dt`` -> its Parquet keys."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for info in lake.list(f"{table.folder}/"):
+        match = TRUSTED_FILE.match(info.key)
+        if match and match.group(1) == table.folder:
+            found[match.group(2)].append(info.key)
+    return dict(sorted(found.items()))
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+
+def read_header(path: Path, where: str, kind: SourceKind) -> dict[str, str]:
+    """The file's own header as DuckDB ``columns`` (every column VARCHAR, in file order)."""
+    with open(path, "rb") as stream:
+        first = stream.readline(1 << 16)
+    text = first.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace").rstrip("\r\n")
+    names = text.split("|")
+    missing = [c for c in kind.columns if c not in names]
+    doubled = sorted({n for n in names if names.count(n) > 1})
+    if missing or doubled:
+        problem = f"lacks {', '.join(missing)}" if missing else f"repeats {', '.join(doubled)}"
+        raise InputFileError(
+            f"{where} line 1: the header {problem}; expected {kind.header}",
+            hint="Re-ingest the file with 'moviedl ingest-csv --overwrite', which checks headers.",
+        )
+    return {name: "VARCHAR" for name in names}
+
+
+def build_csv(
+    con: duckdb.DuckDBPyConnection,
+    ws: Workspace,
+    kind: SourceKind,
+    day: str,
+    key: str,
+    *,
+    force_empty: bool = False,
+) -> Staged:
+    """Type the Raw CSV ``key`` into the Trusted partition ``day`` (staged, not published)."""
+    lake = ws.lake
+    table = CSV_TABLES[kind.name]
+    where = lake.uri_of(key)
+    path = ws.input_path(key)
+    columns = read_header(path, where, kind)
+    try:
+        run_script(con, "trusted_csv", {"path": str(path), "columns": columns})
+    except (duckdb.InvalidInputException, duckdb.IOException) as exc:
+        raise InputFileError(
+            f"{where}: DuckDB could not read it as a '|'-delimited {kind.file_name}: "
+            f"{str(exc).splitlines()[0]}",
+            hint="Re-ingest the file with 'moviedl ingest-csv --overwrite', which checks every line.",
+        ) from None
+    out = Staged(table, day, ws.staged_path(table.data_key(day)), sources=[key])
+    rows_read = scalar(con, "SELECT count(*) FROM csv_typed")
+    out.duplicates = scalar(con, "SELECT coalesce(sum(copies - 1), 0) FROM csv_first")
+    _quarantine(
+        con,
+        ws,
+        out,
+        "SELECT $source AS source_file, line, raw, reason FROM csv_quarantine",
+        {"source": key},
+    )
+    out.rows_written = write_parquet(
+        con,
+        f"SELECT {idents(table.column_names)} FROM csv_trusted",
+        out.path,
+        metadata=_lineage(out, rows_read),
+        broken_writer=force_empty,
+    )
+    manifest = read_manifest(lake, key)
+    if manifest is not None:
+        out.rows_in, out.rows_in_label = manifest.rows, "manifest rows"
+        if manifest.sha256 and lake.size(key) != manifest.size:
+            out.notes.append(
+                f"{where} is not the size ingest-csv recorded; run 'moviedl validate --zone raw'"
+            )
+    else:
+        out.rows_in, out.rows_in_label = rows_read, "rows read"
+        out.notes.append(f"{where} has no ingest-csv manifest: rows reconciled against rows read")
+    for view in ("csv_trusted", "csv_quarantine"):
+        con.execute(f"DROP VIEW {view}")
+    for table in ("csv_first", "csv_typed"):
+        con.execute(f"DROP TABLE {table}")
+    return out
+
+
+# --- TMDB -------------------------------------------------------------------------------------
+
+
+def build_tmdb(
+    con: duckdb.DuckDBPyConnection,
+    ws: Workspace,
+    folder: str,
+    day: str,
+    keys: list[str],
+    *,
+    force_empty: bool = False,
+) -> Staged:
+    """Flatten the Raw TMDB JSON files ``keys`` into the Trusted TMDB partition ``day``."""
+    table = TMDB_TABLES[folder]
+    locals_ = [str(ws.input_path(key)) for key in keys]
+    try:
+        run_script(con, "trusted_tmdb_read", {"files": locals_})
+    except (duckdb.InvalidInputException, duckdb.IOException) as exc:
+        where = ws.lake.uri_of(keys[0].rsplit("/", 1)[0] + "/")
+        raise InputFileError(
+            f"{where}: a TMDB JSON file could not be read: {str(exc).splitlines()[0]}",
+            hint="Each file must be a JSON array of TMDB records; delete the damaged file and run "
+            "'moviedl ingest-tmdb' again to fetch its titles.",
+        ) from None
+    run_script(con, TMDB_SQL[folder])
+    run_script(con, "trusted_tmdb_finish")
+    out = Staged(table, day, ws.staged_path(table.data_key(day)), sources=list(keys))
+    out.rows_in = scalar(con, "SELECT count(*) FROM tmdb_raw")
+    out.rows_in_label = "records read"
+    out.duplicates = scalar(
+        con, "SELECT count(*) - count(DISTINCT imdb_id) FROM tmdb_typed WHERE reason IS NULL"
+    )
+    _quarantine(
+        con,
+        ws,
+        out,
+        "SELECT f.source_file, q.line, q.raw, q.reason FROM tmdb_quarantine AS q "
+        "JOIN (SELECT unnest($locals) AS filename, unnest($keys) AS source_file) AS f USING (filename)",
+        {"locals": locals_, "keys": list(keys)},
+    )
+    out.rows_written = write_parquet(
+        con,
+        f"SELECT {idents(table.column_names)} FROM tmdb_distinct ORDER BY seq",
+        out.path,
+        metadata=_lineage(out, out.rows_in),
+        broken_writer=force_empty,
+    )
+    con.execute(
+        "DROP TABLE tmdb_raw; DROP TABLE tmdb_typed; DROP TABLE tmdb_quarantine; DROP TABLE tmdb_distinct"
+    )
+    return out
+
+
+# --- shared -----------------------------------------------------------------------------------
+
+
+def _lineage(out: Staged, rows_read: int) -> dict[str, str]:
+    """The Parquet key-value metadata that lets any reader reconcile the file with Raw."""
+    return {
+        META_SOURCES: ",".join(out.sources),
+        META_ROWS_READ: str(rows_read),
+        META_DUPLICATES: str(out.duplicates or 0),
+        META_QUARANTINED: str(out.quarantined or 0),
+    }
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection,
+    ws: Workspace,
+    out: Staged,
+    select: str,
+    params: dict[str, object],
+) -> None:
+    """Write the rows that could not be typed (if any) next to the staged partition."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE q_out AS {select}", params)
+    out.quarantined = scalar(con, "SELECT count(*) FROM q_out")
+    if out.quarantined:
+        key = out.quarantine_key
+        assert key is not None
+        out.quarantine_path = ws.staged_path(key)
+        write_parquet(con, "SELECT * FROM q_out ORDER BY source_file, line", out.quarantine_path)
+        out.quarantine_reasons = [
+            f"{source} line {line}: {reason}"
+            for source, line, reason in con.execute(
+                "SELECT source_file, line, reason FROM q_out ORDER BY source_file, line LIMIT $n",
+                {"n": MAX_REASONS},
+            ).fetchall()
+        ]
+    con.execute("DROP TABLE q_out")
