@@ -330,6 +330,9 @@ def athena_ddl_command(
         _finish(summary, format, quiet)
 
 
+# --- validate (issue 5) ---
+
+
 @config_app.command("show")
 def config_show_command(
     lake: LakeOption = None,

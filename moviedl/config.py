@@ -124,6 +124,16 @@ def _catalog(value: Any) -> str:
     return text
 
 
+def _share(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("a share from 0 to 1 (e.g. 0.5)") from None
+    if isinstance(value, bool) or not 0 <= number <= 1:
+        raise ValueError("a share from 0 to 1 (e.g. 0.5)")
+    return number
+
+
 def _secret(value: Any) -> Secret:
     return Secret(_str(value))
 
@@ -173,6 +183,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("athena.workgroup", _str, "primary", help="Athena workgroup"),
     Option("athena.output_location", _str, None, help="Athena query result location (s3://...)"),
     Option("refine.keep_versions", _positive_int, 3, help="previous versions of each table kept under _moviedl/"),
+    Option("validate.min_tmdb_coverage", _share, 0.5,
+           help="validate warns when a smaller share of titles has TMDB data"),
+    Option("validate.max_age_days", _positive_int, 7,
+           help="validate warns when the latest Trusted partition is older than this"),
     Option("run.sources", _paths, (), ("MOVIEDL_SOURCES",),
            help="CSV files 'moviedl run' ingests when none are given"),
     Option("run.catalog", _catalog, "none", help="'moviedl run' ends with athena-ddl --execute (athena) or --glue (glue)"),
@@ -208,6 +222,8 @@ class Settings:
     athena_workgroup: str
     athena_output_location: str | None
     refine_keep_versions: int
+    validate_min_tmdb_coverage: float
+    validate_max_age_days: int
     run_sources: tuple[str, ...]
     run_catalog: str
     duckdb_memory_limit: str
