@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from moviedl.checks import schema_difference
 from moviedl.contract import PARTITION_COLUMN, Table, athena_type
-from moviedl.lake import Lake, LocalLake, ObjectInfo, S3Lake
+from moviedl.lake import Lake, LocalLake, ObjectInfo
 from moviedl.summary import Check, Status
 
 _DT_FOLDER = re.compile(rf"^{PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})$")
@@ -144,12 +144,9 @@ def _schema_check(lake: Lake, found: FoundTable, con: duckdb.DuckDBPyConnection)
 
 def parquet_schema(lake: Lake, info: ObjectInfo, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """The (column, DuckDB type) pairs of a lake Parquet file, read from its footer only."""
-    if isinstance(lake, LocalLake):
-        source: str | io.RawIOBase = str(lake.path(info.key))
-    elif isinstance(lake, S3Lake):
-        source = _S3RangeFile(lake, info.key, info.size)
-    else:  # another backend: stream the file (rare; the footer is at the end)
-        source = io.BytesIO(lake.read_bytes(info.key))  # type: ignore[assignment]
+    source: str | io.RawIOBase = (
+        str(lake.path(info.key)) if isinstance(lake, LocalLake) else lake.open_ranges(info.key, info.size)
+    )
     arrow_schema = pq.ParquetFile(source, coerce_int96_timestamp_unit="us").schema_arrow
     con.register("_moviedl_schema_probe", arrow_schema.empty_table())
     try:
@@ -157,44 +154,6 @@ def parquet_schema(lake: Lake, info: ObjectInfo, con: duckdb.DuckDBPyConnection)
     finally:
         con.unregister("_moviedl_schema_probe")
     return [(str(name), str(type_)) for name, type_, *_ in rows]
-
-
-class _S3RangeFile(io.RawIOBase):
-    """A read-only, seekable view of an S3 object that fetches only the byte ranges asked for."""
-
-    def __init__(self, lake: S3Lake, key: str, size: int) -> None:
-        super().__init__()
-        self._lake, self._key, self._size, self._pos = lake, key, size, 0
-        self.requests = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        end = min(self._pos + len(buffer), self._size)
-        if end <= self._pos:
-            return 0
-        with self._lake.errors("read", self._key):
-            answer = self._lake.client.get_object(
-                Bucket=self._lake.bucket, Key=self._lake.full_key(self._key),
-                Range=f"bytes={self._pos}-{end - 1}",
-            )
-            data = answer["Body"].read()
-        self.requests += 1
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import shutil
 import uuid
@@ -133,6 +134,20 @@ class Lake(ABC):
     def delete(self, key: str) -> None: ...
 
     # --- whole files and folders (used by refine) ---------------------------------------------
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes ``start`` to ``end`` (exclusive) of the object, e.g. a Parquet footer."""
+        with self.open_read(key) as stream:
+            stream.seek(start)
+            return stream.read(end - start)
+
+    def open_ranges(self, key: str, size: int) -> RangeFile:
+        """A seekable read-only file over the object that fetches only the ranges read."""
+        return RangeFile(self, key, size)
+
+    def clean_tmp(self, older_than_seconds: float = 6 * 3600) -> int:
+        """Remove staged writes left behind by killed processes; returns how many."""
+        return 0
 
     def download(self, key: str, dest: Path) -> None:
         """Copy the object ``key`` into the local file ``dest`` (which appears complete or not at all)."""
@@ -264,6 +279,23 @@ class LocalLake(Lake):
 
     def delete(self, key: str) -> None:
         (self.root / key).unlink(missing_ok=True)
+
+    def clean_tmp(self, older_than_seconds: float = 6 * 3600) -> int:
+        """``_moviedl/tmp/*.part`` files older than the threshold belong to dead processes
+        (a live upload touches its file while it writes); removing them frees the disk."""
+        import time
+
+        folder = self.root / TMP_PREFIX
+        if not folder.is_dir():
+            return 0
+        removed = 0
+        cutoff = time.time() - older_than_seconds
+        for part in folder.glob("*.part"):
+            with contextlib.suppress(FileNotFoundError):
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()
+                    removed += 1
+        return removed
 
     def path(self, key: str) -> Path:
         """The local file of ``key`` (DuckDB reads local lakes in place)."""
@@ -510,6 +542,13 @@ class S3Lake(Lake):
     def begin_upload(self, key: str) -> Upload:
         return S3Upload(self, key)
 
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        with self.errors("read", key):
+            answer = self.client.get_object(
+                Bucket=self.bucket, Key=self.full_key(key), Range=f"bytes={start}-{end - 1}"
+            )
+            return answer["Body"].read()
+
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         paginator = self.client.get_paginator("list_objects_v2")
         full = self.full_key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
@@ -551,6 +590,40 @@ class S3Lake(Lake):
                                            PaginationConfig={"PageSize": self.page_size}):
                 names += [p["Prefix"][len(full):].rstrip("/") for p in page.get("CommonPrefixes", [])]
         return sorted(names)
+
+
+class RangeFile(io.RawIOBase):
+    """A read-only, seekable view of a lake object that fetches only the byte ranges asked for
+    (pyarrow reads a Parquet footer through it with two or three small requests)."""
+
+    def __init__(self, lake: Lake, key: str, size: int) -> None:
+        super().__init__()
+        self._lake, self._key, self._size, self._pos = lake, key, size, 0
+        self.requests = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        end = min(self._pos + len(buffer), self._size)
+        if end <= self._pos:
+            return 0
+        data = self._lake.read_range(self._key, self._pos, end)
+        self.requests += 1
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
 
 
 def open_lake(settings: Settings) -> Lake:

@@ -74,6 +74,8 @@ def command_session(
         lake.check()
         held = lock_lake(lake, LockOwner.current(record.run_id, command)) if lock else contextlib.nullcontext()
         with held:
+            if lock and (removed := lake.clean_tmp()):
+                log.info("removed stale staged writes", extra={"fields": {"files": removed}})
             with session.stage(command):
                 yield session
         exit_code = max((s.get("exit_code", 0) for s in record.stages), default=0)

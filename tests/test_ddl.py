@@ -20,8 +20,8 @@ from sqlglot import exp
 
 from moviedl.athena import DdlOptions, athena_ddl
 from moviedl.contract import REFINED_TABLES, TABLES, TRUSTED_TABLES, athena_type
-from moviedl.ddl import _S3RangeFile, inspect_tables, parquet_schema
-from moviedl.lake import LocalLake, ObjectInfo, S3Lake
+from moviedl.ddl import inspect_tables, parquet_schema
+from moviedl.lake import LocalLake, ObjectInfo, RangeFile, S3Lake
 from moviedl.summary import Status
 
 
@@ -218,14 +218,14 @@ def test_s3_schema_reads_fetch_only_the_parquet_footer(tmp_path: Path, s3, bucke
     )
     s3.upload_file(str(path), bucket, "lake/big.parquet")
     fetched: list[int] = []
-    original = _S3RangeFile.readinto
+    original = RangeFile.readinto
 
     def counting(self, buffer):  # every byte that travels comes through here
         n = original(self, buffer)
         fetched.append(n)
         return n
 
-    monkeypatch.setattr(_S3RangeFile, "readinto", counting)
+    monkeypatch.setattr(RangeFile, "readinto", counting)
     size = path.stat().st_size
     schema = parquet_schema(S3Lake(f"s3://{bucket}/lake"), ObjectInfo("big.parquet", size), duckdb.connect())
     assert schema == [("film_id", "BIGINT"), ("title", "VARCHAR")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,26 @@ def test_s3_unreachable_endpoint(monkeypatch: pytest.MonkeyPatch, aws_env: str) 
     lake = open_lake(load_settings({"lake": "s3://b"}))
     with pytest.raises(ServiceError, match="cannot reach the S3 endpoint http://127.0.0.1:9"):
         lake.check()
+
+
+def test_read_range_fetches_part_of_an_object(lake_uri: str, s3) -> None:
+    lake = make_lake(lake_uri)
+    lake.write_bytes("f.bin", bytes(range(100)))
+    assert lake.read_range("f.bin", 10, 14) == bytes([10, 11, 12, 13])
+    ranges = lake.open_ranges("f.bin", 100)
+    ranges.seek(-3, 2)
+    assert ranges.read(3) == bytes([97, 98, 99]) and ranges.requests == 1
+
+
+def test_staged_writes_left_by_a_killed_process_are_cleaned_up(tmp_path: Path) -> None:
+    lake = LocalLake(tmp_path / "lake")
+    stale = lake.begin_upload("a.txt")
+    stale.write(b"abandoned")  # never committed nor aborted: as after kill -9
+    live = lake.begin_upload("b.txt")
+    live.write(b"in progress")
+    old = time.time() - 7 * 3600
+    os.utime(stale._tmp, (old, old))  # noqa: SLF001 - the file a dead process left
+    assert lake.clean_tmp() == 1
+    assert not stale._tmp.exists() and live._tmp.exists()  # noqa: SLF001
+    live.commit()
+    assert lake.read_bytes("b.txt") == b"in progress"
