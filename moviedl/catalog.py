@@ -34,11 +34,12 @@ _POLICY_HINT = "See 'moviedl athena-ddl --policy' for the permissions moviedl ne
 
 def client(settings: Settings, service: str) -> Any:
     """A boto3 client for ``service`` ("athena" or "glue") with standard retries."""
-    import boto3
     from botocore.config import Config
     from botocore.exceptions import NoRegionError
 
-    session = boto3.session.Session(profile_name=settings.aws_profile, region_name=settings.aws_region)
+    from moviedl.lake import aws_session
+
+    session = aws_session(settings)
     try:
         return session.client(service, config=Config(retries={"mode": "standard"}, connect_timeout=10,
                                                      read_timeout=60))

@@ -97,15 +97,26 @@ def _main(
 
 
 @contextlib.contextmanager
-def _errors() -> Iterator[None]:
-    """The one place where library errors become a message and an exit code."""
+def _errors(command: str, format: OutputFormat = OutputFormat.text) -> Iterator[None]:
+    """The one place where library errors become a message and an exit code.
+
+    With ``--format json`` a failed command still prints its summary on stdout (``ok: false``,
+    the exit code and the problem), so a script reading stdout always gets one JSON object.
+    """
     try:
         yield
     except MoviedlError as exc:
         if os.environ.get("MOVIEDL_DEBUG"):
             raise
         logging.getLogger("moviedl").debug("command failed", extra={"fields": {"error": exc.message}})
-        stderr_console().print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
+        if format is OutputFormat.json:
+            from moviedl.summary import Summary
+
+            failed = Summary(command, "", problems=[str(exc)])
+            failed.fail(exc.exit_code)
+            render(failed, format)
+        else:
+            stderr_console().print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt:
         stderr_console().print("[bold red]Interrupted[/]: nothing half-written was published.")
@@ -162,7 +173,7 @@ def ingest_csv_command(
     """
     from moviedl.ingest_csv import ingest_csv
 
-    with _errors():
+    with _errors("ingest-csv", format):
         settings = _settings(lake, config, date)
         with _byte_progress(files, enabled=format is OutputFormat.text and not quiet) as advance:
             summary = _in_session(
@@ -205,7 +216,7 @@ def ingest_tmdb_command(
     """
     from moviedl.ingest_tmdb import TmdbOptions, ingest_tmdb
 
-    with _errors():
+    with _errors("ingest-tmdb", format):
         settings = _settings(lake, config, date, **{
             "tmdb.requests_per_second": requests_per_second, "tmdb.concurrency": concurrency,
         })
@@ -269,7 +280,7 @@ def refine_command(
     """
     from moviedl.refine import RefineOptions, refine
 
-    with _errors():
+    with _errors("refine", format):
         settings = _settings(lake, config, date)
         options = RefineOptions.from_environment(stage, settings)
         summary = _in_session("refine", settings, lambda store: refine(settings, store, options))
@@ -309,7 +320,7 @@ def athena_ddl_command(
         results.append(athena_ddl(settings, store, options))
         return results[0].summary
 
-    with _errors():
+    with _errors("athena-ddl", format):
         settings = _settings(lake, config, date, **{"athena.database": database})
         options = DdlOptions(dialect=dialect, location=location, output=output, execute=execute,
                              glue=glue, policy=policy)
@@ -330,7 +341,34 @@ def athena_ddl_command(
         _finish(summary, format, quiet)
 
 
-# --- validate (issue 5) ---
+@app.command("validate")
+def validate_command(
+    zone: Annotated[str, typer.Option("--zone", metavar="[raw|trusted|refined|all]", help="Which zone to check: raw, trusted, refined or all.")] = "all",
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings (TMDB coverage, freshness, all-NULL columns, no manifest) fail the run too.")] = False,
+    lake: LakeOption = None,
+    config: ConfigOption = None,
+    date: DateOption = None,
+    format: FormatOption = OutputFormat.text,
+    quiet: QuietOption = False,
+) -> None:
+    """Check every zone of the lake against the contract and print what holds and what does not.
+
+    Raw (the --date, default the latest): CSVs present, header and columns, SHA-256 and rows as
+    ingest-csv recorded; TMDB JSON parses, <= 100 records and 10 MB per file, one kind per file, no
+    IMDb id twice. Trusted (same date): readable, not empty, schema, rows reconcile with Raw, keys
+    not NULL, value ranges, IMDb ids. Refined: keys unique, foreign keys resolve, FatoFilme covers
+    Trusted, TMDB coverage and freshness (warnings). Exit 1 when a check fails (or warns, with
+    --strict). Reads only; the lake is not locked.
+
+    Example: moviedl validate --zone trusted --date 2024-05-01 --format json
+    """
+    from moviedl.validate import ValidateOptions, validate
+
+    with _errors("validate", format):
+        settings = _settings(lake, config, date)
+        options = ValidateOptions.parse(zone, strict)
+        summary = _in_session("validate", settings, lambda store: validate(settings, store, options), lock=False)
+    _finish(summary, format, quiet)
 
 
 @config_app.command("show")
@@ -347,7 +385,7 @@ def config_show_command(
     """
     from moviedl.summary import Summary
 
-    with _errors():
+    with _errors("config show", format):
         settings = _settings(lake, config, date)
     summary = Summary("config show", settings.lake, settings.date.isoformat(), ["key", "value", "source"])
     summary.rows = settings.describe()
@@ -378,7 +416,7 @@ def report_command(
     """
     from moviedl.report import ReportOptions, build_report
 
-    with _errors():
+    with _errors("report", format):
         settings = _settings(lake, config, date)
         options = ReportOptions(output=output, genre=genre, year_from=year_from, year_to=year_to)
         summary = _in_session("report", settings, lambda store: build_report(settings, store, options), lock=False)
@@ -406,7 +444,7 @@ def run_command(
     from moviedl.pipeline import run_pipeline
     from moviedl.session import command_session
 
-    with _errors():
+    with _errors("run", format):
         settings = _settings(lake, config, date)
         store = open_lake(settings)
         with command_session(settings, store, "run") as session:
@@ -432,7 +470,7 @@ def runs_command(
     from moviedl.runs import recent_records
     from moviedl.summary import Summary
 
-    with _errors():
+    with _errors("runs", format):
         settings = _settings(lake, config, date)
         store = open_lake(settings)
         store.check()
@@ -479,5 +517,12 @@ def _byte_progress(files: list[Path], enabled: bool) -> Iterator[Any]:
         yield lambda n: progress.advance(task, n)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so cleanups run: staged files aborted, the lake lock released
+
+
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)  # cron's timeout, systemd, kill: stop cleanly
     app()

@@ -8,8 +8,9 @@ SHA-256, with a manifest recording size, hash and row count.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,7 +164,7 @@ def _stage(
         item.key = report.kind.raw_key(date)
         return _NullUpload(lake, item.key) if dry_run else lake.begin_upload(item.key)
 
-    with source:
+    with source, _aborted_on_error(item):
         upload: Upload | None = None
         while chunk := source.read(CHUNK_SIZE):
             inspector.feed(chunk)  # the first chunk settles the kind, hence the destination
@@ -183,6 +184,17 @@ def _stage(
         item.upload = None
         item.key = None
     return item
+
+
+@contextlib.contextmanager
+def _aborted_on_error(item: _FileWork) -> Iterator[None]:
+    """A file whose copy fails half-way (disk full, S3 error) leaves no staged bytes behind."""
+    try:
+        yield
+    except BaseException:
+        if item.upload is not None:
+            item.upload.abort()
+        raise
 
 
 def _compare_with_lake(item: _FileWork, lake: Lake, overwrite: bool) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 
 import duckdb
 
+from moviedl import duck
 from moviedl.config import Settings
 from moviedl.errors import ExitCode, InputFileError, UsageError
 from moviedl.lake import Lake, LocalLake
@@ -204,7 +205,7 @@ def ingest_tmdb(
     summary = Summary("ingest-tmdb", lake.uri, date.isoformat(), FILE_COLUMNS)
     summary.notes.append(date_note)
     run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
-    with tempfile.TemporaryDirectory(prefix="moviedl-tmdb-") as tmp, _connect(settings) as con:
+    with tempfile.TemporaryDirectory(prefix="moviedl-tmdb-") as tmp, duck.connect(settings, Path(tmp)) as con:
         workdir = Path(tmp)
         ledger = Ledger(lake, con, workdir, run_id)
         ledger.load()
@@ -237,15 +238,6 @@ def _finish_quietly(writer: _BatchWriter, ledger: Ledger) -> None:
         writer.close()
     with suppress(Exception):
         ledger.compact()
-
-
-def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
-    config: dict[str, Any] = {"memory_limit": settings.duckdb_memory_limit}
-    if settings.duckdb_threads:
-        config["threads"] = settings.duckdb_threads
-    if settings.duckdb_temp_directory:
-        config["temp_directory"] = settings.duckdb_temp_directory
-    return duckdb.connect(":memory:", config=config)
 
 
 # --- selection --------------------------------------------------------------------------------

@@ -16,12 +16,12 @@ import os
 import shutil
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from moviedl.errors import MoviedlError, ServiceError
+from moviedl.errors import ConfigError, MoviedlError, ServiceError
 
 if TYPE_CHECKING:
     from moviedl.config import Settings
@@ -57,6 +57,7 @@ class Upload(ABC):
 
     def commit(self) -> None:
         """Publish the object, verified: its stored size and SHA-256 equal what was written."""
+        self.lake.guard()
         self._commit()
 
     @abstractmethod
@@ -81,6 +82,13 @@ class Lake(ABC):
     """A lake root. ``uri`` is what the user configured (a folder or ``s3://bucket/prefix``)."""
 
     uri: str
+    #: Called before anything becomes visible; the session sets it to the lock's check so a
+    #: run that lost its lock stops publishing.
+    write_guard: Callable[[], None] | None = None
+
+    def guard(self) -> None:
+        if self.write_guard is not None:
+            self.write_guard()
 
     @staticmethod
     def key(*parts: str) -> str:
@@ -201,6 +209,18 @@ class Lake(ABC):
         return sorted(names)
 
 
+@contextlib.contextmanager
+def local_errors(action: str, path: Path) -> Iterator[None]:
+    """An OS error on the lake folder (no space, no permission, not a folder) as one message."""
+    try:
+        yield
+    except OSError as exc:
+        raise MoviedlError(
+            f"cannot {action} {path}: {exc.strerror or exc}",
+            hint="Check the lake path (--lake / MOVIEDL_LAKE), its permissions and free disk space.",
+        ) from None
+
+
 # --- local folder ---------------------------------------------------------------------------
 
 
@@ -213,9 +233,14 @@ class LocalUpload(Upload):
 
     def _write(self, data: bytes) -> None:
         assert self._file is not None
-        self._file.write(data)
+        with local_errors("write to the lake folder", self._tmp):
+            self._file.write(data)
 
     def _commit(self) -> None:
+        with local_errors("write to the lake folder", self.lake.root / self.key):  # type: ignore[attr-defined]
+            self._publish()
+
+    def _publish(self) -> None:
         assert self._file is not None
         self._file.flush()
         os.fsync(self._file.fileno())
@@ -259,10 +284,8 @@ class LocalLake(Lake):
         return open(self.root / key, "rb")
 
     def begin_upload(self, key: str) -> Upload:
-        try:
+        with local_errors("write to the lake folder", self.root):
             return LocalUpload(self, key)
-        except PermissionError as exc:
-            raise MoviedlError(f"cannot write to lake {self.root}: {exc.strerror}") from None
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         folder = self.root / prefix if prefix.endswith("/") or not prefix else (self.root / prefix).parent
@@ -347,6 +370,12 @@ class LocalLake(Lake):
 # --- S3 -------------------------------------------------------------------------------------
 
 
+def _b64_sha256(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
 class S3Upload(Upload):
     """Buffers up to the multipart threshold; above it streams parts of ``part_size`` bytes."""
 
@@ -362,7 +391,8 @@ class S3Upload(Upload):
         if self._upload_id is None and len(self._buffer) > self._s3.multipart_threshold:
             with self._s3.errors("start multipart upload of", self.key):
                 answer = self._s3.client.create_multipart_upload(
-                    Bucket=self._s3.bucket, Key=self._s3.full_key(self.key), **self._s3.sse_args
+                    Bucket=self._s3.bucket, Key=self._s3.full_key(self.key), ChecksumAlgorithm="SHA256",
+                    **self._s3.sse_args,
                 )
             self._upload_id = answer["UploadId"]
         if self._upload_id is not None:
@@ -372,6 +402,7 @@ class S3Upload(Upload):
 
     def _send_part(self, body: bytes) -> None:
         number = len(self._parts) + 1
+        checksum = _b64_sha256(body)  # S3 refuses the part if the bytes it got differ
         with self._s3.errors("upload a part of", self.key):
             answer = self._s3.client.upload_part(
                 Bucket=self._s3.bucket,
@@ -379,15 +410,18 @@ class S3Upload(Upload):
                 UploadId=self._upload_id,
                 PartNumber=number,
                 Body=body,
+                ChecksumSHA256=checksum,
             )
-        self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum})
 
     def _commit(self) -> None:
         s3 = self._s3
         if self._upload_id is None:
             with s3.errors("write", self.key):
+                body = bytes(self._buffer)
                 s3.client.put_object(
-                    Bucket=s3.bucket, Key=s3.full_key(self.key), Body=bytes(self._buffer), **s3.sse_args
+                    Bucket=s3.bucket, Key=s3.full_key(self.key), Body=body,
+                    ChecksumSHA256=_b64_sha256(body), **s3.sse_args,
                 )
         else:
             if self._buffer:
@@ -401,11 +435,16 @@ class S3Upload(Upload):
                 )
             self._upload_id = None
         self._buffer = bytearray()
+        # S3 already refused any part whose SHA-256 differed; reading back checks the whole
+        # object. Never delete on failure here: with --overwrite the previous content is gone,
+        # and a read-back that failed on the network says nothing about the stored bytes.
         try:
             self._check_stored(s3.size(self.key) or 0, s3.sha256(self.key), s3.uri_of(self.key))
-        except ServiceError:
-            s3.delete(self.key)
-            raise
+        except ServiceError as exc:
+            raise ServiceError(
+                f"{s3.uri_of(self.key)} was written but could not be verified: {exc.message}",
+                hint="Run the same command again: it re-checks the stored object.",
+            ) from None
 
     def abort(self) -> None:
         self._buffer = bytearray()
@@ -423,7 +462,6 @@ class S3Upload(Upload):
 
 class S3Lake(Lake):
     def __init__(self, uri: str, settings: Settings | None = None, *, page_size: int = 1000) -> None:
-        import boto3
         from botocore.config import Config
 
         self.uri = uri
@@ -432,10 +470,7 @@ class S3Lake(Lake):
         self.prefix = prefix.strip("/")
         self.page_size = page_size
         endpoint = settings.s3_endpoint_url if settings else None
-        session = boto3.session.Session(
-            profile_name=settings.aws_profile if settings else None,
-            region_name=settings.aws_region if settings else None,
-        )
+        session = aws_session(settings)
         self.endpoint = endpoint or "AWS"
         self.client = session.client(
             "s3",
@@ -570,6 +605,7 @@ class S3Lake(Lake):
         (one CopyObject, or a completed multipart copy above 4 GiB)."""
         from boto3.s3.transfer import TransferConfig
 
+        self.guard()
         with self.errors(f"copy {self.uri_of(source)} to", dest):
             self.client.copy(
                 {"Bucket": self.bucket, "Key": self.full_key(source)},
@@ -624,6 +660,23 @@ class RangeFile(io.RawIOBase):
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)
+
+
+def aws_session(settings: Settings | None):  # -> boto3.session.Session
+    """The AWS SDK session for the configured profile and region; a bad profile is bad config."""
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        return boto3.session.Session(
+            profile_name=settings.aws_profile if settings else None,
+            region_name=settings.aws_region if settings else None,
+        )
+    except ProfileNotFound as exc:
+        raise ConfigError(
+            f"AWS profile {settings.aws_profile if settings else ''!r} not found ({exc})",
+            hint="Fix AWS_PROFILE / aws.profile, or run 'aws configure --profile NAME'.",
+        ) from None
 
 
 def open_lake(settings: Settings) -> Lake:

@@ -16,12 +16,13 @@ import logging
 import os
 import socket
 import threading
+import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from moviedl.errors import UsageError
-from moviedl.lake import STATE_PREFIX, Lake, LocalLake, S3Lake
+from moviedl.errors import ServiceError, UsageError
+from moviedl.lake import STATE_PREFIX, Lake, LocalLake, S3Lake, local_errors
 
 LOCAL_LOCK_KEY = f"{STATE_PREFIX}/lock"
 S3_LOCK_KEY = f"{STATE_PREFIX}/lock.json"
@@ -74,6 +75,17 @@ class LakeLock(ABC):
         self.lake = lake
         self.owner = owner
         self.took_over: LockOwner | None = None
+        self.lost = False
+
+    def ensure_held(self) -> None:
+        """Raise if this run no longer holds the lock (only an S3 lock can be lost)."""
+        if self.lost:
+            raise ServiceError(
+                f"this run lost the lock of {self.lake.uri} (not renewed in time, or taken over); "
+                "it stopped before publishing more",
+                hint="Run the command again once no other run is active.",
+            )
+
 
     @abstractmethod
     def acquire(self) -> None: ...
@@ -105,8 +117,9 @@ class LocalLock(LakeLock):
     def acquire(self) -> None:
         import fcntl
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        with local_errors("lock the lake folder", self.path.parent):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -159,7 +172,8 @@ class S3Lock(LakeLock):
         self._etag = answer["ETag"]
         return True
 
-    def _read(self) -> tuple[LockOwner | None, str | None]:
+    def _read(self) -> tuple[LockOwner | None, str | None, dt.datetime]:
+        """The lock's owner, its ETag (None: no lock) and S3's own clock at the time of reading."""
         from botocore.exceptions import ClientError
 
         with self.s3.errors("read the lock", S3_LOCK_KEY):
@@ -167,19 +181,20 @@ class S3Lock(LakeLock):
                 answer = self.s3.client.get_object(Bucket=self.s3.bucket, Key=self.s3.full_key(S3_LOCK_KEY))
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                    return None, None
+                    return None, None, _now()
                 raise
-            return LockOwner.from_json(answer["Body"].read()), answer["ETag"]
+            return LockOwner.from_json(answer["Body"].read()), answer["ETag"], _server_time(answer)
 
     def acquire(self) -> None:
         for _attempt in range(3):
             if self._put(IfNoneMatch="*"):
                 break
-            holder, etag = self._read()
+            holder, etag, server_now = self._read()
             if etag is None:
                 continue  # released between our PUT and our read: try again
+            # Judged by S3's clock, not ours: a contender whose clock runs late cannot steal a live lock.
             expires = _parse_time(holder.expires_at) if holder else None
-            if expires is not None and expires > _now():
+            if expires is not None and expires > server_now:
                 raise self._refuse(
                     holder,
                     f" If that process is gone, its lock expires at {holder.expires_at if holder else '?'} "
@@ -198,11 +213,23 @@ class S3Lock(LakeLock):
         self._heartbeat.start()
 
     def _beat(self) -> None:
+        """Push the expiry forward every ttl/3. A failed renewal is retried until the lock would
+        expire; a lock taken over, or not renewed in time, is *lost*: writes then stop."""
+        renewed = time.monotonic()
         while not self._stop.wait(self.ttl.total_seconds() / 3):
             with self._guard:
-                if self._etag is None or not self._put(IfMatch=self._etag):
-                    log.error("lost the lake lock: another run took it over")
+                try:
+                    held = self._etag is not None and self._put(IfMatch=self._etag)
+                except ServiceError as exc:
+                    if time.monotonic() - renewed < self.ttl.total_seconds() * 0.9:
+                        log.warning("could not renew the lake lock; retrying", extra={"fields": {"error": exc.message}})
+                        continue
+                    held = False
+                if not held:
+                    self.lost = True
+                    log.error("lost the lake lock: writes stop; run the command again")
                     return
+                renewed = time.monotonic()
 
     def release(self) -> None:
         self._stop.set()
@@ -211,15 +238,25 @@ class S3Lock(LakeLock):
         with self._guard:
             if self._etag is None:
                 return
-            from botocore.exceptions import ClientError
-
             try:
-                self.s3.client.delete_object(
-                    Bucket=self.s3.bucket, Key=self.s3.full_key(S3_LOCK_KEY), IfMatch=self._etag
-                )
-            except ClientError:
-                pass  # someone took it over after it went stale: it is theirs now
+                with self.s3.errors("release the lock", S3_LOCK_KEY):
+                    self.s3.client.delete_object(
+                        Bucket=self.s3.bucket, Key=self.s3.full_key(S3_LOCK_KEY), IfMatch=self._etag
+                    )
+            except ServiceError as exc:  # taken over after it went stale, or S3 unreachable:
+                # either way the lock expires on its own; the run's outcome stands
+                log.warning("could not release the lake lock", extra={"fields": {"error": exc.message}})
             self._etag = None
+
+
+def _server_time(answer: dict[str, Any]) -> dt.datetime:
+    from email.utils import parsedate_to_datetime
+
+    header = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    try:
+        return parsedate_to_datetime(header) if header else _now()
+    except (TypeError, ValueError):
+        return _now()
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:

@@ -23,7 +23,7 @@ import duckdb
 from moviedl import __version__, duck, svgchart
 from moviedl.config import Settings
 from moviedl.contract import REFINED_TABLES, TRUSTED_TABLES, Table
-from moviedl.errors import ExitCode, UsageError
+from moviedl.errors import DataCheckError, ExitCode, UsageError
 from moviedl.lake import Lake, LocalLake
 from moviedl.summary import Check, Status, Summary
 
@@ -55,13 +55,20 @@ def build_report(settings: Settings, lake: Lake, options: ReportOptions) -> Summ
     summary = Summary("report", lake.uri, None, ["section", "shows", "data rows", "note"])
     with tempfile.TemporaryDirectory(prefix="moviedl-report-") as tmp:
         con = duck.connect(settings, Path(tmp))
-        missing = [t.name for t in REFINED_TABLES if not _register(con, lake, t, Path(tmp))]
-        params = {"genre": options.genre, "year_from": options.year_from, "year_to": options.year_to}
-        duck.run_script(con, "report_films", params)
-        duck.run_script(con, "report_title_facts")
-        headline = _headline(con, lake)
-        sections = _sections(con, options.max_points, headline, missing)
-        con.close()
+        try:
+            missing = [t.name for t in REFINED_TABLES if not _register(con, lake, t, Path(tmp))]
+            params = {"genre": options.genre, "year_from": options.year_from, "year_to": options.year_to}
+            duck.run_script(con, "report_films", params)
+            duck.run_script(con, "report_title_facts")
+            headline = _headline(con, lake)
+            sections = _sections(con, options.max_points, headline, missing)
+        except duckdb.Error as exc:
+            raise DataCheckError(
+                f"the Refined zone of {lake.uri} cannot be read: {str(exc).splitlines()[0]}",
+                hint="Run 'moviedl validate --zone refined' to find the damaged table, then 'moviedl refine'.",
+            ) from None
+        finally:
+            con.close()
 
     page = _page(headline, sections, options, lake, missing)
     external = _EXTERNAL.findall(page)
@@ -274,7 +281,12 @@ def _page(headline: dict[str, Any], sections: list[_Section], options: ReportOpt
 
 def _write_atomically(path: Path, data: bytes) -> None:
     path = path.expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write the report to {path}: {exc.strerror or exc}",
+                         hint="Give --output a file path in a folder you can write to.") from None

@@ -112,7 +112,10 @@ def recent_records(lake: Lake, last: int = 10) -> list[dict[str, Any]]:
     records = []
     for key in keys[:last]:
         try:
-            records.append(json.loads(lake.read_bytes(key)))
+            record = json.loads(lake.read_bytes(key))
         except ValueError:
-            records.append({"run_id": key.rsplit("/", 1)[-1][:-5], "error": "record unreadable"})
+            record = None
+        if not isinstance(record, dict):
+            record = {"run_id": key.rsplit("/", 1)[-1][:-5], "error": "record unreadable"}
+        records.append(record)
     return records

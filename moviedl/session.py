@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from moviedl.config import Settings
 from moviedl.errors import ExitCode, MoviedlError
 from moviedl.lake import Lake
-from moviedl.lock import LakeLocked, LockOwner, lock_lake
+from moviedl.lock import LockOwner, lock_lake
 from moviedl.logs import run_id_var, stage
 from moviedl.runs import RunRecord, write_record
 from moviedl.summary import Summary
@@ -69,19 +69,23 @@ def command_session(
     session = Session(record, lake)
     exit_code: int = ExitCode.OK
     error: str | None = None
-    locked_out = False
+    started = False  # a run refused before its work (lake unreachable, lock held) leaves no record
     try:
         lake.check()
-        held = lock_lake(lake, LockOwner.current(record.run_id, command)) if lock else contextlib.nullcontext()
-        with held:
+        held = lock_lake(lake, LockOwner.current(record.run_id, command)) if lock else None
+        with held or contextlib.nullcontext():
+            started = True
+            if held is not None:
+                lake.write_guard = held.ensure_held
             if lock and (removed := lake.clean_tmp()):
                 log.info("removed stale staged writes", extra={"fields": {"files": removed}})
             with session.stage(command):
                 yield session
+            if held is not None:
+                held.ensure_held()  # a run that lost its lock does not report success
         exit_code = max((s.get("exit_code", 0) for s in record.stages), default=0)
     except MoviedlError as exc:
         exit_code, error = exc.exit_code, exc.message
-        locked_out = isinstance(exc, LakeLocked)
         raise
     except KeyboardInterrupt:
         exit_code, error = 130, "interrupted"
@@ -90,8 +94,9 @@ def command_session(
         exit_code, error = 1, f"unexpected error: {type(exc).__name__}: {exc}"
         raise
     finally:
+        lake.write_guard = None
         record.finish(exit_code, error)
-        if keep_record and not locked_out:  # a run refused at the lock leaves no record behind
+        if keep_record and started:
             try:
                 where = write_record(lake, record)
                 log.info("run record written", extra={"fields": {"where": where}})

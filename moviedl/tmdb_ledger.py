@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from moviedl.errors import DataCheckError
+from moviedl.errors import InputFileError
 from moviedl.lake import STATE_PREFIX, Lake, LocalLake
 
 LEDGER_PREFIX = f"{STATE_PREFIX}/tmdb/ledger/"
@@ -116,16 +116,19 @@ class Ledger:
         query = sql("tmdb_orphans.sql")
         try:
             rows = self.con.execute(query, {"files": paths, "root": f"{root}/"}).fetchall()
-        except duckdb.Error:
+        except duckdb.Error as whole:
             for key, path in zip(orphans, paths, strict=True):  # name the culprit
                 try:
                     self.con.execute(query, {"files": [path], "root": f"{root}/"}).fetchall()
                 except duckdb.Error as exc:
-                    raise DataCheckError(
+                    raise InputFileError(
                         f"{self.lake.uri_of(key)} is not a JSON array of TMDB records "
                         f"({str(exc).splitlines()[0]}); move it out of Raw/TMDB/JSON and run again"
                     ) from None
-            raise
+            raise InputFileError(
+                f"the Raw TMDB files of {self.lake.uri} cannot be read together "
+                f"({str(whole).splitlines()[0]})"
+            ) from None
         now = _now()
         entries = [Entry(imdb_id, "fetched", date, media, tmdb_id, file, fetched_at or now)
                    for imdb_id, media, tmdb_id, file, date, fetched_at in rows]

@@ -95,3 +95,57 @@ def test_s3_heartbeat_keeps_a_long_run_locked(bucket: str, s3) -> None:
         time.sleep(2.5)  # past the first expiry: only the heartbeat keeps the lock alive
         with pytest.raises(LakeLocked, match="run long"):
             lock_lake(lake, owner("intruder"), ttl=dt.timedelta(seconds=1.5)).acquire()
+
+
+def test_s3_heartbeat_survives_a_network_blip(bucket: str, s3, monkeypatch) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    lake = s3_lake(bucket)
+    lock = lock_lake(lake, owner("steady"), ttl=dt.timedelta(seconds=3))
+    real_put = lake.client.put_object
+    failing = {"until": 0.0}
+
+    def flaky_put(**kwargs):
+        if time.monotonic() < failing["until"]:
+            raise EndpointConnectionError(endpoint_url="http://s3")
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(lake.client, "put_object", flaky_put)
+    with lock:
+        failing["until"] = time.monotonic() + 1.2  # one renewal fails, the next succeeds
+        time.sleep(4)
+        assert not lock.lost
+        with pytest.raises(LakeLocked, match="run steady"):
+            lock_lake(s3_lake(bucket), owner("intruder")).acquire()
+
+
+def test_s3_a_lost_lock_stops_publishing(bucket: str, s3) -> None:
+    from moviedl.errors import ServiceError
+    from moviedl.session import command_session
+
+    settings = load_settings({"lake": f"s3://{bucket}/lake"})
+    lake = open_lake(settings)
+    with pytest.raises(ServiceError, match="lost the lock"):
+        with command_session(settings, lake, "refine"):
+            # Another run overwrote the lock (as after a takeover): the heartbeat notices.
+            s3.put_object(Bucket=bucket, Key=f"lake/{S3_LOCK_KEY}", Body=owner("thief").to_json())
+            lock_obj = lake.write_guard.__self__  # the session's lock
+            lock_obj.lost = not lock_obj._put(IfMatch=lock_obj._etag)  # noqa: SLF001 - one renewal, now
+            lake.write_bytes("Refined/x.txt", b"late write")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="lake/Refined/")
+
+
+def test_s3_release_failure_does_not_fail_the_run(bucket: str, s3, monkeypatch) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    lake = s3_lake(bucket)
+    lock = lock_lake(lake, owner("done"))
+    lock.acquire()
+
+    def unreachable(**kwargs):
+        raise EndpointConnectionError(endpoint_url="http://s3")
+
+    monkeypatch.setattr(lake.client, "delete_object", unreachable)
+    lock.release()  # logs a warning; the lock expires on its own
+    monkeypatch.undo()
+    assert json.loads(s3.get_object(Bucket=bucket, Key=f"lake/{S3_LOCK_KEY}")["Body"].read())["run_id"] == "done"

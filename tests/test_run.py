@@ -76,6 +76,7 @@ def test_a_failing_stage_stops_the_run_with_its_code(invoke, tmp_path: Path, ser
 
 def test_run_record_says_what_happened(invoke, tmp_path: Path, movies_csv: Path, monkeypatch) -> None:
     monkeypatch.setenv("TMDB_API_KEY", "k3y-that-must-not-leak")
+    monkeypatch.setattr("sys.argv", ["moviedl", "ingest-csv", "--note=api_key=k3y-that-must-not-leak"])
     lake = tmp_path / "lake"
     result = invoke("ingest-csv", movies_csv, "--lake", lake, *DATE)
     assert result.exit_code == 0, result.output
@@ -88,6 +89,7 @@ def test_run_record_says_what_happened(invoke, tmp_path: Path, movies_csv: Path,
     assert row["sha256"] and row["destination"].endswith("Raw/Local/CSV/Movies/2024/05/01/movies.csv")
     assert stage["counts"]["written"] == 1 and stage["checks"]
     assert "k3y-that-must-not-leak" not in json.dumps(record)
+    assert record["argv"] == ["ingest-csv", "--note=api_key=****"]  # what the process was called with, masked
     listed = invoke("runs", "--lake", lake, "--format", "json")
     assert json.loads(listed.stdout)["rows"][0]["run_id"] == record["run_id"]
 
@@ -164,3 +166,27 @@ def test_commands_that_only_look_leave_no_run_record(invoke, tmp_path: Path, arg
     lake.mkdir()
     assert invoke(*args, "--lake", lake).exit_code == 0
     assert records(str(lake)) == []
+
+
+def test_sigterm_releases_the_lock_and_stops_cleanly(tmp_path: Path, movies_csv: Path, fake_tmdb) -> None:
+    import os
+    import signal
+    import time
+
+    from tests.fake_tmdb import API_KEY
+
+    lake = tmp_path / "lake"
+    env = {**os.environ, "TMDB_API_KEY": API_KEY, "MOVIEDL_TMDB_BASE_URL": fake_tmdb.url}
+    subprocess.run([sys.executable, "-m", "moviedl", "ingest-csv", str(movies_csv), "--lake", str(lake), *DATE],
+                   check=True, capture_output=True)
+    fake_tmdb.latency = 0.5  # slow enough to be terminated mid-run
+    proc = subprocess.Popen([sys.executable, "-m", "moviedl", "ingest-tmdb", "--lake", str(lake), *DATE],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not fake_tmdb.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert json.loads((lake / "_moviedl/lock").read_text() or "null") is None  # released, not held
