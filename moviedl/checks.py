@@ -8,11 +8,14 @@ data. All work happens in DuckDB: metadata for row counts, one aggregate per que
 
 Check names are stable (``validate --format json`` documents them): ``readable``, ``not empty``,
 ``schema``, ``rows reconcile``, ``not null``, ``primary key``, ``unique``, ``foreign key``,
-``parent covered``.
+``parent covered``; and the value checks ``validate`` adds (:func:`value_checks`):
+``columns carry data``, ``value ranges``, ``imdb id format``, ``fact covers trusted``,
+``tmdb coverage``, ``freshness``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -359,3 +362,166 @@ def audit(
     if ds.table.foreign_keys:
         result.checks.extend(foreign_keys(con, view, ds, parents or {}))
     return result
+
+
+# --- value checks (validate) --------------------------------------------------------------------
+
+IMDB_ID_PATTERN = "tt[0-9]{7,}"
+MIN_YEAR = 1800  # the oldest plausible release or birth year
+YEARS_AHEAD = 10  # announced titles: release years up to this many years from now
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A value rule: ``bad`` is an SQL predicate over ``columns`` true for an offending row
+    (NULL is never offending). ``$min_year``/``$max_year`` are bound as parameters."""
+
+    label: str
+    columns: tuple[str, ...]
+    bad: str
+
+
+def _ratings(column: str) -> Rule:
+    return Rule(f"{column} outside 0–10", (column,), f"NOT ({ident(column)} BETWEEN 0 AND 10)")
+
+
+def _non_negative(column: str) -> Rule:
+    return Rule(f"{column} < 0", (column,), f"{ident(column)} < 0")
+
+
+def _year(column: str) -> Rule:
+    return Rule(
+        f"{column} outside {MIN_YEAR}–now+{YEARS_AHEAD}",
+        (column,),
+        f"NOT ({ident(column)} BETWEEN $min_year AND $max_year)",
+    )
+
+
+def _not_before(later: str, earlier: str) -> Rule:
+    return Rule(f"{later} < {earlier}", (later, earlier), f"{ident(later)} < {ident(earlier)}")
+
+
+RULES: tuple[Rule, ...] = (
+    *(_ratings(c) for c in ("imdb_rating", "vote_average", "tmdb_vote_average")),
+    *(
+        _non_negative(c)
+        for c in (
+            "imdb_votes", "vote_count", "tmdb_vote_count", "runtime_minutes", "runtime",
+            "popularity", "tmdb_popularity", "budget", "revenue", "number_of_seasons",
+            "number_of_episodes", "artist_count",
+        )
+    ),
+    *(_year(c) for c in ("release_year", "end_year", "birth_year", "death_year")),
+    _not_before("end_year", "release_year"),
+    _not_before("death_year", "birth_year"),
+    _not_before("last_air_date", "first_air_date"),
+)
+
+
+def all_null_columns(
+    con: duckdb.DuckDBPyConnection, view: str, ds: Dataset, rows: int | None = None
+) -> Check | None:
+    """No column that should carry data is NULL on every row (a warning: the contract's
+    ``sparse`` columns may be). Skipped for an empty dataset."""
+    columns = [c.name for c in ds.table.columns if not c.sparse]
+    if not columns or rows == 0:
+        return None
+    counts = one(con, f"SELECT count(*), {', '.join(f'count({ident(c)})' for c in columns)} FROM {view}")
+    if not counts or not counts[0]:
+        return None
+    empty = [c for c, n in zip(columns, counts[1:], strict=True) if not n]
+    expected = "every non-sparse column has a value on some row"
+    if empty:
+        observed = f"NULL on all {counts[0]:,} rows: {', '.join(empty)}"
+        return Check("columns carry data", ds.target, observed, Status.WARN, expected)
+    return Check("columns carry data", ds.target, f"{len(columns)} columns hold data", Status.PASS, expected)
+
+
+def value_ranges(
+    con: duckdb.DuckDBPyConnection, view: str, ds: Dataset, *, today: dt.date | None = None
+) -> Check | None:
+    """Ratings 0–10, counts ≥ 0, plausible years, end ≥ start: the offending rows per rule."""
+    names = set(ds.table.column_names)
+    rules = [r for r in RULES if all(c in names for c in r.columns)]
+    if not rules:
+        return None
+    year = (today or dt.datetime.now(dt.UTC).date()).year
+    counts = one(
+        con,
+        f"SELECT {', '.join(f'count(*) FILTER (WHERE {r.bad})' for r in rules)} FROM {view}",
+        {"min_year": MIN_YEAR, "max_year": year + YEARS_AHEAD}
+        if any("$min_year" in r.bad for r in rules)
+        else None,
+    )
+    bad = [f"{r.label}: {n:,} rows" for r, n in zip(rules, counts, strict=True) if n]
+    expected = "; ".join(r.label.replace(" outside ", " in ").replace(" < ", " ≥ ") for r in rules)
+    return _check("value ranges", ds, not bad, "; ".join(bad) or f"{len(rules)} rules hold", expected)
+
+
+def imdb_ids(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> Check | None:
+    """Every ``imdb_id`` is ``tt`` followed by at least 7 digits."""
+    if "imdb_id" not in ds.table.column_names:
+        return None
+    found = one(
+        con,
+        f"SELECT count(*), CAST(any_value(imdb_id) AS VARCHAR) FROM {view} "
+        "WHERE imdb_id IS NOT NULL AND NOT regexp_full_match(imdb_id, $pattern)",
+        {"pattern": IMDB_ID_PATTERN},
+    )
+    bad, example = (int(found[0]), found[1]) if found else (0, None)
+    observed = f"{bad:,} malformed id(s), e.g. {example!r}" if bad else "well formed"
+    return _check("imdb id format", ds, not bad, observed, f"imdb_id matches {IMDB_ID_PATTERN}")
+
+
+def value_checks(
+    con: duckdb.DuckDBPyConnection, view: str, ds: Dataset, rows: int | None = None
+) -> list[Check]:
+    """:func:`all_null_columns`, :func:`value_ranges` and :func:`imdb_ids` on a registered view."""
+    found = (all_null_columns(con, view, ds, rows), value_ranges(con, view, ds), imdb_ids(con, view, ds))
+    return [c for c in found if c is not None]
+
+
+def fact_covers_trusted(
+    con: duckdb.DuckDBPyConnection, target: str, fact: str, films: str, genres: str, trusted: str
+) -> Check:
+    """Every (title, genre) pair of ``trusted`` (a view of ``imdb_id, genre_key``) is a row of the
+    fact ``fact`` (joined to the dimensions ``films`` and ``genres`` by key)."""
+    row = one(
+        con,
+        f"SELECT count(*), CAST(any_value((t.imdb_id, t.genre_key)) AS VARCHAR) FROM {trusted} AS t "
+        f"ANTI JOIN (SELECT d.imdb_id, norm(g.genre) AS genre_key FROM {fact} AS f "
+        f"JOIN {films} AS d USING (film_id) JOIN {genres} AS g USING (genre_id)) AS r "
+        "ON t.imdb_id = r.imdb_id AND t.genre_key = r.genre_key",
+    )
+    missing, example = (int(row[0]), row[1]) if row else (0, None)
+    total = scalar(con, f"SELECT count(*) FROM {trusted}")
+    observed = (
+        f"{missing:,} of {total:,} pairs missing, e.g. {example}"
+        if missing
+        else f"all {total:,} pairs present"
+    )
+    return Check(
+        "fact covers trusted",
+        target,
+        observed,
+        Status.FAIL if missing else Status.PASS,
+        "every (title, genre) of the latest Trusted snapshot has a row",
+    )
+
+
+def tmdb_coverage(target: str, enriched: int, titles: int, min_share: float) -> Check:
+    """The share of titles with TMDB data; a warning below ``min_share``."""
+    share = enriched / titles if titles else 0.0
+    observed = f"{enriched:,} of {titles:,} titles ({share:.0%})"
+    status = Status.PASS if share >= min_share else Status.WARN
+    return Check("tmdb coverage", target, observed, status, f"≥ {min_share:.0%} of titles enriched")
+
+
+def freshness(target: str, latest: dt.date | None, today: dt.date, max_age_days: int) -> Check:
+    """The latest partition is at most ``max_age_days`` old; a warning otherwise."""
+    expected = f"latest dt ≤ {max_age_days} day(s) old"
+    if latest is None:
+        return Check("freshness", target, "no partition", Status.WARN, expected)
+    age = (today - latest).days
+    status = Status.PASS if age <= max_age_days else Status.WARN
+    return Check("freshness", target, f"latest dt={latest.isoformat()}, {age} day(s) old", status, expected)

@@ -30,6 +30,7 @@ def _plan(settings: Settings, lake: Lake, files: Sequence[Path]) -> list[_Stage]
     from moviedl.ingest_csv import ingest_csv
     from moviedl.ingest_tmdb import TmdbOptions, ingest_tmdb
     from moviedl.refine import RefineOptions, refine
+    from moviedl.validate import ValidateOptions, validate
 
     sources = list(files) or [Path(p) for p in settings.run_sources]
     has_tmdb = settings.tmdb_api_key is not None or settings.tmdb_read_access_token is not None
@@ -39,6 +40,7 @@ def _plan(settings: Settings, lake: Lake, files: Sequence[Path]) -> list[_Stage]
         _Stage("ingest-tmdb", (lambda: ingest_tmdb(settings, lake, TmdbOptions())) if has_tmdb else None,
                "no TMDB credentials (set TMDB_READ_ACCESS_TOKEN or TMDB_API_KEY to enrich)"),
         _Stage("refine", lambda: refine(settings, lake, RefineOptions(keep_versions=settings.refine_keep_versions))),
+        _Stage("validate", lambda: validate(settings, lake, ValidateOptions())),
         _Stage(
             "athena-ddl",
             (lambda: athena_ddl(settings, lake, DdlOptions(execute=catalog == "athena", glue=catalog == "glue")).summary)

@@ -23,7 +23,7 @@ from moviedl.contract import (
     TRUSTED_TMDB_SERIES,
     Table,
 )
-from moviedl.duck import ident, idents, one, run_script, scalar, write_parquet
+from moviedl.duck import ident, idents, one, run_script, scalar, sql_text, write_parquet
 from moviedl.publish import Staged, Workspace
 from moviedl.trusted import trusted_partitions
 
@@ -95,6 +95,17 @@ def build_refined(
         "SELECT count(DISTINCT imdb_id) FROM (SELECT imdb_id FROM in_movies "
         "UNION ALL SELECT imdb_id FROM in_series)",
     )
+    expected = dict(zip(
+        ("dim_genero", "dim_artista", "fato_filme", "fato_elenco"),
+        con.execute(sql_text("refined_expected_rows")).fetchone() or (),
+        strict=True,
+    ))
+    labels = {
+        "dim_genero": "distinct genres of the titles",
+        "dim_artista": "distinct artists (name + birth year)",
+        "fato_filme": "distinct (title, genre) pairs",
+        "fato_elenco": "distinct (title, artist) pairs",
+    }
     outputs = []
     for table in REFINED_TABLES:
         out = Staged(table, None, ws.staged_path(table.data_key()), sources=inputs.sources)
@@ -107,7 +118,7 @@ def build_refined(
         if table is DIM_FILMES:
             out.rows_in, out.rows_in_label = titles, "distinct Trusted titles"
         else:
-            out.rows_in, out.rows_in_label = out.rows_written, "rows written"
+            out.rows_in, out.rows_in_label = int(expected[table.name]), labels[table.name]
         outputs.append(out)
     return outputs
 

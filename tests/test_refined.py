@@ -196,3 +196,18 @@ def test_with_tmdb_data_the_summary_gives_the_coverage(
     code, summary = refine(invoke, lake, "--date", DAY)
     assert code == 0
     assert "TMDB: 3 of 99 titles enriched" in summary["notes"]
+
+
+def test_refined_rows_reconcile_with_counts_taken_from_the_inputs(invoke, tmp_path, movies_csv, series_csv) -> None:
+    """The audit's expected rows come from the Trusted input, not from the table itself."""
+    import json as _json
+
+    lake = tmp_path / "lake"
+    assert invoke("ingest-csv", movies_csv, series_csv, "--lake", lake, "--date", "2024-05-01").exit_code == 0
+    result = invoke("refine", "--lake", lake, "--date", "2024-05-01", "--format", "json")
+    assert result.exit_code == 0, result.output
+    checks = {c["target"]: c for c in _json.loads(result.stdout)["checks"] if c["name"] == "rows reconcile"}
+    assert checks["fato_filme"]["observed"] == "distinct (title, genre) pairs 251 = out 251 + duplicates 0 + quarantined 0"
+    assert checks["fato_elenco"]["observed"].startswith("distinct (title, artist) pairs 410 = out 410")
+    assert checks["dim_artista"]["observed"].startswith("distinct artists (name + birth year) 365 = out 365")
+    assert checks["dim_genero"]["observed"].startswith("distinct genres of the titles 19 = out 19")

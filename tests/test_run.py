@@ -25,14 +25,14 @@ def test_run_does_every_stage_on_the_sample(invoke, lake_uri: str, s3, movies_cs
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     stages = {row["stage"]: row["status"] for row in summary["rows"]}
-    assert stages == {"ingest-csv": "ok", "ingest-tmdb": "skipped", "refine": "ok", "athena-ddl": "skipped"}
+    assert stages == {"ingest-csv": "ok", "ingest-tmdb": "skipped", "refine": "ok", "validate": "ok", "athena-ddl": "skipped"}
     assert any("no TMDB credentials" in note for note in summary["notes"])
     keys = list_lake(lake_uri, s3)
     assert "Raw/Local/CSV/Movies/2024/05/01/movies.csv" in keys
     assert any(k.startswith("Refined/DimFilmes/") and k.endswith(".parquet") for k in keys)
     (record,) = records(lake_uri, s3)
     assert record["command"] == "run" and record["exit_code"] == 0
-    assert [s["stage"] for s in record["stages"]] == ["ingest-csv", "refine"]
+    assert [s["stage"] for s in record["stages"]] == ["ingest-csv", "refine", "validate"]
 
 
 def movies_csv_header_with_commas() -> str:
@@ -66,7 +66,7 @@ def test_a_failing_stage_stops_the_run_with_its_code(invoke, tmp_path: Path, ser
     assert result.exit_code == 2
     summary = json.loads(result.stdout)
     assert [(r["stage"], r["status"]) for r in summary["rows"]] == [
-        ("ingest-csv", "failed"), ("ingest-tmdb", "not run"), ("refine", "not run"), ("athena-ddl", "not run")
+        ("ingest-csv", "failed"), ("ingest-tmdb", "not run"), ("refine", "not run"), ("validate", "not run"), ("athena-ddl", "not run")
     ]
     assert not (lake / "Refined").exists()
     (record,) = records(str(lake))
@@ -95,21 +95,22 @@ def test_run_record_says_what_happened(invoke, tmp_path: Path, movies_csv: Path,
 
 
 def test_json_logs_one_object_per_line_without_secrets(
-    invoke, tmp_path: Path, movies_csv: Path, monkeypatch, fake_tmdb
+    invoke, tmp_path: Path, movies_csv: Path, series_csv: Path, monkeypatch, fake_tmdb
 ) -> None:
     from tests.fake_tmdb import API_KEY
 
     monkeypatch.setenv("TMDB_API_KEY", API_KEY)
     monkeypatch.setenv("MOVIEDL_TMDB_BASE_URL", fake_tmdb.url)
     log_file = tmp_path / "moviedl.log"
-    result = invoke("--log-format", "json", "--log-file", log_file, "-v", "run", movies_csv, "--lake", tmp_path / "lake", *DATE)
+    result = invoke("--log-format", "json", "--log-file", log_file, "-v", "run", movies_csv, series_csv,
+                    "--lake", tmp_path / "lake", *DATE)
     assert result.exit_code == 0, result.output
     assert fake_tmdb.requests, "ingest-tmdb ran against the fake TMDB"
     lines = [json.loads(line) for line in log_file.read_text().splitlines()]
     run_ids = {line["run_id"] for line in lines}
     assert len(run_ids) == 1 and run_ids != {"-"}
     assert all({"time", "level", "run_id", "stage", "event", "fields"} <= set(line) for line in lines)
-    assert {"ingest-csv", "ingest-tmdb", "refine"} <= {line["stage"] for line in lines}
+    assert {"ingest-csv", "ingest-tmdb", "refine", "validate"} <= {line["stage"] for line in lines}
     assert API_KEY not in log_file.read_text() + result.output
     (record,) = records(str(tmp_path / "lake"))
     assert API_KEY not in json.dumps(record)
