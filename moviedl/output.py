@@ -56,7 +56,12 @@ def render(summary: Summary, fmt: OutputFormat, quiet: bool = False) -> None:
         for row in summary.rows:
             table.add_row(*(_cell(_short(column, row.get(column))) for column in summary.columns))
         out.print(table)
-    failing = [c for c in summary.checks if c.status is not Status.PASS]
+    zones = {row["dataset"]: row["zone"] for row in summary.rows if "zone" in row and "dataset" in row}
+    if zones and all(c.target in zones for c in summary.checks):
+        _zone_tables(out, summary, zones)  # validate: every check, one table per zone
+        failing = []
+    else:
+        failing = [c for c in summary.checks if c.status is not Status.PASS]
     if failing:
         checks = Table(title="checks that did not pass", title_justify="left")
         for column in ("check", "target", "expected", "observed", "status"):
@@ -81,3 +86,16 @@ def _short(column: str, value: Any) -> Any:
     if column == "sha256" and isinstance(value, str):
         return value[:12]
     return value
+
+
+def _zone_tables(out: Console, summary: Summary, zones: dict[str, str]) -> None:
+    for zone in dict.fromkeys(zones.values()):
+        table = Table(title=f"{zone} checks", title_justify="left")
+        for column in ("check", "target", "observed", "status"):
+            table.add_column(column, overflow="fold")
+        for check in summary.checks:
+            if zones[check.target] == zone:
+                style = _STATUS_STYLE[check.status]
+                table.add_row(escape(check.name), escape(check.target), escape(check.observed),
+                              f"[{style}]{check.status}[/]")
+        out.print(table)

@@ -579,3 +579,11 @@ def test_s3_lake_good_then_broken(invoke, s3, bucket: str, movies_csv: Path, ser
     s3.upload_file(str(empty), bucket, f"lake/{TRUSTED_MOVIES.data_key(DAY)}")
     code, summary = run(invoke, uri, "--zone", "trusted")
     assert code == 1 and check(summary, "not empty", T_MOVIES)["status"] == "fail"
+
+
+def test_text_output_has_one_check_table_per_zone(invoke, lake: Path) -> None:
+    result = invoke("validate", "--lake", lake)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.index("raw checks") < out.index("trusted checks") < out.index("refined checks")
+    assert "│ checksum " in out and "│ foreign key " in out  # passing checks are listed too
