@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import secrets
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -34,6 +33,7 @@ from moviedl import duck
 from moviedl.config import Settings
 from moviedl.errors import ExitCode, InputFileError, UsageError
 from moviedl.lake import Lake, LocalLake
+from moviedl.runs import current_run_id
 from moviedl.sources import KINDS, SourceKind
 from moviedl.summary import Check, Status, Summary
 from moviedl.tmdb_client import (
@@ -204,7 +204,7 @@ def ingest_tmdb(
     date, csv_keys, date_note = _pick_date(settings, lake, options.kinds)
     summary = Summary("ingest-tmdb", lake.uri, date.isoformat(), FILE_COLUMNS)
     summary.notes.append(date_note)
-    run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+    run_id = current_run_id()  # the session's: Raw file names lead back to the run record
     with tempfile.TemporaryDirectory(prefix="moviedl-tmdb-") as tmp, duck.connect(settings, Path(tmp)) as con:
         workdir = Path(tmp)
         ledger = Ledger(lake, con, workdir, run_id)

@@ -42,8 +42,14 @@ STALE_STAGING = dt.timedelta(hours=6)  # older staging runs were killed; a newer
 
 
 def new_run_id() -> str:
-    """Sortable by time, unique across hosts: ``20240501T120000123456Z-1a2b3c``."""
-    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}"
+    """Sortable to the microsecond (versions are pruned in this order), and ending with the
+    command's run id suffix, so staging folders and archived versions lead back to the run
+    record: ``20240501T120000123456Z-1a2b3c`` for run ``20240501T120000Z-1a2b3c``."""
+    from moviedl.logs import run_id_var
+
+    current = run_id_var.get()
+    suffix = current.rsplit("-", 1)[-1] if current != "-" else uuid.uuid4().hex[:6]
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}-{suffix}"
 
 
 def file_sha256(path: Path) -> str:

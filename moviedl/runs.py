@@ -32,6 +32,14 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{_random.token_hex(3)}"
 
 
+def current_run_id() -> str:
+    """The run id of the command in progress (see :mod:`moviedl.session`), else a new one."""
+    from moviedl.logs import run_id_var
+
+    current = run_id_var.get()
+    return current if current != "-" else new_run_id()
+
+
 def library_versions() -> dict[str, str]:
     versions = {"moviedl": __version__, "python": platform.python_version()}
     for name in LIBRARIES:

@@ -191,3 +191,24 @@ def test_sigterm_releases_the_lock_and_stops_cleanly(tmp_path: Path, movies_csv:
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert json.loads((lake / "_moviedl/lock").read_text() or "null") is None  # released, not held
+
+
+def test_staging_versions_and_tmdb_files_lead_back_to_the_run_record(
+    invoke, tmp_path: Path, movies_csv: Path, series_csv: Path, monkeypatch, fake_tmdb
+) -> None:
+    from tests.fake_tmdb import API_KEY
+
+    monkeypatch.setenv("TMDB_API_KEY", API_KEY)
+    monkeypatch.setenv("MOVIEDL_TMDB_BASE_URL", fake_tmdb.url)
+    lake = tmp_path / "lake"
+    assert invoke("run", movies_csv, series_csv, "--lake", lake, *DATE).exit_code == 0
+    fewer = tmp_path / "movies.csv"
+    fewer.write_text("".join(movies_csv.read_text("utf-8").splitlines(keepends=True)[:-4]), "utf-8")
+    result = invoke("run", fewer, series_csv, "--lake", lake, "--date", "2024-05-02")
+    assert result.exit_code == 0, result.output
+    first, second = sorted(records(str(lake)), key=lambda r: r["run_id"])
+    suffix = second["run_id"].rsplit("-", 1)[1]
+    versions = [p.name for p in (lake / "_moviedl/versions").rglob("*.parquet")]
+    assert versions and all(f"-{suffix}-" in name for name in versions)  # replaced by the second run
+    tmdb_files = [p.name for p in (lake / "Raw/TMDB/JSON").rglob("*.json")]
+    assert tmdb_files and all(first["run_id"] in name for name in tmdb_files)  # all fetched by the first run
