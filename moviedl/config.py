@@ -134,6 +134,34 @@ def _share(value: Any) -> float:
     return number
 
 
+def _non_negative_float(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("a number ≥ 0") from None
+    if isinstance(value, bool) or not number >= 0:
+        raise ValueError("a number ≥ 0")
+    return number
+
+
+SEVERITIES = ("error", "warn", "off")
+
+
+def _severities(value: Any) -> dict[str, str]:
+    """``{check name: error|warn|off}`` from a TOML table, or ``name=level,...`` in the environment."""
+    if isinstance(value, str):
+        pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+        if not all(len(p) == 2 for p in pairs):
+            raise ValueError("check=level pairs, e.g. 'value ranges=warn,freshness=error'")
+        value = {k.strip(): v.strip() for k, v in pairs}
+    if not isinstance(value, dict):
+        raise ValueError("a table of check name = error, warn or off")
+    bad = [f"{k}={v}" for k, v in value.items() if not isinstance(v, str) or v not in SEVERITIES]
+    if bad:
+        raise ValueError(f"levels error, warn or off (not {', '.join(bad)})")
+    return {str(k).strip(): v for k, v in value.items()}
+
+
 def _secret(value: Any) -> Secret:
     return Secret(_str(value))
 
@@ -148,6 +176,7 @@ class Option:
     env: tuple[str, ...] = ()
     secret: bool = False
     help: str = ""
+    table: bool = False  # a TOML table of free keys (not flattened further)
 
     @property
     def attr(self) -> str:
@@ -167,6 +196,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("s3.kms_key_id", _str, None, ("MOVIEDL_S3_KMS_KEY_ID",), help="KMS key for aws:kms"),
     Option("s3.multipart_threshold_mb", _positive_int, 64, help="files larger than this use multipart upload"),
     Option("s3.part_size_mb", _positive_int, 16, help="multipart part size (S3 minimum 5)"),
+    Option("s3.connect_timeout_seconds", _positive_float, 5.0,
+           help="S3 connect timeout per attempt"),
+    Option("s3.read_timeout_seconds", _positive_float, 20.0,
+           help="S3 read timeout per attempt (a frozen endpoint fails after max_attempts of these)"),
+    Option("s3.max_attempts", _positive_int, 3, ("AWS_MAX_ATTEMPTS",),
+           help="attempts per S3 request, the first included"),
     Option("aws.profile", _str, None, ("AWS_PROFILE",), help="AWS profile"),
     Option("aws.region", _str, None, ("AWS_REGION", "AWS_DEFAULT_REGION"), help="AWS region"),
     Option("tmdb.base_url", _str, "https://api.themoviedb.org/3", ("MOVIEDL_TMDB_BASE_URL",),
@@ -179,10 +214,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("tmdb.records_per_file", _records_per_file, 100, help="records per Raw TMDB JSON file"),
     Option("tmdb.timeout_seconds", _positive_float, 10.0, help="TMDB request timeout"),
     Option("tmdb.max_attempts", _positive_int, 6, help="attempts per TMDB request before giving up"),
+    Option("tmdb.outage_seconds", _positive_float, 30.0,
+           help="stop ingest-tmdb (exit 3) when every TMDB request has failed for this long"),
     Option("athena.database", _str, "moviedl", help="Athena/Glue database"),
     Option("athena.workgroup", _str, "primary", help="Athena workgroup"),
     Option("athena.output_location", _str, None, help="Athena query result location (s3://...)"),
     Option("refine.keep_versions", _positive_int, 3, help="previous versions of each table kept under _moviedl/"),
+    Option("checks.severity", _severities, dict, ("MOVIEDL_CHECKS_SEVERITY",), table=True,
+           help="per check: error (fails, exit 1), warn or off, e.g. {\"tmdb coverage\" = \"error\"}"),
+    Option("checks.quarantine_warn_share", _share, 0.0,
+           help="a table warns when more than this share of its input rows is quarantined"),
+    Option("checks.quarantine_fail_share", _share, 0.1,
+           help="a table fails its audit when more than this share of its input rows is quarantined"),
     Option("validate.min_tmdb_coverage", _share, 0.5,
            help="validate warns when a smaller share of titles has TMDB data"),
     Option("validate.max_age_days", _positive_int, 7,
@@ -208,6 +251,9 @@ class Settings:
     s3_kms_key_id: str | None
     s3_multipart_threshold_mb: int
     s3_part_size_mb: int
+    s3_connect_timeout_seconds: float
+    s3_read_timeout_seconds: float
+    s3_max_attempts: int
     aws_profile: str | None
     aws_region: str | None
     tmdb_base_url: str
@@ -218,10 +264,14 @@ class Settings:
     tmdb_records_per_file: int
     tmdb_timeout_seconds: float
     tmdb_max_attempts: int
+    tmdb_outage_seconds: float
     athena_database: str
     athena_workgroup: str
     athena_output_location: str | None
     refine_keep_versions: int
+    checks_severity: Mapping[str, str]
+    checks_quarantine_warn_share: float
+    checks_quarantine_fail_share: float
     validate_min_tmdb_coverage: float
     validate_max_age_days: int
     run_sources: tuple[str, ...]
@@ -238,6 +288,8 @@ class Settings:
         rows = []
         for option in OPTIONS:
             value = getattr(self, option.attr)
+            if isinstance(value, Mapping):
+                value = ", ".join(f"{k}={v}" for k, v in value.items()) or None
             shown = "" if value is None else ("****" if option.secret else str(value))
             rows.append({"key": option.key, "value": shown, "source": self.sources[option.key]})
         return rows
@@ -247,7 +299,7 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in table.items():
         full = f"{prefix}{key}"
-        if isinstance(value, dict):
+        if isinstance(value, dict) and not (full in OPTIONS_BY_KEY and OPTIONS_BY_KEY[full].table):
             flat.update(_flatten(value, f"{full}."))
         else:
             flat[full] = value
@@ -344,6 +396,17 @@ def load_settings(
         )
     if values["s3_part_size_mb"] < 5:
         raise ConfigError("s3.part_size_mb must be at least 5 (the S3 minimum part size)")
+    if values["checks_quarantine_fail_share"] < values["checks_quarantine_warn_share"]:
+        raise ConfigError(
+            "checks.quarantine_fail_share must not be below checks.quarantine_warn_share"
+        )
+    latest = _today() + dt.timedelta(days=1)
+    if sources["date"] != "default" and values["date"] > latest:
+        raise ConfigError(
+            f"{'--date' if sources['date'] == 'flag' else sources['date']}: "
+            f"{values['date'].isoformat()} is in the future "
+            f"(today is {_today().isoformat()} UTC; dates up to {latest.isoformat()} are accepted)"
+        )
     names = {f.name for f in fields(Settings)}
     assert set(values) <= names
     return Settings(
