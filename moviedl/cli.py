@@ -2,7 +2,9 @@
 
 Every command takes the shared options ``--lake``, ``--config``, ``--date``, ``--format`` and
 ``--quiet``. Library errors (:class:`~moviedl.errors.MoviedlError`) become one ``Error:`` line
-and their exit code here, and only here; ``MOVIEDL_DEBUG=1`` shows the traceback instead.
+and their exit code here, and only here; an interrupt (SIGINT/SIGTERM) becomes exit 130 whatever
+the work made of it, and any other exception one ``Internal error`` line and exit 4.
+``MOVIEDL_DEBUG=1`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import sys
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
 
-from moviedl import __version__
+from moviedl import __version__, interrupt
 from moviedl.config import Settings, load_settings
 from moviedl.errors import ExitCode, MoviedlError
 from moviedl.output import OutputFormat, render, stderr_console
@@ -96,31 +98,59 @@ def _main(
     _LOGGING.update(fmt=log_format.value, file=log_file, verbosity=verbose)
 
 
+_INTERRUPTED = f"[bold red]Interrupted:[/] {interrupt.MESSAGE}."
+_REPORTED: list[str] = []  # commands whose interrupt _errors reported (main() reports any other)
+
+
 @contextlib.contextmanager
 def _errors(command: str, format: OutputFormat = OutputFormat.text) -> Iterator[None]:
-    """The one place where library errors become a message and an exit code.
+    """The one place where failures become a message and an exit code.
 
-    With ``--format json`` a failed command still prints its summary on stdout (``ok: false``,
-    the exit code and the problem), so a script reading stdout always gets one JSON object.
+    * a library error (:class:`MoviedlError`): ``Error: <message>``, its exit code (1, 2, 3);
+    * an interrupt (SIGINT/SIGTERM, or DuckDB's "Query interrupted"), whatever the work turned
+      it into (a failed check, a :class:`DataCheckError`): ``Interrupted: ...``, exit 130;
+    * anything else is a bug: ``Internal error, please report: <Type>: <message>``, exit 4
+      (never 1, which cron reads as bad data).
+
+    ``MOVIEDL_DEBUG=1`` re-raises errors and bugs for their traceback. With ``--format json`` a
+    failed command still prints its summary on stdout (``ok: false``, the exit code and the
+    problem), so a script reading stdout always gets one JSON object.
     """
+    import click
+
+    debug = bool(os.environ.get("MOVIEDL_DEBUG"))
     try:
         yield
-    except MoviedlError as exc:
-        if os.environ.get("MOVIEDL_DEBUG"):
+        interrupt.check()  # the work may have swallowed the interrupt: its outcome does not stand
+    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        raise
+    except BaseException as exc:
+        if interrupt.is_interrupt(exc):
+            _REPORTED.append(command)
+            _fail(command, format, ExitCode.INTERRUPTED, f"interrupted: {interrupt.MESSAGE}", _INTERRUPTED)
+        if not isinstance(exc, Exception) or debug:
             raise
-        logging.getLogger("moviedl").debug("command failed", extra={"fields": {"error": exc.message}})
-        if format is OutputFormat.json:
-            from moviedl.summary import Summary
+        if isinstance(exc, MoviedlError):
+            logging.getLogger("moviedl").debug("command failed", extra={"fields": {"error": exc.message}})
+            _fail(command, format, exc.exit_code, str(exc), f"[bold red]Error:[/] {escape(str(exc))}")
+        logging.getLogger("moviedl").debug("internal error", exc_info=True)
+        what = f"internal error, please report: {interrupt.one_line(exc)}"
+        _fail(command, format, ExitCode.INTERNAL, what,
+              f"[bold red]Internal error[/], please report (MOVIEDL_DEBUG=1 shows the traceback): "
+              f"{escape(interrupt.one_line(exc))}")
 
-            failed = Summary(command, "", problems=[str(exc)])
-            failed.fail(exc.exit_code)
-            render(failed, format)
-        else:
-            stderr_console().print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(int(exc.exit_code)) from None
-    except KeyboardInterrupt:
-        stderr_console().print("[bold red]Interrupted[/]: nothing half-written was published.")
-        raise typer.Exit(130) from None
+
+def _fail(command: str, format: OutputFormat, code: int, problem: str, line: str) -> NoReturn:
+    """Print a failure (the JSON summary with ``--format json``, else one line on stderr) and exit."""
+    if format is OutputFormat.json:
+        from moviedl.summary import Summary
+
+        failed = Summary(command, "", problems=[problem])
+        failed.fail(code)  # type: ignore[arg-type]
+        render(failed, format)
+    else:
+        stderr_console().print(line, highlight=False, soft_wrap=True)  # one line, however long
+    raise typer.Exit(int(code)) from None
 
 
 def _settings(lake: str | None, config: Path | None, date: str | None, **flags: Any) -> Settings:
@@ -138,14 +168,20 @@ def _settings(lake: str | None, config: Path | None, date: str | None, **flags: 
 
 
 def _in_session(
-    command: str, settings: Settings, work: Callable[[Lake], Summary], *, lock: bool = True, keep_record: bool = True
+    command: str, settings: Settings, work: Callable[[Lake], Summary], *, lock: bool = True,
+    keep_record: bool = True, read_only: bool = False,
 ) -> Summary:
-    """Run ``work`` on the lake under the command's session: run id, lock, run record."""
+    """Run ``work`` on the lake under the command's session: run id, lock, run record.
+
+    ``read_only`` commands (validate, report, athena-ddl) take no lock and refuse a lake that does
+    not exist (exit 2) rather than create it.
+    """
     from moviedl.lake import open_lake
     from moviedl.session import command_session
 
     store = open_lake(settings)
-    with command_session(settings, store, command, lock=lock, keep_record=keep_record) as session:
+    with command_session(settings, store, command, lock=lock and not read_only, keep_record=keep_record,
+                         read_only=read_only) as session:
         summary = work(store)
         session.add(command, summary)
         if keep_record:
@@ -329,7 +365,7 @@ def athena_ddl_command(
 
             summary = work(open_lake(settings))
         else:
-            summary = _in_session("athena-ddl", settings, work, lock=False)
+            summary = _in_session("athena-ddl", settings, work, read_only=True)
     script = results[0].script
     if format is OutputFormat.text and not (output or execute or glue):
         if script:
@@ -367,7 +403,7 @@ def validate_command(
     with _errors("validate", format):
         settings = _settings(lake, config, date)
         options = ValidateOptions.parse(zone, strict)
-        summary = _in_session("validate", settings, lambda store: validate(settings, store, options), lock=False)
+        summary = _in_session("validate", settings, lambda store: validate(settings, store, options), read_only=True)
     _finish(summary, format, quiet)
 
 
@@ -419,7 +455,7 @@ def report_command(
     with _errors("report", format):
         settings = _settings(lake, config, date)
         options = ReportOptions(output=output, genre=genre, year_from=year_from, year_to=year_to)
-        summary = _in_session("report", settings, lambda store: build_report(settings, store, options), lock=False)
+        summary = _in_session("report", settings, lambda store: build_report(settings, store, options), read_only=True)
     _finish(summary, format, quiet)
 
 
@@ -468,12 +504,13 @@ def runs_command(
     """
     from moviedl.lake import open_lake
     from moviedl.runs import recent_records
+    from moviedl.session import require_lake
     from moviedl.summary import Summary
 
     with _errors("runs", format):
         settings = _settings(lake, config, date)
         store = open_lake(settings)
-        store.check()
+        require_lake(store)  # reads only: a lake that does not exist is refused, not created
         records = recent_records(store, last)
     summary = Summary("runs", store.uri, None, ["run_id", "command", "started_at", "seconds", "exit_code", "stages", "error"])
     for record in records:
@@ -517,12 +554,17 @@ def _byte_progress(files: list[Path], enabled: bool) -> Iterator[Any]:
         yield lambda n: progress.advance(task, n)
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # so cleanups run: staged files aborted, the lake lock released
-
-
 def main() -> None:
-    import signal
-
-    signal.signal(signal.SIGTERM, _terminate)  # cron's timeout, systemd, kill: stop cleanly
-    app()
+    """The ``moviedl`` entry point. SIGINT and SIGTERM (Ctrl-C, cron's timeout, systemd, kill)
+    raise :class:`KeyboardInterrupt` so cleanups run — staged files removed, the lake lock
+    released — and are recorded, so the command exits 130 whatever the work made of them."""
+    interrupt.install()
+    try:
+        app()
+    except SystemExit as exc:
+        # An interrupt outside a command's error boundary (e.g. while a command loads its
+        # modules) reaches typer, which exits 130 without a word (or click: "Aborted!", exit 1).
+        if interrupt.interrupted() and exc.code not in (0, None) and not _REPORTED:
+            stderr_console().print(_INTERRUPTED, highlight=False)
+            raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+        raise

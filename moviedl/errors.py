@@ -1,7 +1,8 @@
 """Errors that carry a user-facing message and the exit code SPEC.md assigns to them.
 
 The CLI converts these once, at its boundary, into ``Error: <message>`` and the exit code.
-Anything else that escapes is a bug and keeps its traceback.
+Anything else that escapes is a bug: exit 4 (``INTERNAL``) with one line naming the exception,
+never 1, which cron reads as bad data; ``MOVIEDL_DEBUG=1`` shows its traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ class ExitCode(IntEnum):
     CHECK_FAILED = 1  # a data check failed; nothing bad was published
     BAD_INPUT = 2  # bad usage, configuration or input file
     SERVICE = 3  # an external service kept failing or refused credentials
+    INTERNAL = 4  # an unexpected error (a bug): please report it
+    INTERRUPTED = 130  # SIGINT/SIGTERM; nothing half-written was published
 
 
 class MoviedlError(Exception):

@@ -18,6 +18,7 @@ from importlib import metadata
 from typing import Any
 
 from moviedl import __version__
+from moviedl.errors import ExitCode
 from moviedl.lake import STATE_PREFIX, Lake
 from moviedl.summary import Summary
 
@@ -89,9 +90,16 @@ class RunRecord:
             started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
 
-    def add_stage(self, name: str, summary: Summary, seconds: float | None = None) -> None:
+    def add_stage(
+        self, name: str, summary: Summary, seconds: float | None = None, *, interrupted: bool = False
+    ) -> None:
+        """``interrupted``: the stage's summary is what an interrupted run made of its work (e.g.
+        a check that failed with "Query interrupted"), so the stage is recorded as exit 130."""
         entry = {"stage": name, "seconds": round(seconds, 3) if seconds is not None else None}
         entry.update(summary.to_dict())
+        if interrupted:
+            entry.update(ok=False, exit_code=int(ExitCode.INTERRUPTED), interrupted=True)
+            entry["problems"] = [*entry.get("problems", []), "interrupted: the stage did not finish"]
         self.stages.append(entry)
 
     def finish(self, exit_code: int, error: str | None = None) -> None:

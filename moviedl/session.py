@@ -6,7 +6,13 @@
 
 On the way out — success, failure or exception — the run record is written to
 ``_moviedl/runs/<run-id>.json`` (best effort: a record that cannot be written is logged, and the
-command's own outcome stands) and the lock is released.
+command's own outcome stands) and the lock is released. An interrupt (SIGINT/SIGTERM, see
+:mod:`moviedl.interrupt`) wins over whatever the work made of it: the record says exit 130, and
+the lake's write guard refuses to publish anything more once it arrived. An unexpected exception
+is recorded as exit 4.
+
+Read-only commands (``read_only=True``) never create a lake: a local folder that does not exist,
+or an S3 prefix that holds no object, is refused with exit 2 before anything is written.
 """
 
 from __future__ import annotations
@@ -14,13 +20,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from moviedl import interrupt
 from moviedl.config import Settings
-from moviedl.errors import ExitCode, MoviedlError
-from moviedl.lake import Lake
-from moviedl.lock import LockOwner, lock_lake
+from moviedl.errors import ExitCode, UsageError
+from moviedl.lake import Lake, LocalLake
+from moviedl.lock import LakeLock, LockOwner, lock_lake
 from moviedl.logs import run_id_var, stage
 from moviedl.runs import RunRecord, write_record
 from moviedl.summary import Summary
@@ -42,11 +49,18 @@ class Session:
         return self.record.run_id
 
     def add(self, name: str, summary: Summary, seconds: float | None = None) -> None:
-        self.record.add_stage(name, summary, seconds)
+        """Record the stage's summary. If an interrupt arrived while it ran, the summary is
+        what the interrupted work made of it: it is recorded as interrupted, and the run stops."""
+        stopped = interrupt.interrupted()
+        self.record.add_stage(name, summary, seconds, interrupted=stopped)
+        if stopped:
+            raise KeyboardInterrupt
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Log the stage's start and end; records carry its name."""
+        """Log the stage's start and end; records carry its name. No stage starts after an
+        interrupt."""
+        interrupt.check()
         started = time.monotonic()
         with stage(name):
             log.info("stage started")
@@ -56,13 +70,53 @@ class Session:
                 log.info("stage ended", extra={"fields": {"seconds": round(time.monotonic() - started, 3)}})
 
 
+def require_lake(lake: Lake) -> None:
+    """Refuse (exit 2) a lake that does not exist: a local folder that is not there, or an S3
+    prefix that holds no object (a missing bucket stays a :class:`ServiceError`, exit 3)."""
+    lake.check()
+    if isinstance(lake, LocalLake):
+        if lake.root.is_dir():
+            return
+        where = str(lake.root)
+    else:
+        objects = lake.list()
+        try:
+            if next(objects, None) is not None:
+                return
+        finally:
+            objects.close()  # type: ignore[attr-defined]
+        where = lake.uri
+    raise UsageError(
+        f"no lake at {where}",
+        hint="Check --lake / MOVIEDL_LAKE, or run 'moviedl ingest-csv' first to create the lake.",
+    )
+
+
+def _guard(held: LakeLock | None) -> Callable[[], None]:
+    """The lake's write guard: stop publishing after an interrupt, or once the lock is lost."""
+
+    def guard() -> None:
+        interrupt.check()
+        if held is not None:
+            held.ensure_held()
+
+    return guard
+
+
 @contextlib.contextmanager
 def command_session(
-    settings: Settings, lake: Lake, command: str, *, lock: bool = True, keep_record: bool = True
+    settings: Settings,
+    lake: Lake,
+    command: str,
+    *,
+    lock: bool = True,
+    keep_record: bool = True,
+    read_only: bool = False,
 ) -> Iterator[Session]:
     """Run id + lock (for commands that write the lake) + run record, for one command.
 
-    ``keep_record=False`` (e.g. ``--dry-run``) writes nothing to the lake at all.
+    ``keep_record=False`` (e.g. ``--dry-run``) writes nothing to the lake at all;
+    ``read_only=True`` refuses a lake that does not exist (see :func:`require_lake`).
     """
     record = RunRecord.start(command, lake.uri, settings.date.isoformat(), secrets_of(settings))
     token = run_id_var.set(record.run_id)
@@ -71,27 +125,24 @@ def command_session(
     error: str | None = None
     started = False  # a run refused before its work (lake unreachable, lock held) leaves no record
     try:
-        lake.check()
+        if read_only:
+            require_lake(lake)
+        else:
+            lake.check()
         held = lock_lake(lake, LockOwner.current(record.run_id, command)) if lock else None
         with held or contextlib.nullcontext():
             started = True
-            if held is not None:
-                lake.write_guard = held.ensure_held
+            lake.write_guard = _guard(held)
             if lock and (removed := lake.clean_tmp()):
                 log.info("removed stale staged writes", extra={"fields": {"files": removed}})
             with session.stage(command):
                 yield session
+            interrupt.check()  # whatever the work made of an interrupt, the run was interrupted
             if held is not None:
                 held.ensure_held()  # a run that lost its lock does not report success
         exit_code = max((s.get("exit_code", 0) for s in record.stages), default=0)
-    except MoviedlError as exc:
-        exit_code, error = exc.exit_code, exc.message
-        raise
-    except KeyboardInterrupt:
-        exit_code, error = 130, "interrupted"
-        raise
     except BaseException as exc:
-        exit_code, error = 1, f"unexpected error: {type(exc).__name__}: {exc}"
+        exit_code, error = interrupt.outcome(exc)
         raise
     finally:
         lake.write_guard = None

@@ -36,3 +36,37 @@ def test_no_arguments_shows_help(invoke) -> None:
     result = invoke()
     assert "ingest-csv" in result.output
     assert "Usage" in result.output
+
+
+def test_exit_codes() -> None:
+    from moviedl.errors import ExitCode
+
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4, 130]
+
+
+def test_an_interrupt_outside_the_error_boundary_still_exits_130(tmp_path) -> None:
+    """A signal while a command loads its modules reaches click ("Aborted!", exit 1) — main() makes it 130."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import sys, types\n"
+        "from moviedl import interrupt\n"
+        "class Interrupted(types.ModuleType):\n"
+        "    def __getattr__(self, name):\n"
+        "        interrupt.note()\n"
+        "        raise KeyboardInterrupt\n"
+        "sys.modules['moviedl.refine'] = Interrupted('moviedl.refine')\n"
+        "from moviedl.cli import main\n"
+        "sys.argv = ['moviedl', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run([sys.executable, "-c", script, "refine", "--lake", str(tmp_path / "lake")],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 130, done.stderr
+    assert "Interrupted: nothing half-written was published." in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "lake").exists()

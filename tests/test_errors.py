@@ -77,3 +77,72 @@ def test_failed_command_still_prints_one_json_summary(invoke, tmp_path: Path) ->
     summary = json.loads(result.stdout)
     assert summary["ok"] is False and summary["exit_code"] == 2 and summary["command"] == "refine"
     assert "holds no CSV or TMDB files" in summary["problems"][0]
+
+
+# --- unexpected exceptions: exit 4, never 1 ---------------------------------------------------
+
+
+def _boom(*args, **kwargs):
+    raise RuntimeError("boom:\n  the second line")
+
+
+def test_unexpected_exception_exits_4_with_one_line(invoke, tmp_path: Path, movies_csv: Path, monkeypatch) -> None:
+    lake = tmp_path / "lake"
+    assert invoke("ingest-csv", movies_csv, "--lake", lake, *DATE).exit_code == 0
+    monkeypatch.setattr("moviedl.refine.refine", _boom)
+    result = invoke("refine", "--lake", lake, *DATE)
+    assert result.exit_code == 4
+    assert "Traceback" not in result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Internal error, please report") and line.endswith("RuntimeError: boom: the second line")
+    (record,) = [json.loads(p.read_text()) for p in (lake / "_moviedl/runs").glob("*.json")
+                 if json.loads(p.read_text())["command"] == "refine"]
+    assert record["exit_code"] == 4
+    assert record["error"] == "internal error: RuntimeError: boom: the second line"
+
+
+def test_unexpected_exception_in_json_summary(invoke, tmp_path: Path, movies_csv: Path, monkeypatch) -> None:
+    monkeypatch.setattr("moviedl.ingest_csv.ingest_csv", _boom)
+    result = invoke("ingest-csv", movies_csv, "--lake", tmp_path / "lake", *DATE, "--format", "json")
+    assert result.exit_code == 4
+    summary = json.loads(result.stdout)
+    assert summary["ok"] is False and summary["exit_code"] == 4
+    assert summary["problems"] == ["internal error, please report: RuntimeError: boom: the second line"]
+
+
+def test_unexpected_exception_keeps_its_traceback_with_debug(invoke, tmp_path: Path, movies_csv: Path,
+                                                            monkeypatch) -> None:
+    monkeypatch.setenv("MOVIEDL_DEBUG", "1")
+    monkeypatch.setattr("moviedl.ingest_csv.ingest_csv", _boom)
+    with pytest.raises(RuntimeError, match="boom"):
+        invoke("ingest-csv", movies_csv, "--lake", tmp_path / "lake", *DATE)
+
+
+def test_unexpected_exception_in_a_real_process(tmp_path: Path, movies_csv: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    lake = tmp_path / "lake"
+    script = (
+        "import sys, moviedl.validate\n"
+        "def boom(*a, **k): raise KeyError('no such column')\n"
+        "moviedl.validate.validate = boom\n"
+        "from moviedl.cli import main\n"
+        "sys.argv = ['moviedl', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": root}
+    subprocess.run([sys.executable, "-m", "moviedl", "ingest-csv", str(movies_csv), "--lake", str(lake), *DATE],
+                   check=True, capture_output=True, env=env)
+    done = subprocess.run([sys.executable, "-c", script, "validate", "--lake", str(lake), *DATE],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 4, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Internal error, please report" in done.stderr and "KeyError: 'no such column'" in done.stderr
+    records = [json.loads(p.read_text()) for p in (lake / "_moviedl/runs").glob("*.json")]
+    assert sorted((r["command"], r["exit_code"]) for r in records) == [("ingest-csv", 0), ("validate", 4)]
+    debug = subprocess.run([sys.executable, "-c", script, "validate", "--lake", str(lake), *DATE],
+                           capture_output=True, text=True, env={**env, "MOVIEDL_DEBUG": "1"})
+    assert debug.returncode != 0 and "Traceback" in debug.stderr and "KeyError" in debug.stderr

@@ -111,6 +111,7 @@ def test_filters_are_applied_and_shown(invoke, sample_lake: Path, tmp_path: Path
 
 def test_empty_lake_gives_notes_not_a_crash(invoke, tmp_path: Path) -> None:
     out = tmp_path / "empty.html"
+    (tmp_path / "nothing").mkdir()
     result = invoke("report", "--lake", tmp_path / "nothing", "-o", out, "--format", "json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
