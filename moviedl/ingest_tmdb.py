@@ -11,7 +11,11 @@
 
 An interrupted run (Ctrl-C, ``kill -9``, an outage) re-run with the same arguments fetches only
 what is missing, and no id is stored twice for a date. Ids that failed after every retry are
-reported and the command exits 3 once everything that succeeded is written.
+reported and the command exits 3 once everything that succeeded is written. When TMDB fails
+every request for ``tmdb.outage_seconds`` the client's circuit breaker stops the whole run
+(exit 3, :class:`~moviedl.tmdb_client.TmdbOutage`) after saving what was fetched. Ids the ledger
+records in a Raw file that no longer exists (deleted by hand, e.g. because it was damaged) are
+fetched again.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from moviedl.tmdb_client import (
     TmdbAuthError,
     TmdbClient,
     TmdbGiveUp,
+    TmdbOutage,
     check_appends,
 )
 from moviedl.tmdb_ledger import MEDIA_FOLDERS, RAW_TMDB_PREFIX, Entry, Ledger, sql
@@ -127,6 +132,7 @@ class _BatchWriter:
     def __init__(self, lake: Lake, ledger: Ledger, date: dt.date, per_file: int, max_bytes: int) -> None:
         self.lake, self.ledger, self.date = lake, ledger, date
         self.per_file, self.max_bytes = per_file, max_bytes
+        self.refetched = 0  # ids stored again because the Raw file the ledger named was gone
         self.batches = {media: _Batch() for media in MEDIA_FOLDERS}
         self.numbers = dict.fromkeys(MEDIA_FOLDERS, 0)
         self.pending: list[Entry] = []  # not-found and failed ids not yet recorded
@@ -176,6 +182,7 @@ class _BatchWriter:
         self.ledger.record(entries + self.pending)
         self.pending = []
         self.fetched += len(batch.payloads)
+        self.refetched += sum(lk.imdb_id in self.ledger.missing_ids for lk in batch.lookups)
         self.files.append({"file": self.lake.uri_of(key), "media_type": media,
                            "records": len(batch.payloads), "bytes": len(data)})
         self.batches[media] = _Batch()
@@ -220,6 +227,19 @@ def ingest_tmdb(
             raise TmdbAuthError(
                 f"{exc.message}; stopped at once: {writer.fetched} record(s) fetched before were "
                 f"saved, {writer.not_found} not found recorded", hint=exc.hint) from None
+        except TmdbOutage as exc:
+            _finish_quietly(writer, ledger)
+            left = max(counts["todo"] - writer.fetched - writer.not_found, 0)
+            raise TmdbOutage(
+                f"{exc.message}; ingest-tmdb stopped. Saved: {writer.fetched} record(s) fetched "
+                f"before the outage are in the Raw zone and recorded in the ledger "
+                f"({writer.not_found} not found recorded); the next run fetches only the {left} "
+                "id(s) still missing",
+                base_url=exc.base_url, seen=exc.seen,
+                hint="Check the network (proxy, firewall, DNS), TMDB's status and tmdb.base_url, then "
+                "run 'moviedl ingest-tmdb' again. tmdb.outage_seconds sets how long every request "
+                "must fail before the run stops.",
+            ) from None
         except BaseException:
             _finish_quietly(writer, ledger)
             raise
@@ -391,6 +411,8 @@ def _fetch(con: duckdb.DuckDBPyConnection, client: TmdbClient, writer: _BatchWri
                         done_count += 1
                     elif not isinstance(error, Cancelled) and (stop is None or isinstance(error, TmdbAuthError)):
                         stop = error  # a 401 wins over anything else that went wrong
+                if stop is None and client.outage is not None:
+                    stop = client.outage  # the breaker opened: every worker is stopping
                 if stop is not None:
                     raise stop
                 report()
@@ -428,6 +450,7 @@ def _report(summary: Summary, counts: dict[str, int], total: int, writer: _Batch
         "http_429": stats.rate_limited,
         "requests_per_second": round(stats.requests_per_second, 1),  # type: ignore[dict-item]
         "files_written": len(writer.files),
+        "refetched_missing_file": writer.refetched,
     }
     summary.checks.append(Check(
         "TMDB lookups", f"{total} id(s) to look up",
@@ -454,6 +477,12 @@ def _report(summary: Summary, counts: dict[str, int], total: int, writer: _Batch
         summary.notes.append(f"{counts['unlisted_ids']} id(s) of --ids-file are not in the Raw CSVs; ignored")
     if counts["todo"] > total:
         summary.notes.append(f"--limit {options.limit}: {counts['todo'] - total} id(s) left for a later run")
+    if writer.ledger.missing_files:
+        missing = writer.ledger.missing_files
+        summary.notes.append(
+            f"{len(missing)} Raw TMDB file(s) named in the ledger no longer exist "
+            f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): "
+            f"{writer.refetched} of their {len(writer.ledger.missing_ids)} id(s) fetched again")
     if adopted:
         summary.notes.append(
             f"{adopted} Raw file(s) from an interrupted run recorded in the ledger (not refetched)")

@@ -8,6 +8,11 @@
   not JSON. A 401 stops everything at once (:class:`TmdbAuthError`, exit 3); a 404 or an empty
   ``/find`` answer means *not found*; any other 4xx, or the last failed attempt, gives up on
   that id (:class:`TmdbGiveUp`).
+* :class:`CircuitBreaker` is shared by every worker: when every request has failed
+  (connection error, timeout, 5xx, a 429 without ``Retry-After``, a body that is not JSON) for
+  ``outage_seconds`` with no answer in between, it opens; the client then cancels every worker
+  and raises :class:`TmdbOutage` (exit 3) instead of retrying each id for hours. Any answer
+  that is not such a failure (a 200, a 404, a 429 with ``Retry-After`` is neutral) closes it.
 * The API key or token never appears in a message: every text that leaves this module goes
   through :func:`redact`.
 """
@@ -20,6 +25,7 @@ import logging
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -93,11 +99,25 @@ class Cancelled(Exception):
     """The run is stopping (Ctrl-C, a 401 in another worker): no more requests."""
 
 
+class TmdbOutage(ServiceError):
+    """Every TMDB request failed for ``outage_seconds``: the circuit breaker opened (exit 3).
+
+    ``base_url`` is where TMDB was asked, ``seen`` what the failures were (``HTTP 503 on 57
+    requests in 30 s, no success``); the message is completed by whoever knows what was saved.
+    """
+
+    def __init__(self, message: str, *, base_url: str = "", seen: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.base_url = base_url
+        self.seen = seen
+
+
 class _Transient(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, kind: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.kind = kind or reason  # short, for the outage message: "HTTP 503", "timeout (10 s)"
 
 
 class _Permanent(Exception):
@@ -153,6 +173,67 @@ class RateLimiter:
         with self._lock:
             self._refill()
             self._tokens = min(self._tokens, 1 - seconds * self.rate)
+
+
+class CircuitBreaker:
+    """Opens when every request has failed for ``outage_seconds`` with no success in between.
+
+    Shared by all workers. A failure streak starts when the first failing request *started*
+    (a request that hangs until its timeout counts from when it was sent), but never before the
+    last success. :meth:`failure` returns True when this failure opened the breaker.
+    """
+
+    def __init__(self, outage_seconds: float = 30.0, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if outage_seconds <= 0:
+            raise ValueError("outage_seconds must be > 0")
+        self.outage_seconds = outage_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last_success = float("-inf")
+        self._streak_start: float | None = None
+        self._kinds: Counter[str] = Counter()
+        self._opened_at: float | None = None
+        self._seen = ""
+
+    def now(self) -> float:
+        return self._clock()
+
+    @property
+    def is_open(self) -> bool:
+        return self._opened_at is not None
+
+    @property
+    def seen(self) -> str:
+        """What the failures were, once open: ``HTTP 503 on 57 requests in 30 s, no success``."""
+        return self._seen
+
+    def success(self) -> None:
+        with self._lock:
+            if self._opened_at is not None:
+                return  # open stays open: the run is already stopping
+            self._last_success = self._clock()
+            self._streak_start = None
+            self._kinds.clear()
+
+    def failure(self, kind: str, started: float | None = None) -> bool:
+        """Record one failed request (sent at ``started``); True if the breaker opens now."""
+        with self._lock:
+            if self._opened_at is not None:
+                return False
+            now = self._clock()
+            began = max(now if started is None else started, self._last_success)
+            if self._streak_start is None or began < self._streak_start:
+                self._streak_start = began
+            self._kinds[kind] += 1
+            lasted = now - self._streak_start
+            if lasted < self.outage_seconds:
+                return False
+            self._opened_at = now
+            parts = [f"{k} on {n} request{'s' if n != 1 else ''}" for k, n in self._kinds.most_common(3)]
+            if len(self._kinds) > 3:
+                parts.append(f"other failures on {sum(n for _, n in self._kinds.most_common()[3:])}")
+            self._seen = f"{', '.join(parts)} in {lasted:.0f} s, no success"
+            return True
 
 
 @dataclass(frozen=True)
@@ -248,9 +329,11 @@ class TmdbClient:
         backoff: Backoff = Backoff(),
         sleep: Callable[[float], Any] | None = None,
         limiter: RateLimiter | None = None,
+        outage_seconds: float = 30.0,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         """``sleep`` waits between retries (tests pass a recorder); ``limiter`` is built from
-        ``requests_per_second`` unless given."""
+        ``requests_per_second`` and ``breaker`` from ``outage_seconds`` unless given."""
         if api_key is None and token is None:
             raise ConfigError(
                 "no TMDB credentials: set TMDB_READ_ACCESS_TOKEN (bearer token) or TMDB_API_KEY "
@@ -269,6 +352,7 @@ class TmdbClient:
         self._sleep = sleep or self._cancellable_sleep
         self.limiter = limiter or RateLimiter(requests_per_second, sleep=self._cancellable_sleep)
         self._jitter = wait_random_exponential(multiplier=backoff.initial, max=backoff.maximum)
+        self.breaker = breaker or CircuitBreaker(outage_seconds)
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
@@ -284,6 +368,7 @@ class TmdbClient:
             requests_per_second=settings.tmdb_requests_per_second,
             timeout=settings.tmdb_timeout_seconds,
             max_attempts=settings.tmdb_max_attempts,
+            outage_seconds=settings.tmdb_outage_seconds,
             appends=appends,
             backoff=backoff,
             sleep=sleep,
@@ -297,6 +382,18 @@ class TmdbClient:
     @property
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
+
+    @property
+    def outage(self) -> TmdbOutage | None:
+        """The error to stop with once the circuit breaker has opened, else None."""
+        if not self.breaker.is_open:
+            return None
+        seen = self.breaker.seen
+        return TmdbOutage(
+            f"TMDB at {self.base_url} is not answering: {seen} "
+            f"(tmdb.outage_seconds = {self.breaker.outage_seconds:g})",
+            base_url=self.base_url, seen=seen,
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -326,7 +423,8 @@ class TmdbClient:
         """Find ``imdb_id`` and fetch its movie or TV details; never matches by title.
 
         When ``/find`` lists both a movie and a series, ``prefer`` (``movie``/``tv``) decides.
-        Raises :class:`TmdbGiveUp`, :class:`TmdbAuthError` or :class:`Cancelled`.
+        Raises :class:`TmdbGiveUp`, :class:`TmdbAuthError`, :class:`TmdbOutage` or
+        :class:`Cancelled`.
         """
         try:
             found = self.get(f"/find/{imdb_id}", {"external_source": "imdb_id"})
@@ -383,12 +481,16 @@ class TmdbClient:
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets)
 
+    def _check_running(self) -> None:
+        if (outage := self.outage) is not None:
+            raise outage
+        if self._cancelled.is_set():
+            raise Cancelled()
+
     def _attempt(self, path: str, params: dict[str, str]) -> dict[str, Any]:
-        if self._cancelled.is_set():
-            raise Cancelled()
+        self._check_running()
         self.limiter.acquire()
-        if self._cancelled.is_set():
-            raise Cancelled()
+        self._check_running()
         query = dict(params)
         if self._token is None and self._api_key is not None:
             query["api_key"] = self._api_key.reveal()
@@ -396,18 +498,39 @@ class TmdbClient:
             self.stats.requests += 1
             if self.stats.first_request is None:
                 self.stats.first_request = time.monotonic()
+        started = self.breaker.now()
         try:
-            response = self._session().get(self.base_url + path, params=query, timeout=self.timeout)
-        except requests.Timeout:
-            raise _Transient(f"no answer within {self.timeout:g} s") from None
-        except requests.ConnectionError as exc:
-            raise _Transient(self._redact(f"connection failed ({_short(exc)})")) from None
-        except requests.RequestException as exc:
-            raise _Transient(self._redact(f"transfer failed ({_short(exc)})")) from None
-        finally:
-            with self._lock:
-                self.stats.last_answer = time.monotonic()
-        return self._read(path, response)
+            try:
+                response = self._session().get(self.base_url + path, params=query, timeout=self.timeout)
+            except requests.Timeout:
+                raise _Transient(f"no answer within {self.timeout:g} s",
+                                 kind=f"no answer within {self.timeout:g} s") from None
+            except requests.ConnectionError as exc:
+                kind = "connection refused" if "refused" in str(exc).lower() else "connection failed"
+                raise _Transient(self._redact(f"connection failed ({_short(exc)})"), kind=kind) from None
+            except requests.RequestException as exc:
+                raise _Transient(self._redact(f"transfer failed ({_short(exc)})"), kind="transfer failed") from None
+            finally:
+                with self._lock:
+                    self.stats.last_answer = time.monotonic()
+            body = self._read(path, response)
+        except _Transient as exc:
+            if exc.retry_after is None:  # a 429 with Retry-After is TMDB's rate limit working
+                self._breaker_failure(exc.kind, started)
+            raise
+        except TmdbAuthError:
+            raise
+        except (_NotFound, _Permanent):
+            self.breaker.success()  # TMDB answered: it is up
+            raise
+        self.breaker.success()
+        return body
+
+    def _breaker_failure(self, kind: str, started: float) -> None:
+        if self.breaker.failure(kind, started):
+            self.cancel()  # wake every worker (backoff sleeps, rate-limit waits): no more requests
+        if (outage := self.outage) is not None:
+            raise outage
 
     def _read(self, path: str, response: requests.Response) -> dict[str, Any]:
         status = response.status_code
@@ -415,9 +538,9 @@ class TmdbClient:
             try:
                 body = response.json()
             except ValueError:
-                raise _Transient("the answer is not valid JSON") from None
+                raise _Transient("the answer is not valid JSON", kind="invalid JSON") from None
             if not isinstance(body, dict):
-                raise _Transient("the answer is not a JSON object")
+                raise _Transient("the answer is not a JSON object", kind="invalid JSON")
             return body
         message = _tmdb_message(response)
         if status == 401:
@@ -434,9 +557,9 @@ class TmdbClient:
                 self.stats.rate_limited += 1
             if retry_after is not None:
                 self.limiter.hold_off(min(retry_after, self.backoff.retry_after_max))
-            raise _Transient(f"HTTP 429{message}", retry_after)
+            raise _Transient(f"HTTP 429{message}", retry_after, kind="HTTP 429")
         if status in RETRY_STATUSES:
-            raise _Transient(f"HTTP {status}{message}")
+            raise _Transient(f"HTTP {status}{message}", kind=f"HTTP {status}")
         raise _Permanent(f"HTTP {status}{message}")
 
 

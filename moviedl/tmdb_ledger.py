@@ -10,6 +10,12 @@ Raw file the ledger does not know: :meth:`Ledger.adopt_orphans` finds such files
 start and records their ids, so they are neither fetched again nor written twice. At the end of a
 run the segments are merged into one file per run (:meth:`Ledger.compact`); a crash during the
 merge only leaves entries recorded twice, which is harmless (the ledger is a set).
+
+The ledger is also reconciled the other way: an entry naming a Raw file that no longer exists
+(a damaged file deleted by hand, as ``refine`` advises) is dropped when the ledger is loaded, so
+its ids are fetched again — only those (:attr:`Ledger.missing_files`, :attr:`Ledger.missing_ids`).
+At the end of that run the whole ledger is rewritten without them (:meth:`Ledger.compact`; a
+crash before the old files are deleted leaves them to be dropped again next time).
 """
 
 from __future__ import annotations
@@ -76,6 +82,8 @@ class Ledger:
         self._run_files: list[str] = []
         self._written = 0
         self.raw_files: list[str] = []  # every Raw TMDB JSON key in the lake
+        self.missing_files: list[str] = []  # Raw files the ledger names that no longer exist
+        self.missing_ids: set[str] = set()  # ids recorded as fetched into one of those
 
     # --- loading --------------------------------------------------------------------------
     def load(self) -> None:
@@ -88,6 +96,20 @@ class Ledger:
             self._local[info.key] = self._readable(info.key)
         self._insert(self._local.values())
         self.raw_files = [info.key for info in self.lake.list(RAW_TMDB_PREFIX) if RAW_FILE.fullmatch(info.key)]
+        self._forget_missing()
+
+    def _forget_missing(self) -> None:
+        """Drop the entries whose Raw file is gone: their ids count as never fetched."""
+        present = set(self.raw_files)
+        named = self.con.execute("SELECT DISTINCT file FROM ledger WHERE file IS NOT NULL").fetchall()
+        self.missing_files = sorted(file for (file,) in named if file not in present)
+        if not self.missing_files:
+            return
+        params = {"files": self.missing_files}
+        self.missing_ids = {row[0] for row in self.con.execute(
+            "SELECT DISTINCT imdb_id FROM ledger WHERE status = 'fetched' AND list_contains($files, file)",
+            params).fetchall()}
+        self.con.execute("DELETE FROM ledger WHERE list_contains($files, file)", params)
 
     def _readable(self, key: str) -> Path:
         if isinstance(self.lake, LocalLake):
@@ -156,15 +178,23 @@ class Ledger:
 
     # --- end of run ----------------------------------------------------------------------
     def compact(self) -> None:
-        """Merge the segments (and, past :data:`MAX_RUN_FILES`, the run files) into one file."""
+        """Merge the segments (and, past :data:`MAX_RUN_FILES`, the run files) into one file.
+
+        When entries named Raw files that no longer exist, every ledger file is merged, from
+        the loaded table that no longer holds them: the ledger is clean again.
+        """
         sources = list(self._segments)
-        if len(self._run_files) + 1 > MAX_RUN_FILES:
+        rewrite = bool(self.missing_files)
+        if rewrite or len(self._run_files) + 1 > MAX_RUN_FILES:
             sources += self._run_files
         if not sources:
             return
         merged = self.workdir / f"{self.run_id}.jsonl"
-        self.con.execute(sql("tmdb_ledger_merge.sql"),
-                         {"files": [str(self._local[k]) for k in sources], "out": str(merged)})
+        if rewrite:
+            self.con.execute(_MERGE_TABLE, {"out": str(merged)})
+        else:
+            self.con.execute(sql("tmdb_ledger_merge.sql"),
+                             {"files": [str(self._local[k]) for k in sources], "out": str(merged)})
         key = f"{LEDGER_PREFIX}{self.run_id}.jsonl"
         upload = self.lake.begin_upload(key)
         try:
@@ -185,6 +215,16 @@ class Ledger:
         """Ids recorded in more than one Raw file of ``date`` (should be none)."""
         rows = self.con.execute(sql("tmdb_ledger_duplicates.sql"), {"date": date}).fetchall()
         return [row[0] for row in rows]
+
+
+# The loaded ledger (entries of missing Raw files dropped) as one file, like tmdb_ledger_merge.sql.
+_MERGE_TABLE = """
+COPY (
+    SELECT DISTINCT imdb_id, status, media_type, tmdb_id, date, file, recorded_at, error
+    FROM ledger
+    ORDER BY date, file NULLS LAST, imdb_id, status, recorded_at
+) TO $out (FORMAT json)
+"""
 
 
 def _date_of(key: str) -> dt.date:

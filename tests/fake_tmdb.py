@@ -20,10 +20,14 @@ per path (glob patterns) and consumed in order::
     fake.fail("/find/*", "slow", delay=1.0)               # answers after 1 s
     fake.fail("/tv/*", "truncated")                       # 200 with half a JSON body
     fake.fail("/find/*", "reset")                         # closes the connection, no answer
+    fake.fail("/find/*", 503, times=100, every=3)         # 1 request in 3 (a flaky server)
 
 ``latency`` delays every answer; ``rate_limit`` (requests per second, token bucket with a
 burst of one second's worth) answers 429 (``status_code`` 25, ``Retry-After: 1``) beyond it.
 Every request is logged in :attr:`FakeTmdb.requests`.
+
+:class:`SilentServer` is a TCP endpoint on 127.0.0.1 that accepts connections and never
+answers: a frozen TMDB or S3 endpoint.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -60,6 +65,8 @@ class Fault:
     times: int = 1
     retry_after: str | None = None
     delay: float = 0.0
+    every: int = 1  # applies to one matching request in ``every`` (the first, then every n-th)
+    seen: int = 0
 
 
 @dataclass(frozen=True)
@@ -149,10 +156,12 @@ class FakeTmdb:
 
     # --- programming and inspection -------------------------------------------------------
     def fail(self, pattern: str, kind: int | str, *, times: int = 1, retry_after: str | int | None = None,
-             delay: float = 0.0) -> None:
-        """Answer requests whose path (after ``/3``) matches ``pattern`` with a fault."""
+             delay: float = 0.0, every: int = 1) -> None:
+        """Answer requests whose path (after ``/3``) matches ``pattern`` with a fault; with
+        ``every=n`` only one matching request in n (the others are answered normally)."""
         with self._lock:
-            self.faults.append(Fault(pattern, kind, times, None if retry_after is None else str(retry_after), delay))
+            self.faults.append(Fault(pattern, kind, times, None if retry_after is None else str(retry_after),
+                                     delay, every))
 
     def paths(self, pattern: str = "*") -> list[str]:
         with self._lock:
@@ -172,6 +181,9 @@ class FakeTmdb:
         with self._lock:
             for fault in self.faults:
                 if fault.times > 0 and fnmatch.fnmatchcase(path, fault.pattern):
+                    fault.seen += 1
+                    if (fault.seen - 1) % fault.every:
+                        continue
                     fault.times -= 1
                     return fault
         return None
@@ -311,3 +323,56 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except OSError:  # the client gave up (timeout) and closed the connection
             self.close_connection = True
+
+
+class SilentServer:
+    """Accepts TCP connections on 127.0.0.1 and never answers; bounded:
+    ``stop()`` (or leaving the ``with`` block) closes every connection and the thread ends."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self._stop = threading.Event()
+        self._connections: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.accepted = 0
+
+    @property
+    def port(self) -> int:
+        return int(self._listener.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._connections.append(connection)
+            self.accepted += 1
+
+    def __enter__(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for connection in self._connections:
+            connection.close()
+        self._listener.close()
+
+
+def closed_port() -> int:
+    """A local port nobody listens on (connections are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -18,6 +18,7 @@ from tests.fake_tmdb import API_KEY, TOKEN, FakeTmdb
 SUMMARY_COUNTS = {
     "ids_considered", "already_present", "skipped_not_found", "fetched", "not_found", "failed",
     "left_for_later", "requests", "retries", "http_429", "requests_per_second", "files_written",
+    "refetched_missing_file",
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 import traceback
 
 import pytest
@@ -17,6 +19,7 @@ from moviedl.tmdb_client import (
     TmdbAuthError,
     TmdbClient,
     TmdbGiveUp,
+    TmdbOutage,
     check_appends,
     parse_retry_after,
     redact,
@@ -305,3 +308,35 @@ def test_retry_after_header_forms() -> None:
     assert parse_retry_after("Wed, 01 May 2024 11:00:00 GMT", now) == 0.0
     assert parse_retry_after("soon", now) is None
     assert parse_retry_after(None, now) is None
+
+
+# --- circuit breaker --------------------------------------------------------------------------
+
+
+def test_workers_sleeping_in_a_long_backoff_stop_as_soon_as_the_breaker_opens(fake_tmdb: FakeTmdb) -> None:
+    """16 workers, TMDB answers 503, retries would wait up to 10 s each: once every request has
+    failed for 0.5 s the breaker opens and wakes every sleeper; nobody sends another request."""
+    fake_tmdb.fail("*", 503, times=10**6)
+    client = client_for(fake_tmdb, backoff=Backoff(initial=10, maximum=10), max_attempts=6, outage_seconds=0.5)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            client.lookup(f"tt{n:07d}")
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertions
+            errors.append(exc)
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(1, 17)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    seconds = time.monotonic() - started
+
+    assert len(errors) == 16 and all(isinstance(e, TmdbOutage) for e in errors), errors
+    assert seconds < 5, seconds  # without waking the sleepers: until the last 10 s backoff ends
+    assert len(fake_tmdb.requests) <= 20  # the first attempt each, and the one that opened it
+    message = errors[0].message
+    assert message.startswith(f"TMDB at {fake_tmdb.url} is not answering: HTTP 503 on ")
+    assert "no success (tmdb.outage_seconds = 0.5)" in message

@@ -267,6 +267,41 @@ def test_a_raw_file_the_ledger_missed_is_adopted_not_refetched(lake: str, fake_t
     assert any(f"{len(before)} Raw file(s) from an interrupted run" in n for n in summary.notes)
 
 
+def test_a_deleted_raw_file_is_fetched_again_and_only_its_ids(
+    lake_uri: str, s3, invoke, movies_csv: Path, series_csv: Path, fake_tmdb: FakeTmdb
+) -> None:
+    """refine advises deleting a damaged TMDB JSON file and running ingest-tmdb again: the
+    ledger still names its ids, but their file is gone, so exactly they are fetched again."""
+    ingest_csvs(invoke, lake_uri, movies_csv, series_csv)
+    run(lake_uri, fake_tmdb, per_file=10)
+    before = stored(lake_uri, s3)
+    damaged = sorted(before)[3]
+    lost = {record["imdb_id"] for record in before[damaged]}
+    if lake_uri.startswith("s3://"):
+        bucket, _, prefix = lake_uri[5:].partition("/")
+        s3.delete_object(Bucket=bucket, Key=f"{prefix}/{damaged}")
+    else:
+        (Path(lake_uri) / damaged).unlink()
+    fake_tmdb.clear()
+    summary = run(lake_uri, fake_tmdb, per_file=10)
+
+    assert Counter(fake_tmdb.found_ids()) == Counter(lost)  # those ids, once each, nothing else
+    after = stored(lake_uri, s3)
+    assert damaged not in after
+    ids = stored_ids(after)
+    assert set(ids) == set(stored_ids(before)) and max(ids.values()) == 1
+    assert summary.exit_code == ExitCode.OK
+    assert summary.counts["refetched_missing_file"] == summary.counts["fetched"] == len(lost) == 10
+    assert any(f"1 Raw TMDB file(s) named in the ledger no longer exist ({damaged}): "
+               f"10 of their 10 id(s) fetched again" in note for note in summary.notes)
+    for key in list_lake(lake_uri, s3, "_moviedl/tmdb/ledger/"):  # the ledger is clean again
+        assert damaged.encode() not in (read_lake_object(lake_uri, key, s3) or b"")
+    fake_tmdb.clear()
+    again = run(lake_uri, fake_tmdb)
+    assert fake_tmdb.requests == [] and again.counts["refetched_missing_file"] == 0
+    assert not any("no longer exist" in note for note in again.notes)
+
+
 def test_the_ledger_stays_a_few_files_over_many_runs(lake: str, fake_tmdb: FakeTmdb) -> None:
     for _ in range(18):
         run(lake, fake_tmdb, TmdbOptions(limit=2))
