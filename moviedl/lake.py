@@ -327,6 +327,7 @@ class LocalLake(Lake):
     def copy(self, source: str, dest: str) -> None:
         """A hard link when possible: lake files are never changed in place (every write
         replaces the file), so a link is as good as a copy and costs no space or time."""
+        self.guard()
         target = self.root / dest
         target.parent.mkdir(parents=True, exist_ok=True)
         part = self.root / TMP_PREFIX / f"{uuid.uuid4().hex}.part"
@@ -343,6 +344,7 @@ class LocalLake(Lake):
     def move(self, source: str, dest: str) -> None:
         """Rename ``source`` to ``dest`` in one atomic step (``os.replace``; same file system),
         durably: the file's data is flushed to disk before it becomes visible."""
+        self.guard()
         target = self.root / dest
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(self.root / source, "rb") as staged:
@@ -471,16 +473,21 @@ class S3Lake(Lake):
         self.page_size = page_size
         endpoint = settings.s3_endpoint_url if settings else None
         session = aws_session(settings)
-        self.endpoint = endpoint or "AWS"
+        # Bounded: a frozen endpoint fails after max_attempts x (connect + read) plus at most
+        # (max_attempts - 1) x 20 s of backoff, not after minutes of silence.
+        self.connect_timeout = settings.s3_connect_timeout_seconds if settings else 5.0
+        self.read_timeout = settings.s3_read_timeout_seconds if settings else 20.0
+        self.max_attempts = settings.s3_max_attempts if settings else 3  # AWS_MAX_ATTEMPTS feeds it
         self.client = session.client(
             "s3",
             endpoint_url=endpoint,
             config=Config(
-                retries={"mode": "standard"},  # AWS_MAX_ATTEMPTS overrides the default 3
-                connect_timeout=10,
-                read_timeout=60,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+                retries={"mode": "standard", "total_max_attempts": self.max_attempts},
             ),
         )
+        self.endpoint = endpoint or self.client.meta.endpoint_url or "AWS"
         sse = settings.s3_sse if settings else "AES256"
         self.sse_args: dict[str, str] = {}
         if sse == "AES256":
@@ -503,12 +510,21 @@ class S3Lake(Lake):
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,
+            ConnectionClosedError,
+            ConnectTimeoutError,
             EndpointConnectionError,
             NoCredentialsError,
             PartialCredentialsError,
+            ReadTimeoutError,
         )
 
         where = self.uri_of(key) if key is not None else f"s3://{self.bucket}"
+        attempts = f"{self.max_attempts} attempt{'s' if self.max_attempts != 1 else ''}"
+        settings_hint = (
+            "Check the network and the endpoint (AWS_ENDPOINT_URL / s3.endpoint_url). If S3 is only "
+            "slow, raise s3.read_timeout_seconds, s3.connect_timeout_seconds or s3.max_attempts "
+            "(AWS_MAX_ATTEMPTS) in moviedl.toml."
+        )
         try:
             yield
         except (NoCredentialsError, PartialCredentialsError):
@@ -516,6 +532,24 @@ class S3Lake(Lake):
                 f"no AWS credentials found to {action} {where}",
                 hint="Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
                 "or run 'aws configure'.",
+            ) from None
+        except ReadTimeoutError:
+            raise ServiceError(
+                f"the S3 endpoint {self.endpoint} gave no answer within {self.read_timeout:g} s "
+                f"after {attempts} to {action} {where}",
+                hint=settings_hint,
+            ) from None
+        except ConnectTimeoutError:  # before EndpointConnectionError, its base class
+            raise ServiceError(
+                f"the S3 endpoint {self.endpoint} gave no answer within {self.connect_timeout:g} s "
+                f"(connecting) after {attempts} to {action} {where}",
+                hint=settings_hint,
+            ) from None
+        except ConnectionClosedError:
+            raise ServiceError(
+                f"the S3 endpoint {self.endpoint} closed the connection without an answer "
+                f"after {attempts} to {action} {where}",
+                hint=settings_hint,
             ) from None
         except EndpointConnectionError:
             raise ServiceError(

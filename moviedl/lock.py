@@ -6,6 +6,8 @@ with a conditional write (``If-None-Match: *``), so two runs can never both crea
 its owner and an expiry that a heartbeat thread pushes forward while the run lives; a lock
 whose expiry has passed belongs to a run that died, and the next run takes it over with a
 conditional overwrite (``If-Match`` on the stale lock's ETag), so only one contender can win.
+A lock whose owner ran on *this* host under a pid that no longer exists (a run killed with
+``kill -9``, a reboot) is taken over the same way at once, without waiting for its expiry.
 """
 
 from __future__ import annotations
@@ -194,16 +196,18 @@ class S3Lock(LakeLock):
                 continue  # released between our PUT and our read: try again
             # Judged by S3's clock, not ours: a contender whose clock runs late cannot steal a live lock.
             expires = _parse_time(holder.expires_at) if holder else None
-            if expires is not None and expires > server_now:
+            dead = holder is not None and _dead_here(holder)
+            if expires is not None and expires > server_now and not dead:
                 raise self._refuse(
                     holder,
                     f" If that process is gone, its lock expires at {holder.expires_at if holder else '?'} "
                     "and the next run takes it over.",
                 )
-            if self._put(IfMatch=etag):  # stale (or unreadable): take it over, atomically
+            if self._put(IfMatch=etag):  # stale, dead or unreadable: take it over, atomically
                 self.took_over = holder
                 log.warning(
-                    "took over a stale lake lock",
+                    "took over the lake lock of a process that no longer runs on this host" if dead
+                    else "took over a stale lake lock",
                     extra={"fields": {"stale_owner": holder.describe() if holder else "unreadable"}},
                 )
                 break
@@ -247,6 +251,22 @@ class S3Lock(LakeLock):
                 # either way the lock expires on its own; the run's outcome stands
                 log.warning("could not release the lake lock", extra={"fields": {"error": exc.message}})
             self._etag = None
+
+
+def _dead_here(holder: LockOwner) -> bool:
+    """True when ``holder`` ran on this host and its pid no longer exists. Another host, a pid
+    that runs (ours included), or one we may not signal (another user's) counts as alive."""
+    if holder.host != socket.gethostname() or not isinstance(holder.pid, int) or holder.pid <= 0:
+        return False
+    if holder.pid == os.getpid():
+        return False
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError):
+        return False
+    return False
 
 
 def _server_time(answer: dict[str, Any]) -> dt.datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import subprocess
 import sys
 import textwrap
@@ -119,17 +120,25 @@ def test_s3_heartbeat_survives_a_network_blip(bucket: str, s3, monkeypatch) -> N
             lock_lake(s3_lake(bucket), owner("intruder")).acquire()
 
 
-def test_s3_a_lost_lock_stops_publishing(bucket: str, s3) -> None:
+def test_s3_a_lost_lock_stops_publishing(bucket: str, s3, monkeypatch) -> None:
+    from moviedl import session as session_module
     from moviedl.errors import ServiceError
     from moviedl.session import command_session
 
+    created = []
+
+    def keep_lock(*args, **kwargs):
+        created.append(lock_lake(*args, **kwargs))
+        return created[-1]
+
+    monkeypatch.setattr(session_module, "lock_lake", keep_lock)
     settings = load_settings({"lake": f"s3://{bucket}/lake"})
     lake = open_lake(settings)
     with pytest.raises(ServiceError, match="lost the lock"):
         with command_session(settings, lake, "refine"):
             # Another run overwrote the lock (as after a takeover): the heartbeat notices.
             s3.put_object(Bucket=bucket, Key=f"lake/{S3_LOCK_KEY}", Body=owner("thief").to_json())
-            lock_obj = lake.write_guard.__self__  # the session's lock
+            lock_obj = created[0]  # the session's lock
             lock_obj.lost = not lock_obj._put(IfMatch=lock_obj._etag)  # noqa: SLF001 - one renewal, now
             lake.write_bytes("Refined/x.txt", b"late write")
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="lake/Refined/")
@@ -149,3 +158,56 @@ def test_s3_release_failure_does_not_fail_the_run(bucket: str, s3, monkeypatch) 
     lock.release()  # logs a warning; the lock expires on its own
     monkeypatch.undo()
     assert json.loads(s3.get_object(Bucket=bucket, Key=f"lake/{S3_LOCK_KEY}")["Body"].read())["run_id"] == "done"
+
+
+# --- a lock left by a process of this host that is gone -------------------------------------
+
+
+def lock_of(pid: int, host: str | None = None) -> LockOwner:
+    """A lock object that has not expired, owned by ``pid`` on ``host`` (default: this host)."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return LockOwner("killed", "run", host or socket.gethostname(), pid, now.isoformat(),
+                     (now + dt.timedelta(minutes=9)).isoformat())
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # exited and reaped: the pid names no process
+    return child.pid
+
+
+def test_s3_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(
+    bucket: str, s3, invoke, movies_csv: Path
+) -> None:
+    pid = dead_pid()
+    s3.put_object(Bucket=bucket, Key=f"lake/{S3_LOCK_KEY}", Body=lock_of(pid).to_json())
+    started = time.monotonic()
+    result = invoke("ingest-csv", movies_csv, "--lake", f"s3://{bucket}/lake", "--date", "2024-05-01")
+
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started < 10  # not after the lock's expiry, 9 minutes away
+    assert "Contents" in s3.list_objects_v2(Bucket=bucket, Prefix="lake/Raw/Local/CSV/Movies/")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=f"lake/{S3_LOCK_KEY}")  # released
+    warning = " ".join(result.output.split())  # the log line on stderr names the dead owner
+    assert "WARNING" in warning and "took over the lake lock of a process that no longer runs on this host" in warning
+    assert f"run killed ('moviedl run', pid {pid} on host {socket.gethostname()}" in warning
+
+
+def test_s3_lock_of_a_live_process_on_this_host_is_refused(bucket: str, s3, invoke, movies_csv: Path) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        s3.put_object(Bucket=bucket, Key=f"lake/{S3_LOCK_KEY}", Body=lock_of(child.pid).to_json())
+        result = invoke("ingest-csv", movies_csv, "--lake", f"s3://{bucket}/lake")
+
+        assert result.exit_code == 2, result.output
+        assert f"run killed ('moviedl run', pid {child.pid} on host {socket.gethostname()}" in result.output
+    finally:
+        child.kill()
+        child.wait()
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="lake/Raw/")
+
+
+def test_s3_lock_of_another_host_waits_for_its_expiry(bucket: str, s3) -> None:
+    s3.put_object(Bucket=bucket, Key=f"lake/{S3_LOCK_KEY}", Body=lock_of(dead_pid(), host="etl-2").to_json())
+    with pytest.raises(LakeLocked, match="pid .* on host etl-2"):  # its pid means nothing here
+        lock_lake(s3_lake(bucket), owner("new")).acquire()
