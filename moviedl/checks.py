@@ -9,8 +9,10 @@ data. All work happens in DuckDB: metadata for row counts, one aggregate per que
 Check names are stable (``validate --format json`` documents them): ``readable``, ``not empty``,
 ``schema``, ``rows reconcile``, ``not null``, ``primary key``, ``unique``, ``foreign key``,
 ``parent covered``; and the value checks ``validate`` adds (:func:`value_checks`):
-``columns carry data``, ``value ranges``, ``imdb id format``, ``fact covers trusted``,
-``tmdb coverage``, ``freshness``.
+``columns carry data``, ``value ranges``, ``accepted values``, ``imdb id format``, ``fact covers
+trusted``, ``tmdb coverage``, ``freshness``; and ``quarantine`` (the share of input rows set aside).
+``checks.severity`` in the settings turns any of them into a warning, a failure, or off
+(:func:`apply_severity`); failed checks carry up to five sample rows.
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import zip_longest
 from pathlib import Path
 
 import duckdb
 
 from moviedl.contract import Table
 from moviedl.duck import ident, idents, one, scalar
-from moviedl.summary import Check, Status
+from moviedl.summary import MAX_SAMPLES, Check, Status
 
 MAX_FILES_NAMED = 3
 
@@ -82,8 +85,19 @@ class Audit:
         return [c for c in self.checks if c.status is Status.FAIL]
 
 
-def _check(name: str, ds: Dataset, ok: bool, observed: str, expected: str) -> Check:
-    return Check(name, ds.target, observed, Status.PASS if ok else Status.FAIL, expected)
+def _check(
+    name: str, ds: Dataset, ok: bool, observed: str, expected: str, samples: Sequence[str] = ()
+) -> Check:
+    return Check(
+        name, ds.target, observed, Status.PASS if ok else Status.FAIL, expected,
+        () if ok else tuple(samples),
+    )
+
+
+def _samples(con: duckdb.DuckDBPyConnection, query: str, params: Mapping[str, object] | None = None) -> list[str]:
+    """Up to :data:`MAX_SAMPLES` rows of ``query`` (a SELECT without LIMIT), each as one text."""
+    rows = con.execute(f"SELECT * FROM ({query}) LIMIT {MAX_SAMPLES}", params or None).fetchall()
+    return [", ".join("NULL" if v is None else str(v) for v in row) for row in rows]
 
 
 def _name(path: str) -> str:
@@ -234,18 +248,15 @@ def not_null(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> Check | 
 
 def _duplicates(
     con: duckdb.DuckDBPyConnection, view: str, columns: Sequence[str]
-) -> tuple[int, str]:
-    """(keys held by more than one row, a message with the extra rows and an example key)."""
+) -> tuple[int, str, list[str]]:
+    """(keys held by more than one row, a message with the extra rows, sample keys)."""
     cols = idents(list(columns))
-    found = one(
-        con,
-        f"SELECT count(*), sum(n) - count(*), CAST(any_value(({cols},)) AS VARCHAR) FROM "
-        f"(SELECT {cols}, count(*) AS n FROM {view} GROUP BY ALL HAVING count(*) > 1)",
-    )
-    keys, extra, example = (
-        (int(found[0] or 0), int(found[1] or 0), found[2]) if found else (0, 0, None)
-    )
-    return keys, f"{extra:,} duplicate rows over {keys:,} key(s), e.g. {example}"
+    dupes = f"SELECT {cols}, count(*) AS n FROM {view} GROUP BY ALL HAVING count(*) > 1"
+    found = one(con, f"SELECT count(*), sum(n) - count(*) FROM ({dupes})")
+    keys, extra = (int(found[0] or 0), int(found[1] or 0)) if found else (0, 0)
+    samples = _samples(con, f"SELECT {cols}, n AS rows FROM ({dupes}) ORDER BY ALL") if keys else []
+    example = f", e.g. {samples[0]}" if samples else ""
+    return keys, f"{extra:,} duplicate rows over {keys:,} key(s){example}", samples
 
 
 def primary_key(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> Check | None:
@@ -253,9 +264,10 @@ def primary_key(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> Check
     key = ds.table.primary_key
     if not key:
         return None
-    dupes, observed = _duplicates(con, view, key)
+    dupes, observed, samples = _duplicates(con, view, key)
     return _check(
-        "primary key", ds, dupes == 0, observed if dupes else "unique", f"({', '.join(key)}) unique"
+        "primary key", ds, dupes == 0, observed if dupes else "unique",
+        f"({', '.join(key)}) unique", samples,
     )
 
 
@@ -263,7 +275,7 @@ def unique(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> list[Check
     """Further unique column sets (``imdb_id`` of DimFilmes, ``genre`` of DimGenero)."""
     found = []
     for columns in ds.table.unique:
-        dupes, observed = _duplicates(con, view, columns)
+        dupes, observed, samples = _duplicates(con, view, columns)
         found.append(
             _check(
                 "unique",
@@ -271,6 +283,7 @@ def unique(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> list[Check
                 dupes == 0,
                 observed if dupes else "unique",
                 f"({', '.join(columns)}) unique",
+                samples,
             )
         )
     return found
@@ -294,18 +307,15 @@ def foreign_keys(
         )
         some_child = " AND ".join(f"c.{ident(a)} IS NOT NULL" for a in fk.columns)
         child_cols = ", ".join(f"c.{ident(a)}" for a in fk.columns)
-        row = one(
-            con,
-            f"SELECT count(*), CAST(any_value(({child_cols},)) AS VARCHAR) "
-            f"FROM {view} AS c ANTI JOIN {parent_view} AS p ON {on} WHERE {some_child}",
+        orphan_rows = f"FROM {view} AS c ANTI JOIN {parent_view} AS p ON {on} WHERE {some_child}"
+        orphans = scalar(con, f"SELECT count(*) {orphan_rows}")
+        samples = (
+            _samples(con, f"SELECT DISTINCT {child_cols} {orphan_rows} ORDER BY ALL") if orphans else []
         )
-        orphans, example = (int(row[0]), row[1]) if row else (0, None)
         observed = (
-            f"{orphans:,} row(s) with no {fk.parent} row, e.g. {example}"
-            if orphans
-            else "all resolve"
+            f"{orphans:,} row(s) with no {fk.parent} row, e.g. {samples[0]}" if orphans else "all resolve"
         )
-        found.append(_check("foreign key", ds, orphans == 0, observed, label))
+        found.append(_check("foreign key", ds, orphans == 0, observed, label, samples))
         if fk.total:
             uncovered = scalar(
                 con, f"SELECT count(*) FROM {parent_view} AS p ANTI JOIN {view} AS c ON {on}"
@@ -373,24 +383,31 @@ YEARS_AHEAD = 10  # announced titles: release years up to this many years from n
 
 @dataclass(frozen=True)
 class Rule:
-    """A value rule: ``bad`` is an SQL predicate over ``columns`` true for an offending row
-    (NULL is never offending). ``$min_year``/``$max_year`` are bound as parameters."""
+    """A row rule: ``bad`` is an SQL predicate over ``columns`` true for an offending row (NULL is
+    never offending). ``$min_year``/``$max_year`` stand for the plausible year bounds. ``check`` is
+    the check that reports it (``value ranges`` or ``accepted values``).
 
+    The same rules decide what ``refine`` quarantines (:func:`rule_problems`) and what the
+    ``value ranges``/``accepted values`` checks count (:func:`rule_checks`), so a lake refine
+    published always passes them."""
+
+    check: str
     label: str
     columns: tuple[str, ...]
     bad: str
 
 
 def _ratings(column: str) -> Rule:
-    return Rule(f"{column} outside 0–10", (column,), f"NOT ({ident(column)} BETWEEN 0 AND 10)")
+    return Rule("value ranges", f"{column} outside 0–10", (column,), f"NOT ({ident(column)} BETWEEN 0 AND 10)")
 
 
 def _non_negative(column: str) -> Rule:
-    return Rule(f"{column} < 0", (column,), f"{ident(column)} < 0")
+    return Rule("value ranges", f"{column} < 0", (column,), f"{ident(column)} < 0")
 
 
 def _year(column: str) -> Rule:
     return Rule(
+        "value ranges",
         f"{column} outside {MIN_YEAR}–now+{YEARS_AHEAD}",
         (column,),
         f"NOT ({ident(column)} BETWEEN $min_year AND $max_year)",
@@ -398,7 +415,20 @@ def _year(column: str) -> Rule:
 
 
 def _not_before(later: str, earlier: str) -> Rule:
-    return Rule(f"{later} < {earlier}", (later, earlier), f"{ident(later)} < {ident(earlier)}")
+    return Rule("value ranges", f"{later} < {earlier}", (later, earlier), f"{ident(later)} < {ident(earlier)}")
+
+
+#: ``generoArtista`` as the challenge files spell it (actor/actress) and as IMDb-derived samples
+#: do (M/F); compared case-insensitively after trimming.
+ARTIST_GENDERS = ("actor", "actress", "M", "F")
+
+
+def _accepted(column: str, values: Sequence[str]) -> Rule:
+    listed = ", ".join(f"'{v.lower()}'" for v in values)
+    return Rule(
+        "accepted values", f"{column} not one of {'/'.join(values)}", (column,),
+        f"lower(trim({ident(column)})) NOT IN ({listed})",
+    )
 
 
 RULES: tuple[Rule, ...] = (
@@ -415,7 +445,47 @@ RULES: tuple[Rule, ...] = (
     _not_before("end_year", "release_year"),
     _not_before("death_year", "birth_year"),
     _not_before("last_air_date", "first_air_date"),
+    _accepted("artist_gender", ARTIST_GENDERS),
+    _accepted("gender", ARTIST_GENDERS),
 )
+RULE_CHECKS = tuple(dict.fromkeys(r.check for r in RULES))
+
+
+def rules_for(columns: Sequence[str], severity: Mapping[str, str] | None = None) -> list[Rule]:
+    """The rules that apply to a table with ``columns``, less those whose check is ``off``."""
+    names = set(columns)
+    off = {name for name, level in (severity or {}).items() if level == "off"}
+    return [r for r in RULES if all(c in names for c in r.columns) and r.check not in off]
+
+
+def year_bounds(today: dt.date | None = None) -> dict[str, int]:
+    year = (today or dt.datetime.now(dt.UTC).date()).year
+    return {"min_year": MIN_YEAR, "max_year": year + YEARS_AHEAD}
+
+
+def rule_problems(rules: Sequence[Rule], today: dt.date | None = None, row: str = "") -> str:
+    """An SQL expression over the rules' columns: why a row breaks ``rules`` ('; '-joined), or
+    NULL. The year bounds are inlined (they are numbers), so it can sit in a macro or UPDATE;
+    ``row`` qualifies the columns (``r`` for a macro over a row struct: ``r."birth_year"``)."""
+    bounds = year_bounds(today)
+    prefix = f"{row}." if row else ""
+
+    def inline(predicate: str) -> str:
+        for column in {c for r in rules for c in r.columns}:
+            predicate = predicate.replace(ident(column), prefix + ident(column))
+        return predicate.replace("$min_year", str(bounds["min_year"])).replace(
+            "$max_year", str(bounds["max_year"])
+        )
+
+    parts = []
+    for rule in rules:
+        shown = " || ', ' || ".join(
+            f"'{c} ' || coalesce(CAST({prefix}{ident(c)} AS VARCHAR), 'NULL')" for c in rule.columns
+        )
+        parts.append(f"CASE WHEN {inline(rule.bad)} THEN '{rule.label} (' || {shown} || ')' END")
+    if not parts:
+        return "CAST(NULL AS VARCHAR)"
+    return f"nullif(concat_ws('; ', {', '.join(parts)}), '')"
 
 
 def all_null_columns(
@@ -437,47 +507,80 @@ def all_null_columns(
     return Check("columns carry data", ds.target, f"{len(columns)} columns hold data", Status.PASS, expected)
 
 
-def value_ranges(
-    con: duckdb.DuckDBPyConnection, view: str, ds: Dataset, *, today: dt.date | None = None
-) -> Check | None:
-    """Ratings 0–10, counts ≥ 0, plausible years, end ≥ start: the offending rows per rule."""
-    names = set(ds.table.column_names)
-    rules = [r for r in RULES if all(c in names for c in r.columns)]
+def rule_checks(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    ds: Dataset,
+    *,
+    today: dt.date | None = None,
+    severity: Mapping[str, str] | None = None,
+) -> list[Check]:
+    """``value ranges`` (ratings 0–10, counts ≥ 0, plausible years, end ≥ start) and ``accepted
+    values`` (artist gender): the offending rows per rule, with sample rows."""
+    rules = rules_for(ds.table.column_names, severity)
     if not rules:
-        return None
-    year = (today or dt.datetime.now(dt.UTC).date()).year
+        return []
+    bounds = year_bounds(today)
     counts = one(
         con,
         f"SELECT {', '.join(f'count(*) FILTER (WHERE {r.bad})' for r in rules)} FROM {view}",
-        {"min_year": MIN_YEAR, "max_year": year + YEARS_AHEAD}
-        if any("$min_year" in r.bad for r in rules)
-        else None,
+        bounds if any("$min_year" in r.bad for r in rules) else None,
     )
-    bad = [f"{r.label}: {n:,} rows" for r, n in zip(rules, counts, strict=True) if n]
-    expected = "; ".join(r.label.replace(" outside ", " in ").replace(" < ", " ≥ ") for r in rules)
-    return _check("value ranges", ds, not bad, "; ".join(bad) or f"{len(rules)} rules hold", expected)
+    found = []
+    key = [c for c in ("imdb_id", *ds.table.primary_key) if c in ds.table.column_names][:2]
+    for name in RULE_CHECKS:
+        mine = [(r, n) for r, n in zip(rules, counts, strict=True) if r.check == name]
+        if not mine:
+            continue
+        bad = [(r, n) for r, n in mine if n]
+        per_rule: list[list[str]] = []
+        for rule, _n in bad:
+            columns = list(dict.fromkeys([*key, *rule.columns]))
+            shown = " || ', ' || ".join(
+                f"'{c}=' || coalesce(CAST({ident(c)} AS VARCHAR), 'NULL')" for c in columns
+            )
+            per_rule.append([
+                f"{rule.label}: {row}"
+                for row in _samples(
+                    con, f"SELECT {shown} FROM {view} WHERE {rule.bad}",
+                    bounds if "$min_year" in rule.bad else None,
+                )
+            ])
+        # every broken rule shows its first rows before any rule shows more
+        samples = [s for group in zip_longest(*per_rule) for s in group if s is not None]
+        observed = "; ".join(f"{r.label}: {n:,} rows" for r, n in bad) or f"{len(mine)} rules hold"
+        expected = "; ".join(r.label.replace(" outside ", " in ").replace(" < ", " ≥ ")
+                             .replace(" not one of ", " one of ") for r, _ in mine)
+        found.append(_check(name, ds, not bad, observed, expected, samples[:MAX_SAMPLES]))
+    return found
 
 
 def imdb_ids(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> Check | None:
     """Every ``imdb_id`` is ``tt`` followed by at least 7 digits."""
     if "imdb_id" not in ds.table.column_names:
         return None
-    found = one(
-        con,
-        f"SELECT count(*), CAST(any_value(imdb_id) AS VARCHAR) FROM {view} "
-        "WHERE imdb_id IS NOT NULL AND NOT regexp_full_match(imdb_id, $pattern)",
-        {"pattern": IMDB_ID_PATTERN},
+    malformed = (
+        f"FROM {view} WHERE imdb_id IS NOT NULL AND NOT regexp_full_match(imdb_id, $pattern)"
     )
-    bad, example = (int(found[0]), found[1]) if found else (0, None)
-    observed = f"{bad:,} malformed id(s), e.g. {example!r}" if bad else "well formed"
-    return _check("imdb id format", ds, not bad, observed, f"imdb_id matches {IMDB_ID_PATTERN}")
+    params = {"pattern": IMDB_ID_PATTERN}
+    bad = scalar(con, f"SELECT count(*) {malformed}", params)
+    samples = _samples(con, f"SELECT DISTINCT imdb_id {malformed} ORDER BY 1", params) if bad else []
+    observed = f"{bad:,} malformed id(s), e.g. {samples[0]!r}" if bad else "well formed"
+    return _check(
+        "imdb id format", ds, not bad, observed, f"imdb_id matches {IMDB_ID_PATTERN}", samples
+    )
 
 
 def value_checks(
-    con: duckdb.DuckDBPyConnection, view: str, ds: Dataset, rows: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    ds: Dataset,
+    rows: int | None = None,
+    severity: Mapping[str, str] | None = None,
 ) -> list[Check]:
-    """:func:`all_null_columns`, :func:`value_ranges` and :func:`imdb_ids` on a registered view."""
-    found = (all_null_columns(con, view, ds, rows), value_ranges(con, view, ds), imdb_ids(con, view, ds))
+    """:func:`all_null_columns`, :func:`rule_checks` and :func:`imdb_ids` on a registered view."""
+    found = [all_null_columns(con, view, ds, rows), *rule_checks(con, view, ds, severity=severity),
+             imdb_ids(con, view, ds)]
     return [c for c in found if c is not None]
 
 
@@ -486,19 +589,18 @@ def fact_covers_trusted(
 ) -> Check:
     """Every (title, genre) pair of ``trusted`` (a view of ``imdb_id, genre_key``) is a row of the
     fact ``fact`` (joined to the dimensions ``films`` and ``genres`` by key)."""
-    row = one(
-        con,
-        f"SELECT count(*), CAST(any_value((t.imdb_id, t.genre_key)) AS VARCHAR) FROM {trusted} AS t "
+    absent = (
+        f"FROM {trusted} AS t "
         f"ANTI JOIN (SELECT d.imdb_id, norm(g.genre) AS genre_key FROM {fact} AS f "
         f"JOIN {films} AS d USING (film_id) JOIN {genres} AS g USING (genre_id)) AS r "
-        "ON t.imdb_id = r.imdb_id AND t.genre_key = r.genre_key",
+        "ON t.imdb_id = r.imdb_id AND t.genre_key = r.genre_key"
     )
-    missing, example = (int(row[0]), row[1]) if row else (0, None)
+    missing = scalar(con, f"SELECT count(*) {absent}")
     total = scalar(con, f"SELECT count(*) FROM {trusted}")
+    samples = _samples(con, f"SELECT t.imdb_id, t.genre_key {absent} ORDER BY ALL") if missing else []
     observed = (
-        f"{missing:,} of {total:,} pairs missing, e.g. {example}"
-        if missing
-        else f"all {total:,} pairs present"
+        f"{missing:,} of {total:,} pairs missing, e.g. ({samples[0]})"
+        if missing else f"all {total:,} pairs present"
     )
     return Check(
         "fact covers trusted",
@@ -506,6 +608,7 @@ def fact_covers_trusted(
         observed,
         Status.FAIL if missing else Status.PASS,
         "every (title, genre) of the latest Trusted snapshot has a row",
+        tuple(samples),
     )
 
 
@@ -525,3 +628,33 @@ def freshness(target: str, latest: dt.date | None, today: dt.date, max_age_days:
     age = (today - latest).days
     status = Status.PASS if age <= max_age_days else Status.WARN
     return Check("freshness", target, f"latest dt={latest.isoformat()}, {age} day(s) old", status, expected)
+
+
+def quarantine_share(
+    target: str, quarantined: int, rows_in: int, warn_share: float, fail_share: float
+) -> Check:
+    """The share of a table's input rows set aside: a warning above ``warn_share``, a failure
+    above ``fail_share`` (so many untypeable rows usually mean a misparsed or wrong file)."""
+    share = quarantined / rows_in if rows_in else 0.0
+    observed = f"{quarantined:,} of {rows_in:,} rows ({share:.1%})"
+    status = Status.FAIL if share > fail_share else Status.WARN if share > warn_share else Status.PASS
+    return Check(
+        "quarantine", target, observed, status,
+        f"≤ {warn_share:.1%} quarantined (warn), ≤ {fail_share:.1%} (fail)",
+    )
+
+
+def apply_severity(checks: Sequence[Check], severity: Mapping[str, str]) -> list[Check]:
+    """The checks as ``checks.severity`` wants them: ``off`` drops a check, ``warn`` turns its
+    failure into a warning, ``error`` turns its warning into a failure."""
+    found = []
+    for check in checks:
+        level = severity.get(check.name)
+        if level == "off":
+            continue
+        if level == "warn" and check.status is Status.FAIL:
+            check = replace(check, status=Status.WARN)
+        elif level == "error" and check.status is Status.WARN:
+            check = replace(check, status=Status.FAIL)
+        found.append(check)
+    return found

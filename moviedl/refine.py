@@ -13,21 +13,35 @@ the latest Raw date plus every earlier Raw date whose Trusted partition is missi
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import duckdb
 
 from moviedl import duck
-from moviedl.checks import Audit, Dataset, Reconciliation, audit, readable
+from moviedl.checks import (
+    Audit,
+    Dataset,
+    Reconciliation,
+    apply_severity,
+    audit,
+    fact_covers_trusted,
+    freshness,
+    quarantine_share,
+    readable,
+    tmdb_coverage,
+    value_checks,
+)
 from moviedl.config import Settings
-from moviedl.contract import QUARANTINE, TRUSTED_TABLES
+from moviedl.contract import DIM_FILMES, DIM_GENERO, FATO_FILME, QUARANTINE, TRUSTED_TABLES
 from moviedl.errors import ConfigError, DataCheckError, ExitCode, UsageError
 from moviedl.lake import Lake
 from moviedl.publish import DEFAULT_KEEP_VERSIONS, Publisher, Staged, Workspace, clean_stale_staging
-from moviedl.refined import build_refined, drop_work_tables, register_inputs, tmdb_coverage
+from moviedl.refined import build_refined, drop_work_tables, register_inputs
+from moviedl.refined import tmdb_coverage as coverage
 from moviedl.sources import KINDS
 from moviedl.summary import Check, Status, Summary
 from moviedl.trusted import (
@@ -87,6 +101,7 @@ class _Run:
     summary: Summary
     con: duckdb.DuckDBPyConnection
     ws: Workspace
+    lake_checks: list[Check] = field(default_factory=list)  # Refined checks of no one table
 
 
 def refine(settings: Settings, lake: Lake, options: RefineOptions | None = None) -> Summary:
@@ -156,14 +171,19 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
             key = inventory.csv.get(day, {}).get(kind.name)
             if key:
                 empty = CSV_TABLES[kind.name].name in run.options.force_empty
-                outputs.append(build_csv(run.con, run.ws, kind, day, key, force_empty=empty))
+                outputs.append(build_csv(run.con, run.ws, kind, day, key, force_empty=empty,
+                                         severity=run.settings.checks_severity))
             elif day in inventory.csv:
-                run.summary.notes.append(f"{day}: no {kind.file_name} in the Raw zone")
+                run.summary.notes.append(
+                    f"{day}: no {kind.file_name} in the Raw zone; its Trusted table keeps the "
+                    "partitions of other dates"
+                )
         for folder, table in TMDB_TABLES.items():
             keys = inventory.tmdb.get(day, {}).get(folder)
             if keys:
                 empty = table.name in run.options.force_empty
-                out = build_tmdb(run.con, run.ws, folder, day, keys, force_empty=empty)
+                out = build_tmdb(run.con, run.ws, folder, day, keys, force_empty=empty,
+                                 severity=run.settings.checks_severity)
                 if out.rows_in:
                     outputs.append(out)
                 else:
@@ -194,13 +214,20 @@ def _build_refined(run: _Run) -> list[Staged]:
             f"{str(exc).splitlines()[0]}",
             hint="Run 'moviedl validate --zone trusted' to find the damaged partition.",
         ) from None
-    enriched, titles = tmdb_coverage(run.con)
+    enriched, titles = coverage(run.con)
     if inputs.has_tmdb:
         run.summary.notes.append(f"TMDB: {enriched:,} of {titles:,} titles enriched")
     else:
         run.summary.notes.append(
             "no TMDB data in the Trusted zone yet: Refined TMDB columns are NULL"
         )
+    duck.run_script(run.con, "validate_trusted_pairs")  # what FatoFilme must cover
+    latest = max((d for parts in inputs.partitions.values() for d in parts), default=None)
+    run.lake_checks = [
+        tmdb_coverage(DIM_FILMES.name, enriched, titles, run.settings.validate_min_tmdb_coverage),
+        freshness("lake", dt.date.fromisoformat(latest) if latest else None,
+                  dt.datetime.now(dt.UTC).date(), run.settings.validate_max_age_days),
+    ]
     drop_work_tables(run.con)
     return outputs
 
@@ -209,20 +236,18 @@ def _build_refined(run: _Run) -> list[Staged]:
 
 
 def _stage(run: _Run, zone: str, outputs: list[Staged]) -> bool:
-    """Audit every output; publish them all only if every audit passed."""
+    """Audit every output with every check ``validate`` runs; publish them all only if no check
+    failed (after ``checks.severity``: a check set to ``warn`` never blocks, ``error`` always)."""
     audits = [_audit(run, out, outputs) for out in outputs]
+    if zone == "Refined":  # each check of the whole star with the table it names
+        by_table = {out.table.name: result for out, result in zip(outputs, audits, strict=True)}
+        for check in _star_checks(run, outputs):
+            by_table.get(check.target, audits[-1]).checks.append(check)
+    severity = run.settings.checks_severity
     for out, result in zip(outputs, audits, strict=True):
+        result.checks = apply_severity(result.checks, severity)
         run.summary.checks.extend(result.checks)
         if out.quarantined:
-            run.summary.checks.append(
-                Check(
-                    "rows quarantined",
-                    out.target,
-                    f"{out.quarantined:,} row(s) set aside in {run.lake.uri_of(out.quarantine_key or '')}",
-                    Status.WARN,
-                    "0",
-                )
-            )
             run.summary.notes.extend(f"quarantined: {reason}" for reason in out.quarantine_reasons)
             if out.quarantined > len(out.quarantine_reasons):
                 run.summary.notes.append(
@@ -236,9 +261,8 @@ def _stage(run: _Run, zone: str, outputs: list[Staged]) -> bool:
     if failed:
         for _out, result in failed:
             for check in result.failures:
-                run.summary.problems.append(
-                    f"audit failed: {check.target}: {check.name}: {check.observed} (expected {check.expected})"
-                )
+                run.summary.problems.append(f"audit failed: {check.describe()}")
+                run.summary.problems.extend(f"  e.g. {sample}" for sample in check.samples)
         run.summary.problems.append(
             f"nothing of the {zone} stage was published; the previous version stays readable"
         )
@@ -254,6 +278,20 @@ def _stage(run: _Run, zone: str, outputs: list[Staged]) -> bool:
     for out in outputs:
         run.summary.notes.extend(out.notes)
     return True
+
+
+def _star_checks(run: _Run, outputs: list[Staged]) -> list[Check]:
+    """The checks of the star schema as a whole, as ``validate`` runs them on the lake: FatoFilme
+    covers every (title, genre) of Trusted; TMDB coverage and freshness (warnings)."""
+    staged = {out.table.name: Dataset(out.table, (str(out.path),)) for out in outputs}
+    found = list(run.lake_checks)
+    if all(t.name in staged for t in (FATO_FILME, DIM_FILMES, DIM_GENERO)):
+        views = {name: ds.register(run.con) for name, ds in staged.items()}
+        found.insert(0, fact_covers_trusted(
+            run.con, FATO_FILME.name, views[FATO_FILME.name], views[DIM_FILMES.name],
+            views[DIM_GENERO.name], "v_trusted_pairs",
+        ))
+    return found
 
 
 def _audit(run: _Run, out: Staged, siblings: list[Staged]) -> Audit:
@@ -275,7 +313,17 @@ def _audit(run: _Run, out: Staged, siblings: list[Staged]) -> Audit:
         for s in siblings
         if s.table.zone == out.table.zone
     }
-    return audit(run.con, ds, input_rows=out.rows_in, reconciliation=recon, parents=parents)
+    result = audit(run.con, ds, input_rows=out.rows_in, reconciliation=recon, parents=parents)
+    if any(c.name == "schema" and c.status is Status.PASS for c in result.checks):
+        result.checks += value_checks(
+            run.con, ds.register(run.con), ds, result.rows, run.settings.checks_severity
+        )
+    if out.table.zone == "trusted":
+        result.checks.append(quarantine_share(
+            out.target, out.quarantined or 0, out.rows_in,
+            run.settings.checks_quarantine_warn_share, run.settings.checks_quarantine_fail_share,
+        ))
+    return result
 
 
 def _row(out: Staged, result: Audit) -> dict[str, object]:

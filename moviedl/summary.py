@@ -12,6 +12,8 @@ from typing import Any
 
 from moviedl.errors import ExitCode
 
+MAX_SAMPLES = 5  # offending rows a failed check shows
+
 
 class Status(StrEnum):
     PASS = "pass"
@@ -28,9 +30,16 @@ class Check:
     observed: str
     status: Status
     expected: str = ""
+    samples: tuple[str, ...] = ()  # up to MAX_SAMPLES offending rows or keys, as text
 
-    def to_dict(self) -> dict[str, str]:
-        return {k: str(v) for k, v in asdict(self).items()}
+    def to_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {k: str(v) for k, v in asdict(self).items() if k != "samples"}
+        found["samples"] = list(self.samples)
+        return found
+
+    def describe(self) -> str:
+        """One line for a problem list: target, check, what was seen and what was expected."""
+        return f"{self.target}: {self.name}: {self.observed} (expected {self.expected})"
 
 
 @dataclass

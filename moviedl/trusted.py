@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from moviedl.checks import rule_problems, rules_for
 from moviedl.contract import (
     META_DUPLICATES,
     META_QUARANTINED,
@@ -33,10 +35,11 @@ from moviedl.contract import (
     TRUSTED_TMDB_SERIES,
     Table,
 )
+from moviedl.csvcheck import longest_line
 from moviedl.duck import idents, run_script, scalar, write_parquet
 from moviedl.errors import InputFileError
 from moviedl.lake import Lake
-from moviedl.manifest import read_manifest
+from moviedl.manifest import RawManifest, read_manifest
 from moviedl.publish import Staged, Workspace
 from moviedl.sources import MOVIES, SERIES, SourceKind
 
@@ -52,6 +55,7 @@ CSV_TABLES: dict[str, Table] = {MOVIES.name: TRUSTED_MOVIES, SERIES.name: TRUSTE
 TMDB_TABLES: dict[str, Table] = {"Movies": TRUSTED_TMDB_MOVIES, "Series": TRUSTED_TMDB_SERIES}
 TMDB_SQL = {"Movies": "trusted_tmdb_movies", "Series": "trusted_tmdb_series"}
 MAX_REASONS = 5
+DUCKDB_MAX_LINE_SIZE = 2_097_152  # read_csv's default
 
 
 @dataclass
@@ -116,6 +120,13 @@ def read_header(path: Path, where: str, kind: SourceKind) -> dict[str, str]:
     return {name: "VARCHAR" for name in names}
 
 
+def define_row_rules(con: duckdb.DuckDBPyConnection, table: Table, severity: Mapping[str, str]) -> None:
+    """The macro ``csv_row_problems(row)`` the Trusted SQL quarantines with: the value rules of
+    :data:`moviedl.checks.RULES` that apply to ``table`` (less those ``checks.severity`` turns off)."""
+    rules = rules_for(table.column_names, severity)
+    con.execute(f"CREATE OR REPLACE TEMP MACRO csv_row_problems(r) AS {rule_problems(rules, row='r')}")
+
+
 def build_csv(
     con: duckdb.DuckDBPyConnection,
     ws: Workspace,
@@ -124,15 +135,20 @@ def build_csv(
     key: str,
     *,
     force_empty: bool = False,
+    severity: Mapping[str, str] | None = None,
 ) -> Staged:
-    """Type the Raw CSV ``key`` into the Trusted partition ``day`` (staged, not published)."""
+    """Type the Raw CSV ``key`` into the Trusted partition ``day`` (staged, not published).
+    Rows that cannot be typed, or that break a value rule, are quarantined."""
     lake = ws.lake
     table = CSV_TABLES[kind.name]
     where = lake.uri_of(key)
     path = ws.input_path(key)
     columns = read_header(path, where, kind)
+    manifest = read_manifest(lake, key)
+    define_row_rules(con, table, severity or {})
+    params = {"path": str(path), "columns": columns, "max_line_size": _max_line_size(manifest, path)}
     try:
-        run_script(con, "trusted_csv", {"path": str(path), "columns": columns})
+        run_script(con, "trusted_csv", params)
     except (duckdb.InvalidInputException, duckdb.IOException) as exc:
         raise InputFileError(
             f"{where}: DuckDB could not read it as a '|'-delimited {kind.file_name}: "
@@ -156,7 +172,6 @@ def build_csv(
         metadata=_lineage(out, rows_read),
         broken_writer=force_empty,
     )
-    manifest = read_manifest(lake, key)
     if manifest is not None:
         out.rows_in, out.rows_in_label = manifest.rows, "manifest rows"
         if manifest.sha256 and lake.size(key) != manifest.size:
@@ -184,8 +199,10 @@ def build_tmdb(
     keys: list[str],
     *,
     force_empty: bool = False,
+    severity: Mapping[str, str] | None = None,
 ) -> Staged:
-    """Flatten the Raw TMDB JSON files ``keys`` into the Trusted TMDB partition ``day``."""
+    """Flatten the Raw TMDB JSON files ``keys`` into the Trusted TMDB partition ``day``; records
+    that cannot be typed, or that break a value rule (ratings 0–10...), are quarantined."""
     table = TMDB_TABLES[folder]
     locals_ = [str(ws.input_path(key)) for key in keys]
     try:
@@ -198,6 +215,8 @@ def build_tmdb(
             "'moviedl ingest-tmdb' again to fetch its titles.",
         ) from None
     run_script(con, TMDB_SQL[folder])
+    rules = rules_for(table.column_names, severity or {})
+    con.execute(f"UPDATE tmdb_typed SET reason = {rule_problems(rules)} WHERE reason IS NULL")
     run_script(con, "trusted_tmdb_finish")
     out = Staged(table, day, ws.staged_path(table.data_key(day)), sources=list(keys))
     out.rows_in = scalar(con, "SELECT count(*) FROM tmdb_raw")
@@ -227,6 +246,16 @@ def build_tmdb(
 
 
 # --- shared -----------------------------------------------------------------------------------
+
+
+def _max_line_size(manifest: RawManifest | None, path: Path) -> int:
+    """DuckDB's ``max_line_size`` for a stored CSV: room for its longest line, so whatever
+    ingest-csv accepted, refine reads (the manifest records it; older lakes measure it here)."""
+    longest = manifest.longest_line if manifest is not None else None
+    if longest is None:
+        longest = longest_line(path)
+    return max(DUCKDB_MAX_LINE_SIZE, longest + 1024)
+
 
 
 def _lineage(out: Staged, rows_read: int) -> dict[str, str]:

@@ -167,7 +167,8 @@ def test_a_duplicated_primary_key_is_counted(con: Any, tmp_path: Path) -> None:
     ds = make(tmp_path / "g.parquet", DIM_GENERO, [*GENRES, {"genre_id": 1, "genre": "Drama 2"}])
     check = primary_key(con, ds.register(con), ds)
     assert check is not None and check.status is Status.FAIL
-    assert check.observed == "1 duplicate rows over 1 key(s), e.g. (1,)"
+    assert check.observed == "1 duplicate rows over 1 key(s), e.g. 1, 2"
+    assert check.samples == ("1, 2",)  # the key, and how many rows hold it
 
 
 def test_a_second_unique_column_set_is_checked(con: Any, tmp_path: Path) -> None:
@@ -217,7 +218,8 @@ def test_a_fact_row_whose_film_has_no_dimension_row_is_caught(con: Any, tmp_path
     )
     film_fk = foreign_keys(con, ds.register(con), ds, parents(tmp_path))[0]
     assert film_fk.status is Status.FAIL
-    assert film_fk.observed == "1 row(s) with no dim_filmes row, e.g. (99,)"
+    assert film_fk.observed == "1 row(s) with no dim_filmes row, e.g. 99"
+    assert film_fk.samples == ("99",)
     assert film_fk.expected == "fato_filme.(film_id) → dim_filmes.(film_id)"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -145,3 +146,34 @@ def test_every_setting_is_documented() -> None:
     doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text("utf-8")
     missing = [o.key for o in OPTIONS if f"`{o.key}`" not in doc]
     assert not missing, f"add these settings to docs/configuration.md: {missing}"
+
+
+def test_a_date_after_tomorrow_is_refused_tomorrow_is_not() -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
+    assert load_settings({"date": tomorrow}, env={}).date.isoformat() == tomorrow
+    later = (today + dt.timedelta(days=2)).isoformat()
+    with pytest.raises(ConfigError, match=f"--date: {later} is in the future"):
+        load_settings({"date": later}, env={})
+    with pytest.raises(ConfigError, match=f"env MOVIEDL_DATE: {later} is in the future"):
+        load_settings({}, env={"MOVIEDL_DATE": later})
+
+
+def test_check_severities_from_a_toml_table_or_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "moviedl.toml"
+    config.write_text('[checks.severity]\n"tmdb coverage" = "error"\nfreshness = "off"\n')
+    settings = load_settings({}, env={}, config_path=str(config))
+    assert settings.checks_severity == {"tmdb coverage": "error", "freshness": "off"}
+    row = next(r for r in settings.describe() if r["key"] == "checks.severity")
+    assert row["value"] == "tmdb coverage=error, freshness=off" and row["source"] == f"file {config}"
+    env = {"MOVIEDL_CHECKS_SEVERITY": "value ranges=warn"}
+    assert load_settings({}, env=env, config_path=str(config)).checks_severity == {"value ranges": "warn"}
+    with pytest.raises(ConfigError, match="expected check=level pairs"):
+        load_settings({}, env={"MOVIEDL_CHECKS_SEVERITY": "loud"})
+
+
+def test_quarantine_thresholds_must_be_in_order(tmp_path: Path) -> None:
+    config = tmp_path / "moviedl.toml"
+    config.write_text("[checks]\nquarantine_warn_share = 0.2\nquarantine_fail_share = 0.1\n")
+    with pytest.raises(ConfigError, match="must not be below"):
+        load_settings({}, env={}, config_path=str(config))

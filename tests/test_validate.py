@@ -44,7 +44,7 @@ TMDB_SERIES_DIR = "Raw/TMDB/JSON/Series/2024/05/01"
 T_MOVIES = f"trusted_movies dt={DAY}"
 SUMMARY_KEYS = {"command", "lake", "date", "ok", "exit_code", "counts", "rows", "checks", "problems", "notes"}
 ROW_KEYS = {"zone", "dataset", "files", "rows", "bytes", "checks", "status"}
-CHECK_KEYS = {"name", "target", "observed", "status", "expected"}
+CHECK_KEYS = {"name", "target", "observed", "status", "expected", "samples"}
 COUNT_KEYS = {"datasets", "checks", "passed", "warnings", "failed"}
 
 
@@ -214,6 +214,7 @@ def test_date_without_data_exits_2(invoke, lake: Path) -> None:
 
 
 def test_empty_lake_exits_2(invoke, tmp_path: Path) -> None:
+    (tmp_path / "nothing").mkdir()
     result = invoke("validate", "--lake", tmp_path / "nothing")
     assert result.exit_code == 2 and "holds no Raw or Trusted data" in result.stderr
 
@@ -227,12 +228,22 @@ def test_missing_bucket_exits_3(invoke, aws_env: str) -> None:
 # --- Raw -------------------------------------------------------------------------------------------
 
 
-def test_missing_csv_fails_present(invoke, lake: Path) -> None:
-    (lake / SERIES_RAW).unlink()
+def test_a_csv_lost_after_ingest_fails_present(invoke, lake: Path) -> None:
+    (lake / SERIES_RAW).unlink()  # its manifest says ingest-csv stored it
     code, summary = run(invoke, lake, "--zone", "raw")
     assert code == 1
     assert check(summary, "present", SERIES_RAW)["status"] == "fail"
     assert check(summary, "present", MOVIES_RAW)["status"] == "pass"
+
+
+def test_a_date_of_movies_only_is_a_warning(invoke, tmp_path: Path, movies_csv: Path) -> None:
+    lake = tmp_path / "movies-only"
+    assert invoke("ingest-csv", movies_csv, "--lake", lake, "--date", DAY).exit_code == 0
+    assert invoke("refine", "--lake", lake, "--date", DAY).exit_code == 0
+    code, summary = run(invoke, lake)
+    assert code == 0, summary["problems"]
+    assert check(summary, "present", SERIES_RAW)["status"] == "warn"
+    assert "holds movies only" in check(summary, "present", SERIES_RAW)["observed"]
 
 
 def test_ragged_csv_fails_format(invoke, lake: Path) -> None:
@@ -473,7 +484,7 @@ def test_fact_row_without_dimension_fails_foreign_key(invoke, lake: Path) -> Non
     code, summary = run(invoke, lake, "--zone", "refined")
     assert code == 1
     found = [c for c in checks(summary, "foreign key", "fato_filme") if "dim_filmes" in c["expected"]]
-    assert found[0]["status"] == "fail" and "1 row(s) with no dim_filmes row, e.g. (99999999,)" in found[0]["observed"]
+    assert found[0]["status"] == "fail" and "1 row(s) with no dim_filmes row, e.g. 99999999" in found[0]["observed"]
 
 
 def test_duplicate_key_fails_primary_key(invoke, lake: Path) -> None:

@@ -1,6 +1,9 @@
 -- Raw CSV -> typed rows (Trusted movies or series).
 -- Parameters: $path (local CSV file), $columns (the file's own header names -> VARCHAR, in
--- header order, so columns are matched by name, never by position).
+-- header order, so columns are matched by name, never by position), $max_line_size (bytes:
+-- the longest line ingest-csv measured, so whatever it stored is read).
+-- Needs the macro csv_row_problems(row) (made by moviedl.trusted from moviedl.checks.RULES):
+-- why a typed row breaks a value rule (year ranges, death before birth, artist gender...).
 -- Output:
 --   csv_typed:      every line in file order (line number = rowid + 2), typed (lists still as
 --                   text: far less memory), with `reason` (why it cannot be typed; NULL when
@@ -40,7 +43,8 @@ CREATE OR REPLACE TEMP TABLE csv_typed AS
 WITH scanned AS (
     SELECT *
     FROM read_csv($path, delim = '|', quote = '', escape = '', header = true,
-                  auto_detect = false, nullstr = chr(0), columns = $columns, strict_mode = true)
+                  auto_detect = false, nullstr = chr(0), columns = $columns, strict_mode = true,
+                  max_line_size = $max_line_size)
     UNION ALL BY NAME
     SELECT * FROM (SELECT CAST(NULL AS VARCHAR) AS "anoTermino" WHERE false)
 ),
@@ -74,14 +78,18 @@ typed AS (
             bad("numeroVotos", imdb_votes, 'numeroVotos', 'a whole number'),
             bad("anoNascimento", birth_year, 'anoNascimento', 'a whole number'),
             bad("anoFalecimento", death_year, 'anoFalecimento', 'a whole number')
-        ), '') AS reason
+        ), '') AS type_problems
     FROM scanned
+),
+checked AS (
+    -- A row that types but breaks a value rule is quarantined too (never published, counted).
+    SELECT *, coalesce(type_problems, csv_row_problems(typed)) AS reason FROM typed
 )
-SELECT * EXCLUDE (raw),
+SELECT * EXCLUDE (raw, type_problems),
        CASE WHEN reason IS NOT NULL THEN raw END AS raw,
        md5_number(raw) AS row_hash,
        false AS keep
-FROM typed;
+FROM checked;
 
 -- Exact duplicate rows (the same line, byte for byte) among the typeable ones: keep the first.
 -- Marking it in place (rather than joining at write time) keeps file order without a sort.
