@@ -1,19 +1,40 @@
-"""Streaming checks of a source CSV: encoding, header, delimiter, column count, row count.
+"""Streaming checks of a source CSV: encoding, header, delimiter, column count, row count, and
+the length of its longest line.
 
 :class:`CsvInspector` is fed the file's bytes in chunks (any size) and never holds more than one
-chunk, so memory stays flat whatever the file size. The hot path works on whole chunks in C
-(``bytes.translate`` / ``bytes.count`` / ``bytes.decode``) and falls back to a line-by-line scan
-only for a chunk that holds a problem, to name its line numbers.
+chunk (plus, for a line that spans chunks, that line: at most :data:`MAX_LINE_BYTES`), so memory
+stays flat whatever the file size. The hot path works on whole chunks in C (``bytes.translate`` /
+``bytes.count`` / ``bytes.decode``, Arrow) and falls back to a line-by-line scan only for a chunk
+that holds a problem, to name its line numbers.
+
+The longest line is recorded in the Raw manifest because readers need it: DuckDB's ``read_csv``
+refuses a line longer than its ``max_line_size`` (2 MB by default), so ``refine`` sizes it from
+the manifest (or from :func:`longest_line` for a file that has none). Whatever ingest-csv
+stores, refine must read.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from os import PathLike
+from typing import TYPE_CHECKING
 
 from moviedl.sources import DELIMITER, KINDS, SourceKind
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 MAX_LINES_REPORTED = 5
+# The longest line (bytes, newline excluded) ingest-csv accepts. A real movies.csv line is a few
+# hundred bytes; the cap is there so that a runaway field (a broken export, a binary file with
+# no line breaks) is refused at the door rather than stored where every reader must hold it:
+# ingest-csv holds a line that spans chunks in memory, and DuckDB needs ~2x the line to read it
+# (measured: a 300 MB line, 0.5 s and 0.6 GB RSS), well within refine's default 2 GB
+# memory_limit. 256 MiB is also far from the 2 GiB that would overflow 32-bit string offsets.
+MAX_LINE_BYTES = 256 << 20
+_SPLIT_BYTES = 1 << 20  # LineMeter's unit of work: Arrow copies this much at a time
+_READ_CHUNK = 8 << 20  # as moviedl.lake.CHUNK_SIZE (not imported: csvcheck stays dependency-free)
 _BOM = b"\xef\xbb\xbf"
 # Everything but "|" and "\n": deleting these leaves one "|" per separator and one "\n" per line.
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in (ord("|"), ord("\n")))
@@ -33,6 +54,8 @@ class CsvReport:
     ragged_lines: list[int] = field(default_factory=list)
     bad_utf8_rows: int = 0
     bad_utf8_lines: list[int] = field(default_factory=list)
+    longest_line: int = 0  # bytes of the longest line (header included), its newline excluded
+    longest_line_no: int = 0  # its line number (the first such line); 0 for an empty file
 
     @property
     def ok(self) -> bool:
@@ -83,55 +106,151 @@ def _is_utf8(data: bytes, start: int, end: int) -> bool:
     return True
 
 
-class CsvInspector:
-    """Feed chunks with :meth:`feed`, then call :meth:`finish` for the :class:`CsvReport`."""
+class LineMeter:
+    """Measures the longest line of a byte stream fed in chunks of any size, in flat memory.
 
-    def __init__(self, name: str) -> None:
+    A line's length is its bytes up to its line break, which is excluded (a CRLF line's carriage
+    return counts: more room for DuckDB, never less); a last line without a line break counts
+    too; the header is a line like any other. Arrow splits each chunk in C (~2.5 GB/s), so the
+    cost is a fraction of the other checks.
+    """
+
+    def __init__(self) -> None:
+        self.longest = 0  # bytes of the longest complete line so far
+        self.longest_no = 0  # its line number (1-based; the first line of that length)
+        self.lines = 0  # complete lines so far
+        self.partial = 0  # bytes of the line in progress
+
+    def feed(self, chunk: bytes) -> None:
+        if b"\n" not in chunk:
+            self.partial += len(chunk)
+            return
+        import pyarrow as pa
+
+        data = pa.py_buffer(chunk)  # zero-copy; split a slice at a time to keep Arrow's copy small
+        for start in range(0, len(chunk), _SPLIT_BYTES):
+            self._split(data, start, min(start + _SPLIT_BYTES, len(chunk)))
+
+    def _split(self, data: pa.Buffer, start: int, end: int) -> None:
+        """Measure the lines of ``data[start:end]`` (the Arrow buffer of a chunk)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        offsets = pa.py_buffer(struct.pack("<qq", start, end))
+        piece = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, data])
+        lengths = pc.binary_length(pc.list_flatten(pc.split_pattern(piece, "\n")))
+        breaks = len(lengths) - 1
+        if not breaks:
+            self.partial += end - start
+            return
+        self._saw(self.partial + lengths[0].as_py(), self.lines + 1)
+        if breaks > 1:
+            inner = lengths.slice(1, breaks - 1)  # the lines that start and end in this slice
+            most = pc.max(inner).as_py()
+            if most > self.longest:  # rare: look for its line number only then
+                self._saw(most, self.lines + 2 + pc.index(inner, most).as_py())
+        self.lines += breaks
+        self.partial = lengths[breaks].as_py()
+
+    def finish(self) -> LineMeter:
+        """Count a last line that has no line break; returns ``self``."""
+        if self.partial:
+            self._saw(self.partial, self.lines + 1)
+            self.lines += 1
+            self.partial = 0
+        return self
+
+    def _saw(self, length: int, line_no: int) -> None:
+        if length > self.longest or not self.longest_no:
+            self.longest, self.longest_no = length, line_no
+
+
+def longest_line(path: str | PathLike[str]) -> int:
+    """Bytes of the longest line of the file at ``path`` (newline excluded), read in chunks.
+
+    The value ``ingest-csv`` records as ``longest_line`` in the Raw manifest, for a file that has
+    no manifest (a lake written by an older version, or by another tool). 0 for an empty file.
+    """
+    meter = LineMeter()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(_READ_CHUNK):
+            meter.feed(chunk)
+    return meter.finish().longest
+
+
+class CsvInspector:
+    """Feed chunks with :meth:`feed`, then call :meth:`finish` for the :class:`CsvReport`.
+
+    ``max_line_bytes`` (default :data:`MAX_LINE_BYTES`) is the longest line accepted: a longer
+    one is a problem, found as soon as the line passes the limit (so that no more of it is held).
+    """
+
+    def __init__(self, name: str, max_line_bytes: int | None = None) -> None:
         self.report = CsvReport(name)
-        self._carry = b""
+        self._pending: list[bytes] = []  # the start of a line that continues in the next chunk
         self._line_no = 0  # lines fully processed so far (header included)
         self._header_done = False
         self._stopped = False
         self._pattern = b""
         self._saw_cr = False
+        self._meter = LineMeter()
+        self._max_line = MAX_LINE_BYTES if max_line_bytes is None else max_line_bytes
+        self._too_long_at: int | None = None  # index in report.problems of the long-line problem
 
     # -- public ----------------------------------------------------------------------------
 
     def feed(self, chunk: bytes) -> None:
         self.report.bytes += len(chunk)
-        if self._stopped or not chunk:
+        if not chunk:
+            return
+        self._meter.feed(chunk)  # even once stopped: the problem gives the exact line length
+        if self._stopped:
+            return
+        if max(self._meter.longest, self._meter.partial) > self._max_line:
+            self._pending = []
+            self._too_long_at = len(self.report.problems)
+            self._stop(f"{self.report.name}: a line is longer than {self._max_line:,} bytes")
             return
         if not self._header_done:
-            chunk = self._carry + chunk
-            self._carry = b""
             end = chunk.find(b"\n") + 1
             if not end:
-                self._carry = chunk
+                self._pending.append(chunk)
                 return
-            self._header(chunk[:end])
+            self._header(b"".join([*self._pending, chunk[:end]]))
+            self._pending = []
             chunk = chunk[end:]
             if self._stopped or not chunk:
                 return
         cut = chunk.rfind(b"\n")
         if cut < 0:
-            self._carry += chunk
+            self._pending.append(chunk)
             return
         start = 0
-        if self._carry:  # finish the line split across chunks on its own (a small copy)
+        if self._pending:  # finish the line split across chunks on its own (one copy of it)
             start = chunk.index(b"\n") + 1
-            self._block(self._carry + chunk[:start])
+            self._block(b"".join([*self._pending, chunk[:start]]))
+            self._pending = []
         if start <= cut:
             self._block(chunk, start, cut + 1)
-        self._carry = chunk[cut + 1 :]
+        if cut + 1 < len(chunk):
+            self._pending.append(chunk[cut + 1 :])
 
     def finish(self) -> CsvReport:
         report = self.report
+        meter = self._meter.finish()
+        report.longest_line, report.longest_line_no = meter.longest, meter.longest_no
+        if self._too_long_at is not None:
+            report.problems[self._too_long_at] = (
+                f"{report.name} line {meter.longest_no}: the line is {meter.longest:,} bytes long, "
+                f"over the limit of {self._max_line:,} bytes per line; a movies/series line is a "
+                "few hundred bytes: is a line break missing, or is this not a text CSV?"
+            )
         if report.bytes == 0:
             report.problems.append(f"{report.name}: the file is empty")
             return report
-        if not self._stopped and self._carry:
-            last = self._carry
-            self._carry = b""
+        if not self._stopped and self._pending:
+            last = b"".join(self._pending)
+            self._pending = []
             if not self._header_done:
                 self._header(last)
             else:

@@ -3,12 +3,15 @@
 All or nothing per invocation: every file is read once, checked while it streams into a staging
 area no reader looks at (see :mod:`moviedl.lake`), and only when *every* file passed (and none
 conflicts with what the lake already holds) are they published, each verified against its
-SHA-256, with a manifest recording size, hash and row count.
+SHA-256, with a manifest recording size, hash, row count and longest line (refine sizes its CSV
+reader by it). A line over :data:`moviedl.csvcheck.MAX_LINE_BYTES` is refused like any other
+bad input: the file and line are named, exit 2, nothing is ingested.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -239,13 +242,17 @@ def _write_manifest(item: _FileWork, lake: Lake) -> None:
             source_name=item.path.name,
             ingested_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             tool_version=__version__,
+            longest_line=item.report.longest_line,
         ),
     )
 
 
 def _ensure_manifest(item: _FileWork, lake: Lake) -> None:
-    """A skipped file whose manifest went missing (e.g. a crash after publishing) gets one."""
+    """A skipped file whose manifest went missing (e.g. a crash after publishing) gets one; one
+    written before manifests recorded ``longest_line`` gets it added, the rest kept as it was."""
     assert item.key
     manifest = read_manifest(lake, item.key)
     if manifest is None or manifest.sha256 != (item.upload.sha256 if item.upload else None):
         _write_manifest(item, lake)
+    elif manifest.longest_line is None:
+        write_manifest(lake, dataclasses.replace(manifest, longest_line=item.report.longest_line))

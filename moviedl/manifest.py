@@ -1,13 +1,15 @@
-"""Manifests: what the tool recorded about each Raw file it wrote (size, SHA-256, row count).
+"""Manifests: what the tool recorded about each Raw file it wrote (size, SHA-256, row count,
+longest line).
 
 They live under ``_moviedl/manifests/<raw key>.json`` so later stages (``refine``, ``validate``)
-can reconcile row counts and detect a Raw file that changed after ingestion.
+can reconcile row counts, detect a Raw file that changed after ingestion, and size their CSV
+reader for the file's longest line.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 from moviedl.errors import MoviedlError
@@ -26,6 +28,9 @@ class RawManifest:
     source_name: str
     ingested_at: str
     tool_version: str
+    # Bytes of the file's longest line, newline excluded (moviedl.csvcheck.longest_line). None in
+    # a manifest written before the field existed: measure the file then.
+    longest_line: int | None = None
 
     @staticmethod
     def key_for(raw_key: str) -> str:
@@ -38,7 +43,15 @@ class RawManifest:
     def from_json(cls, data: bytes, where: str) -> RawManifest:
         try:
             values: dict[str, Any] = json.loads(data)
-            return cls(**{name: values[name] for name in cls.__dataclass_fields__})
+            manifest = cls(**{
+                f.name: values[f.name]
+                for f in fields(cls)
+                if f.name in values or f.default is MISSING  # optional fields may be absent
+            })
+            longest = manifest.longest_line
+            if longest is not None and (type(longest) is not int or longest < 0):
+                raise ValueError(f"longest_line is {longest!r}, not a byte count")
+            return manifest
         except (ValueError, KeyError, TypeError) as exc:
             raise MoviedlError(f"manifest {where} is damaged ({exc}); delete it and re-ingest") from None
 

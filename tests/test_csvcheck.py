@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from moviedl.csvcheck import CsvInspector
+from moviedl import csvcheck
+from moviedl.csvcheck import MAX_LINE_BYTES, CsvInspector, LineMeter, longest_line
 from moviedl.sources import MOVIES, SERIES
 
 GOOD_ROW = "tt0111161|Um Sonho de Liberdade|The Shawshank Redemption|1994|142|Drama|9.3|2900000|M|Andy Dufresne|Tim Robbins|1958|\\N|actor,director|tt0111161"
 
 
-def inspect(data: bytes, chunk_size: int | None = None, name: str = "movies.csv"):
-    inspector = CsvInspector(name)
+def inspect(data: bytes, chunk_size: int | None = None, name: str = "movies.csv", max_line: int | None = None):
+    inspector = CsvInspector(name, max_line)
     step = chunk_size or max(len(data), 1)
     for start in range(0, len(data), step):
         inspector.feed(data[start : start + step])
@@ -135,3 +136,86 @@ def test_crlf_and_bom_are_accepted_with_a_note() -> None:
 def test_a_quote_or_comma_inside_a_title_is_data() -> None:
     row = GOOD_ROW.replace("Um Sonho de Liberdade", '"Crocodile" Dundee, the movie')
     assert inspect(movies(row)).ok
+
+
+# --- the longest line: measured for the manifest (refine sizes DuckDB's reader by it) ---------
+
+
+def split_longest(data: bytes) -> tuple[int, int]:
+    """The reference: (length, line number) of the first longest line, newline excluded."""
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    lengths = [len(line) for line in lines] or [0]
+    return max(lengths), (lengths.index(max(lengths)) + 1 if lines else 0)
+
+
+def test_longest_line_is_measured_with_its_line_number(movies_csv: Path) -> None:
+    data = movies_csv.read_bytes()
+    report = inspect(data)
+    assert (report.longest_line, report.longest_line_no) == split_longest(data)
+    long_row = GOOD_ROW.replace("Andy Dufresne", "x" * 5000)
+    report = inspect(movies(GOOD_ROW, long_row, GOOD_ROW, long_row))
+    assert (report.longest_line, report.longest_line_no) == (len(long_row), 3)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 7, 64, 1000])
+@pytest.mark.parametrize("split_bytes", [3, 1 << 20])
+def test_chunk_and_slice_boundaries_do_not_change_the_longest_line(
+    chunk_size: int, split_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvcheck, "_SPLIT_BYTES", split_bytes)
+    rows = [GOOD_ROW, GOOD_ROW.replace("Andy", "Andy " * 40), "", GOOD_ROW[:10], GOOD_ROW.replace("Andy", "Andy " * 40)]
+    for data in (movies(*rows), movies(*rows).rstrip(b"\n") + b"|tail " * 30, movies(*rows).replace(b"\n", b"\r\n")):
+        meter = LineMeter()
+        for start in range(0, len(data), chunk_size):
+            meter.feed(data[start : start + chunk_size])
+        meter.finish()
+        assert (meter.longest, meter.longest_no) == split_longest(data)
+        report = inspect(data, chunk_size)
+        assert (report.longest_line, report.longest_line_no) == split_longest(data)
+
+
+def test_longest_line_counts_a_last_line_without_a_line_break_and_the_header() -> None:
+    assert inspect(movies(GOOD_ROW).rstrip(b"\n") + b"x" * 1000).longest_line == len(GOOD_ROW) + 1000
+    assert inspect(movies(GOOD_ROW[:5])).longest_line == len(MOVIES.header)
+    assert inspect(b"").longest_line == 0
+
+
+def test_longest_line_of_a_file_equals_the_inspector_value(tmp_path: Path, movies_csv: Path) -> None:
+    path = tmp_path / "movies.csv"
+    path.write_bytes(movies(GOOD_ROW, GOOD_ROW.replace("Andy", "a" * 9_000_000), GOOD_ROW))
+    assert longest_line(path) == inspect(path.read_bytes(), 1 << 20).longest_line == len(GOOD_ROW) + 8_999_996
+    assert longest_line(movies_csv) == inspect(movies_csv.read_bytes()).longest_line
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert longest_line(empty) == 0
+
+
+def test_the_cap_is_256_mib() -> None:
+    assert MAX_LINE_BYTES == 256 * 1024 * 1024
+
+
+@pytest.mark.parametrize("chunk_size", [None, 7, 100])
+def test_a_line_over_the_cap_is_a_problem_naming_the_line_and_its_size(chunk_size: int | None) -> None:
+    long_row = GOOD_ROW.replace("Andy", "a" * 1000)
+    report = inspect(movies(GOOD_ROW, GOOD_ROW, long_row, GOOD_ROW), chunk_size, max_line=1000)
+    (problem,) = report.problems
+    assert problem.startswith(f"movies.csv line 4: the line is {len(long_row):,} bytes long")
+    assert "over the limit of 1,000 bytes per line" in problem
+    assert report.longest_line == len(long_row)
+    at_the_cap = inspect(movies(GOOD_ROW, long_row), chunk_size, max_line=len(long_row))
+    assert at_the_cap.ok, at_the_cap.problems
+
+
+def test_a_file_with_no_line_break_is_refused_once_past_the_cap_without_holding_it() -> None:
+    inspector = CsvInspector("movies.csv", 1000)
+    for _ in range(50):
+        inspector.feed(b"\x00" * 100)
+    assert inspector.report.problems  # known as soon as the line passed the cap, for ingest-csv
+    assert inspector._pending == []  # nothing of the runaway line is kept in memory
+    report = inspector.finish()
+    assert report.problems == [
+        "movies.csv line 1: the line is 5,000 bytes long, over the limit of 1,000 bytes per line; "
+        "a movies/series line is a few hundred bytes: is a line break missing, or is this not a text CSV?"
+    ]

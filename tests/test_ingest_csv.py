@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from moviedl.manifest import RawManifest, read_manifest
 from moviedl.sources import MOVIES
 from tests.conftest import list_lake, read_lake_object
 
@@ -37,6 +38,7 @@ def test_samples_are_copied_unchanged_with_a_manifest(invoke, lake_uri, s3, movi
         assert manifest["size"] == len(data)
         assert manifest["rows"] == data.count(b"\n") - 1
         assert manifest["source_name"] == source.name
+        assert manifest["longest_line"] == max(map(len, data.split(b"\n")))
     rows = {row["kind"]: row for row in summary["rows"]}
     assert rows["movies"]["rows"] == movies_csv.read_bytes().count(b"\n") - 1
     assert rows["movies"]["status"] == "ingested"
@@ -193,3 +195,38 @@ def test_installed_command_runs_as_a_module_without_tracebacks(tmp_path: Path) -
     )
     assert run.returncode == 2
     assert "comma-delimited" in run.stderr and "Traceback" not in run.stderr
+
+
+# --- the longest line: recorded in the manifest, capped ----------------------------------------
+
+
+def test_an_old_manifest_without_longest_line_loads_and_is_completed_on_reingest(
+    invoke, movies_csv: Path, tmp_path: Path
+) -> None:
+    from moviedl.lake import LocalLake
+
+    lake_dir = tmp_path / "lake"
+    assert invoke("ingest-csv", movies_csv, "--lake", lake_dir, *DATE).exit_code == 0
+    manifest_path = lake_dir / RawManifest.key_for(MOVIES_KEY)
+    recorded = json.loads(manifest_path.read_text())
+    old = {k: v for k, v in recorded.items() if k != "longest_line"}  # as an older version wrote it
+    manifest_path.write_text(json.dumps(old))
+    lake = LocalLake(str(lake_dir))
+    assert read_manifest(lake, MOVIES_KEY).longest_line is None
+
+    again = invoke("ingest-csv", movies_csv, "--lake", lake_dir, *DATE, "--format", "json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["rows"][0]["status"] == "skipped (identical)"
+    assert json.loads(manifest_path.read_text()) == recorded  # only the missing field was added
+
+
+@pytest.mark.parametrize("bad", ['"12"', "-1", "1.5", "true"])
+def test_a_manifest_with_a_bad_longest_line_is_damaged(bad: str) -> None:
+    from moviedl.errors import MoviedlError
+
+    fields = {"key": "k", "kind": "movies", "sha256": "0" * 64, "size": 1, "rows": 1,
+              "source_name": "movies.csv", "ingested_at": "2024-05-01T00:00:00+00:00", "tool_version": "1"}
+    assert RawManifest.from_json(json.dumps(fields).encode(), "m").longest_line is None
+    text = json.dumps(fields)[:-1] + f', "longest_line": {bad}}}'
+    with pytest.raises(MoviedlError, match="longest_line"):
+        RawManifest.from_json(text.encode(), "m")
