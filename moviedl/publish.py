@@ -17,6 +17,28 @@ Only after the new file is in place are other files in that folder (left by anot
 older layout) deleted. Publishing identical bytes is skipped ("unchanged"), so re-runs create no
 versions. After a successful publish, only the newest ``keep_versions`` old versions are kept.
 A crash at any point leaves each published file either old or new; re-running converges.
+
+**Foreign keys resolve at every moment** (Refined): tables are switched one after the other, so a
+reader may join a new dimension with an old fact. Keys are stable (derived from the data), so
+only a key that *disappears* from a dimension can break that join — an artist whose name was
+corrected, a genre no title has any more, a title dropped from a re-ingested date. Publishing is
+therefore expand / publish facts / contract:
+
+1. **expand** — for each changed dimension, the keys the *published* facts reference that the new
+   dimension lacks are looked up; if there are any, an *expanded* version (the new rows plus the
+   old published rows with those keys, same schema, sorted by primary key) is written into the
+   workspace with DuckDB and published first. A dimension from which no key disappears is simply
+   published here, as before.
+2. **facts** — every changed fact is published; its keys all exist in the new dimensions, which
+   the expanded ones contain.
+3. **contract** — each expanded dimension is published again exactly as staged.
+
+When no key disappears there is no expand step: no extra write, no extra version. The expanded
+file keeps every key and unique value unique, but some of its rows are used by no fact
+("parent covered" fails) until the contract step; a crash in between leaves it so until the next
+run, which converges to the staged dimensions (it recognises an already published expanded
+version and does not archive it). The version archived for a dimension is always the one readers
+had before the run, never the transient expanded one.
 """
 
 from __future__ import annotations
@@ -32,7 +54,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-from moviedl.contract import Table
+import duckdb
+
+from moviedl.contract import ForeignKey, Table
+from moviedl.duck import ident, idents, scalar, write_parquet
 from moviedl.lake import CHUNK_SIZE, STATE_PREFIX, Lake, LocalLake
 
 STAGING_PREFIX = f"{STATE_PREFIX}/staging"
@@ -145,11 +170,23 @@ class Workspace:
         self.close()
 
 
+@dataclass
+class _Expansion:
+    """A changed dimension published first with the old rows the published facts still use."""
+
+    path: Path  # the expanded file, in the workspace
+    rel: str  # its key relative to the workspace root
+    sha: str
+    kept: int  # old rows kept
+    switch: bool  # False: the lake already holds exactly this version (left by a killed run)
+
+
 class Publisher:
     """Publishes audited :class:`Staged` outputs; see the module docstring for the protocol.
 
     ``crash_at`` is a test hook (``MOVIEDL_TEST_CRASH_AT``): the process kills itself with
-    SIGKILL at that point — ``staged``, ``archived:<table>`` or ``switched:<table>``.
+    SIGKILL at that point — ``staged``, ``archived:<table>``, ``expanded:<table>`` (an expanded
+    dimension was switched in) or ``switched:<table>``.
     """
 
     def __init__(
@@ -165,20 +202,34 @@ class Publisher:
         self.crash_at = crash_at
 
     def publish_all(self, outputs: list[Staged]) -> None:
-        """Publish ``outputs`` in order (dimensions before facts); sets each one's ``status``."""
+        """Publish ``outputs`` (dimensions before facts; expanded dimensions around the facts
+        when a key disappears); sets each one's ``status``."""
         pending = []
+        published = {out.key: self._published_sha(out.key) for out in outputs}
         for out in outputs:
             sha = file_sha256(out.path)
-            if self._published_sha(out.key) == sha:
+            if published[out.key] == sha:
                 out.status = "unchanged"
             else:
                 pending.append((out, sha))
+        pending.sort(key=lambda item: bool(item[0].table.foreign_keys))  # stable: facts last
+        expansions = self._expansions(outputs, [out for out, _sha in pending], published)
         if not isinstance(self.lake, LocalLake):
             for out, _sha in pending:  # upload everything before switching anything
                 self.lake.upload_file(out.path, self.ws.staging_key(out.key))
+            for exp in expansions.values():
+                if exp.switch:
+                    self.lake.upload_file(exp.path, self.ws.staging_key(exp.rel))
         self._hook("staged")
-        for out, sha in pending:
-            self._switch(out, sha)
+        for out, sha in pending:  # 1. expand (or publish) the dimensions, 2. publish the facts
+            exp = expansions.get(out.table.name)
+            if exp is None:
+                self._switch(out, sha)
+            elif exp.switch:
+                self._switch(out, exp.sha, staged=exp.rel, point="expanded")
+        for out, sha in pending:  # 3. contract: the dimensions exactly as staged
+            if out.table.name in expansions:
+                self._switch(out, sha, archive=False)
         for out in outputs:
             self._publish_quarantine(out)
             self._remove_strays(out)
@@ -186,27 +237,129 @@ class Publisher:
 
     # -- one table ---------------------------------------------------------------------------
 
-    def _switch(self, out: Staged, sha: str) -> None:
-        old_sha = self._published_sha(out.key)
-        if old_sha is not None:
-            version = f"{VERSIONS_PREFIX}/{out.table.prefix(out.dt)}{self.ws.run_id}-{old_sha[:12]}.parquet"
-            self.lake.copy(out.key, version)
-            out.version = version
-        self._hook(f"archived:{out.table.name}")
-        staged_key = self.ws.staging_key(out.key)
+    def _switch(
+        self,
+        out: Staged,
+        sha: str,
+        *,
+        staged: str | None = None,
+        point: str = "switched",
+        archive: bool = True,
+    ) -> None:
+        """Put the staged file (``out``'s, or the workspace file ``staged``) at ``out.key``,
+        the published one archived first unless ``archive`` is false (a transient version)."""
+        if archive:
+            old_sha = self._published_sha(out.key)
+            if old_sha is not None:
+                version = f"{VERSIONS_PREFIX}/{out.table.prefix(out.dt)}{self.ws.run_id}-{old_sha[:12]}.parquet"
+                self.lake.copy(out.key, version)
+                out.version = version
+            self._hook(f"archived:{out.table.name}")
+        staged_key = self.ws.staging_key(staged or out.key)
         if isinstance(self.lake, LocalLake):
             self.lake.move(staged_key, out.key)
         else:
             self.lake.copy(staged_key, out.key)
             self.lake.delete(staged_key)
-        out.status = "published"
-        self._hook(f"switched:{out.table.name}")
+        if point == "switched":
+            out.status = "published"
+        self._hook(f"{point}:{out.table.name}")
 
     def _published_sha(self, key: str) -> str | None:
         if isinstance(self.lake, LocalLake):
             path = self.lake.path(key)
             return file_sha256(path) if path.is_file() else None
         return self.lake.sha256(key) if self.lake.exists(key) else None
+
+    # -- expand ------------------------------------------------------------------------------
+
+    def _expansions(
+        self, outputs: list[Staged], changed: list[Staged], published: dict[str, str | None]
+    ) -> dict[str, _Expansion]:
+        """table name -> expanded version, for each changed dimension whose new rows lack keys
+        that the published facts (of the tables in ``outputs``) reference. ``published``: the
+        SHA-256 of each output's published file (None: none)."""
+        facts = [out for out in outputs if out.table.foreign_keys]
+        found = {}
+        for dim in changed:
+            refs = [
+                (fact.key, fk)
+                for fact in facts
+                for fk in fact.table.foreign_keys
+                if fk.parent == dim.table.name and fk.parent_columns == dim.table.primary_key
+            ]
+            refs = [(key, fk) for key, fk in refs if published[key] is not None]
+            if not refs or published[dim.key] is None:
+                continue  # nothing published yet reads this dimension
+            exp = self._expand(dim, [(self.ws.input_path(key), fk) for key, fk in refs])
+            if exp is not None:
+                exp.switch = published[dim.key] != exp.sha
+                found[dim.table.name] = exp
+                dim.notes.append(
+                    f"{dim.table.name}: {exp.kept:,} row(s) no longer built but used by the "
+                    "published facts were kept until the new facts were in place"
+                )
+        return found
+
+    def _expand(self, dim: Staged, refs: list[tuple[Path, ForeignKey]]) -> _Expansion | None:
+        """Write the new rows of ``dim`` plus the published rows whose keys the facts ``refs``
+        (local files) reference but the new rows lack; None when no such row exists."""
+        table = dim.table
+        key = idents(table.primary_key)
+        files = {"new_rows": dim.path, "old_rows": self.ws.input_path(dim.key)}
+        files |= {f"fact{i}": path for i, (path, _fk) in enumerate(refs)}
+        used = " UNION ".join(
+            f"SELECT {_renamed(fk)} FROM fact{i}" for i, (_p, fk) in enumerate(refs)
+        )
+        # An old row is kept only when its unique values (imdb_id, genre) are not taken by a new
+        # row: keys derive from them, so this drops no row of a lake moviedl wrote.
+        kept_rows = f"SELECT o.* FROM old_rows AS o SEMI JOIN missing USING ({key})" + "".join(
+            f" ANTI JOIN new_rows USING ({idents(u)})" for u in table.unique
+        )
+        typed = ", ".join(
+            f"CAST({ident(c.name)} AS {c.type}) AS {ident(c.name)}" for c in table.columns
+        )
+        rel = f"expanded/{dim.key}"
+        path = self.ws.staged_path(rel)
+        con = duckdb.connect(
+            ":memory:",
+            config={
+                "temp_directory": str(self.ws.scratch),
+                "preserve_insertion_order": True,
+                "autoinstall_known_extensions": False,
+                "TimeZone": "UTC",
+            },
+        )
+        try:
+            for view, file in files.items():
+                relation = con.sql("SELECT * FROM read_parquet($f)", params={"f": str(file)})
+                relation.create_view(view)
+            con.execute(
+                f"CREATE TEMP TABLE missing AS SELECT * FROM ({used}) "
+                f"EXCEPT SELECT {key} FROM new_rows"
+            )
+            kept = scalar(con, f"SELECT count(*) FROM ({kept_rows})")
+            if not kept:
+                return None
+            write_parquet(
+                con,
+                f"SELECT {typed} FROM (SELECT * FROM new_rows UNION ALL BY NAME {kept_rows}) "
+                f"ORDER BY {key}",
+                path,
+            )
+        except duckdb.OutOfMemoryException:
+            raise
+        except duckdb.Error as exc:  # a damaged published file: readers cannot join it anyway
+            dim.notes.append(
+                f"{table.name}: the published version could not be expanded, so a reader may "
+                f"briefly miss keys of the old facts: {str(exc).splitlines()[0]}"
+            )
+            return None
+        finally:
+            con.close()
+        return _Expansion(path, rel, file_sha256(path), kept, switch=True)
+
+    # -- after the switch --------------------------------------------------------------------
 
     def _publish_quarantine(self, out: Staged) -> None:
         key = out.quarantine_key
@@ -242,6 +395,12 @@ class Publisher:
     def _hook(self, point: str) -> None:
         if self.crash_at and self.crash_at == point:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _renamed(fk: ForeignKey) -> str:
+    """The foreign key's columns named like the parent's: ``"artist_id" AS "artist_id"``."""
+    pairs = zip(fk.columns, fk.parent_columns, strict=True)
+    return ", ".join(f"{ident(c)} AS {ident(p)}" for c, p in pairs)
 
 
 def clean_stale_staging(
