@@ -1,6 +1,10 @@
 """``moviedl run``: every stage in order, for cron. Stops at the first stage that fails and
 takes its exit code, so a script can branch on the outcome; the run record holds each stage's
-summary for the morning after."""
+summary for the morning after.
+
+One stage may fail without stopping the run: ingest-tmdb, when TMDB is down or refuses the
+credentials (exit 3). The CSV data is still refined, validated and catalogued with whatever TMDB
+data the lake already holds; the run then ends with exit 3 and names the degraded stage."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ class _Stage:
     name: str
     work: Callable[[], Summary] | None  # None: skipped, ``reason`` says why
     reason: str = ""
+    optional: bool = False  # a service failure (exit 3) degrades the run instead of stopping it
 
 
 def _plan(settings: Settings, lake: Lake, files: Sequence[Path]) -> list[_Stage]:
@@ -38,7 +43,8 @@ def _plan(settings: Settings, lake: Lake, files: Sequence[Path]) -> list[_Stage]
         _Stage("ingest-csv", (lambda: ingest_csv(settings, lake, sources)) if sources else None,
                "no files given and run.sources is not set: refining the Raw zone as it is"),
         _Stage("ingest-tmdb", (lambda: ingest_tmdb(settings, lake, TmdbOptions())) if has_tmdb else None,
-               "no TMDB credentials (set TMDB_READ_ACCESS_TOKEN or TMDB_API_KEY to enrich)"),
+               "no TMDB credentials (set TMDB_READ_ACCESS_TOKEN or TMDB_API_KEY to enrich)",
+               optional=True),
         _Stage("refine", lambda: refine(settings, lake, RefineOptions(keep_versions=settings.refine_keep_versions))),
         _Stage("validate", lambda: validate(settings, lake, ValidateOptions())),
         _Stage(
@@ -54,6 +60,7 @@ def run_pipeline(settings: Settings, lake: Lake, session: Session, files: Sequen
     """Run the stages in order under ``session``; the first failure stops the run."""
     summary = Summary("run", lake.uri, settings.date.isoformat(), COLUMNS)
     stopped: str | None = None
+    degraded: list[str] = []
     for stage in _plan(settings, lake, files):
         row: dict[str, object] = {"stage": stage.name, "exit code": None, "seconds": None}
         summary.rows.append(row)
@@ -70,13 +77,18 @@ def run_pipeline(settings: Settings, lake: Lake, session: Session, files: Sequen
                 result = stage.work()
         except MoviedlError as exc:
             seconds = round(time.monotonic() - started, 1)
-            row.update(status="failed", details=exc.message, seconds=seconds, **{"exit code": int(exc.exit_code)})
+            degrade = stage.optional and exc.exit_code == ExitCode.SERVICE
+            row.update(status="degraded" if degrade else "failed", details=exc.message, seconds=seconds,
+                       **{"exit code": int(exc.exit_code)})
             summary.problems.append(f"{stage.name}: {exc.message}")
             summary.fail(exc.exit_code)
             failed = Summary(stage.name, lake.uri, settings.date.isoformat(), problems=[exc.message])
             failed.fail(exc.exit_code)
             session.add(stage.name, failed, seconds)
-            stopped = stage.name
+            if degrade:
+                degraded.append(stage.name)
+            else:
+                stopped = stage.name
             continue
         seconds = round(time.monotonic() - started, 1)
         session.add(stage.name, result, seconds)
@@ -87,10 +99,20 @@ def run_pipeline(settings: Settings, lake: Lake, session: Session, files: Sequen
         summary.problems.extend(f"{stage.name}: {p}" for p in result.problems)
         if result.exit_code != ExitCode.OK:
             summary.fail(result.exit_code)
-            stopped = stage.name
+            if stage.optional and result.exit_code == ExitCode.SERVICE:
+                row["status"] = "degraded"
+                degraded.append(stage.name)
+            else:
+                stopped = stage.name
+    if degraded and not stopped:
+        summary.problems.append(
+            f"degraded: {', '.join(degraded)} failed (exit 3); the later stages ran on the data "
+            "the lake already held — re-run when the service is back"
+        )
     summary.counts = {
-        "stages run": sum(r["status"] in ("ok", "failed") for r in summary.rows),
+        "stages run": sum(r["status"] in ("ok", "failed", "degraded") for r in summary.rows),
         "skipped": sum(r["status"] == "skipped" for r in summary.rows),
+        "degraded": len(degraded),
         "failed": sum(r["status"] == "failed" for r in summary.rows),
     }
     return summary

@@ -212,3 +212,35 @@ def test_staging_versions_and_tmdb_files_lead_back_to_the_run_record(
     assert versions and all(f"-{suffix}-" in name for name in versions)  # replaced by the second run
     tmdb_files = [p.name for p in (lake / "Raw/TMDB/JSON").rglob("*.json")]
     assert tmdb_files and all(first["run_id"] in name for name in tmdb_files)  # all fetched by the first run
+
+
+def test_a_tmdb_failure_degrades_the_run_csv_data_is_still_refined(
+    invoke, tmp_path: Path, movies_csv: Path, series_csv: Path, fake_tmdb, monkeypatch
+) -> None:
+    """TMDB refusing the key (or down) is exit 3 for ingest-tmdb, but the CSV data is still
+    refined, validated and published; the run ends with exit 3 naming the degraded stage."""
+    monkeypatch.setenv("MOVIEDL_TMDB_BASE_URL", fake_tmdb.url)
+    monkeypatch.setenv("TMDB_API_KEY", "not-the-key")
+    lake = tmp_path / "lake"
+    result = invoke("run", movies_csv, series_csv, "--lake", lake, *DATE, "--format", "json")
+    assert result.exit_code == 3, result.output
+    summary = json.loads(result.stdout)
+    stages = {row["stage"]: row["status"] for row in summary["rows"]}
+    assert stages == {"ingest-csv": "ok", "ingest-tmdb": "degraded", "refine": "ok", "validate": "ok",
+                      "athena-ddl": "skipped"}
+    assert any(p.startswith("degraded: ingest-tmdb failed (exit 3)") for p in summary["problems"])
+    assert (lake / "Refined/DimFilmes/data.parquet").is_file()
+    (record,) = records(str(lake))
+    assert record["exit_code"] == 3
+    assert [(s["stage"], s["exit_code"]) for s in record["stages"]] == [
+        ("ingest-csv", 0), ("ingest-tmdb", 3), ("refine", 0), ("validate", 0)]
+
+
+def test_other_failures_still_stop_the_run(invoke, tmp_path: Path, movies_csv: Path) -> None:
+    lake = tmp_path / "lake"
+    bad = tmp_path / "movies.csv"
+    bad.write_text(movies_csv.read_text().replace("|", ",", 20))
+    result = invoke("run", bad, "--lake", lake, *DATE, "--format", "json")
+    assert result.exit_code == 2
+    stages = [row["status"] for row in json.loads(result.stdout)["rows"]]
+    assert stages == ["failed", "not run", "not run", "not run", "not run"]
