@@ -146,3 +146,21 @@ def list_lake(lake_uri: str, s3_client=None, prefix: str = "") -> list[str]:
     if not base.exists():
         return []
     return sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file() and p.relative_to(base).as_posix().startswith(prefix))
+
+
+def refine_killed_at(crash_at: str, *args: str) -> None:
+    """Run ``moviedl refine ARGS`` in a subprocess that kills itself (SIGKILL) at the publish
+    step ``crash_at`` (``MOVIEDL_TEST_CRASH_AT``); fails unless it died there."""
+    import os
+    import subprocess
+    import sys
+
+    killed = subprocess.run(
+        [sys.executable, "-m", "moviedl", "refine", *args, "--quiet"],
+        env={**os.environ, "MOVIEDL_TEST_CRASH_AT": crash_at},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -9, killed.stderr

@@ -10,9 +10,6 @@ must resolve every foreign key, and the next run must converge to exactly the ne
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,7 +18,7 @@ import duckdb
 import pytest
 
 from moviedl.publish import VERSIONS_PREFIX, Publisher
-from tests.conftest import list_lake, read_lake_object
+from tests.conftest import list_lake, read_lake_object, refine_killed_at
 from tests.test_refine import (
     DAY,
     DAY2,
@@ -216,16 +213,7 @@ def test_kill_9_at_any_publish_step_leaves_every_foreign_key_resolvable(
     prepare(invoke, lake_uri, tmp_path)
     old = refined_tables(lake_uri, s3)
 
-    killed = subprocess.run(
-        [sys.executable, "-m", "moviedl", "refine", "--stage", "refined", "--lake", lake_uri,
-         "--quiet"],
-        env={**os.environ, "MOVIEDL_TEST_CRASH_AT": crash_at},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert killed.returncode == -9, killed.stderr
+    refine_killed_at(crash_at, "--stage", "refined", "--lake", lake_uri)
 
     assert [k for k in list_lake(lake_uri, s3, "Refined/")] == sorted(REFINED_KEYS)
     published = refined_tables(lake_uri, s3)

@@ -6,11 +6,8 @@ Helpers at the top are shared by test_trusted.py and test_refined.py.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,7 +18,7 @@ import pytest
 from moviedl.config import load_settings
 from moviedl.contract import REFINED_TABLES, TRUSTED_MOVIES, TRUSTED_SERIES
 from moviedl.lake import Lake, open_lake
-from tests.conftest import list_lake, read_lake_object
+from tests.conftest import list_lake, read_lake_object, refine_killed_at
 from tests.regenerate_golden import GOLDEN, table_csv
 
 DAY = "2024-05-01"
@@ -318,15 +315,7 @@ def test_kill_9_while_publishing_then_rerun_gives_a_consistent_lake(
     header, body = sample_lines(movies_csv)
     ingest(invoke, lake, write_csv(tmp_path / "movies.csv", header, [*body, NEW_TITLE]), date=DAY2)
 
-    killed = subprocess.run(
-        [sys.executable, "-m", "moviedl", "refine", "--lake", lake, "--quiet"],
-        env={**os.environ, "MOVIEDL_TEST_CRASH_AT": crash_at},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert killed.returncode == -9, killed.stderr
+    refine_killed_at(crash_at, "--lake", lake)
 
     # Every published table is readable and is exactly its old or its new version, never both.
     published = [k for k in list_lake(lake) if k.startswith("Refined/")]

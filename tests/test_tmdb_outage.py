@@ -85,7 +85,7 @@ def test_a_503_storm_stops_the_run_within_seconds(invoke, lake: Path, fake_tmdb:
     assert "Error: TMDB at" in result.output
     assert_outage_message(result.output, fake_tmdb.url, "HTTP 503")
     # Without the breaker: ~400 ids x 6 attempts with backoff up to 30 s each (minutes).
-    assert seconds < 6, seconds
+    assert seconds < 30, seconds  # minutes without the breaker; generous for a loaded CI machine
     assert len(fake_tmdb.requests) < 300
     requests_after = len(fake_tmdb.requests)
     time.sleep(0.3)
@@ -102,7 +102,7 @@ def test_a_tmdb_that_never_answers_stops_the_run(invoke, lake: Path, monkeypatch
 
     assert result.exit_code == 3, result.output
     assert_outage_message(result.output, url, "no answer within 0.3 s")
-    assert seconds < 6, seconds
+    assert seconds < 30, seconds  # minutes without the breaker; generous for a loaded CI machine
 
 
 def test_a_refused_connection_stops_the_run(invoke, lake: Path, monkeypatch) -> None:
@@ -115,7 +115,7 @@ def test_a_refused_connection_stops_the_run(invoke, lake: Path, monkeypatch) -> 
     summary = json.loads(result.stdout)
     assert summary["ok"] is False and summary["exit_code"] == 3
     assert_outage_message(summary["problems"][0], url, "connection refused")
-    assert seconds < 6, seconds
+    assert seconds < 30, seconds  # minutes without the breaker; generous for a loaded CI machine
 
 
 def test_the_outage_ends_moviedl_run_with_exit_3(invoke, lake: Path, fake_tmdb: FakeTmdb, monkeypatch) -> None:
@@ -125,7 +125,7 @@ def test_the_outage_ends_moviedl_run_with_exit_3(invoke, lake: Path, fake_tmdb: 
     result, seconds = timed(invoke, "run")
 
     assert result.exit_code == 3, result.output
-    assert "is not answering: HTTP 503" in " ".join(result.output.split()) and seconds < 10
+    assert "is not answering: HTTP 503" in " ".join(result.output.split()) and seconds < 30
 
 
 # --- the breaker stays closed -----------------------------------------------------------------
