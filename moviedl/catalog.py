@@ -7,17 +7,17 @@ updates the same tables directly in the Glue Data Catalog — columns, partition
 projection — for users who may edit the catalog but not run Athena queries.
 
 Both use boto3 with the SDK's usual configuration (``AWS_PROFILE``, ``AWS_REGION``,
-``AWS_ENDPOINT_URL``...), and turn botocore errors into one :class:`ServiceError`.
+``AWS_ENDPOINT_URL``...), and turn botocore errors into one :class:`ServiceError` (:func:`moviedl.aws.aws_errors`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from moviedl.aws import aws_errors, aws_session
 from moviedl.config import Settings
 from moviedl.ddl import (
     PARQUET_INPUT_FORMAT,
@@ -29,15 +29,12 @@ from moviedl.ddl import (
 from moviedl.errors import ConfigError, ServiceError
 
 FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
-_POLICY_HINT = "See 'moviedl athena-ddl --policy' for the permissions moviedl needs."
 
 
 def client(settings: Settings, service: str) -> Any:
     """A boto3 client for ``service`` ("athena" or "glue") with standard retries."""
     from botocore.config import Config
     from botocore.exceptions import NoRegionError
-
-    from moviedl.lake import aws_session
 
     session = aws_session(settings)
     try:
@@ -48,46 +45,6 @@ def client(settings: Settings, service: str) -> Any:
             f"no AWS region set for {service.capitalize()}",
             hint="Set AWS_REGION (or aws.region in the config file, or a region in the AWS profile).",
         ) from None
-
-
-@contextlib.contextmanager
-def aws_errors(service: str, action: str) -> Iterator[None]:
-    """Turn botocore failures of ``service`` into one :class:`ServiceError` naming ``action``."""
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        PartialCredentialsError,
-    )
-
-    try:
-        yield
-    except (NoCredentialsError, PartialCredentialsError):
-        raise ServiceError(
-            f"no AWS credentials found to {action}",
-            hint="Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run 'aws configure'.",
-        ) from None
-    except EndpointConnectionError as exc:
-        raise ServiceError(f"cannot reach {service} to {action}: {exc}",
-                           hint="Check the network, AWS_REGION and AWS_ENDPOINT_URL.") from None
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        message = error.get("Message") or code or str(exc)
-        if code in ("AccessDeniedException", "AccessDenied", "UnrecognizedClientException",
-                    "InvalidSignatureException", "ExpiredTokenException"):
-            raise ServiceError(f"{service} refused to {action} ({code}): {message}",
-                               hint=_POLICY_HINT) from None
-        if "output location" in message.lower():
-            raise ServiceError(
-                f"{service} could not {action}: {message}",
-                hint="Set athena.output_location (s3://bucket/prefix/) in the config file, or give "
-                "the workgroup (athena.workgroup) a query result location.",
-            ) from None
-        raise ServiceError(f"{service} could not {action}: {message}") from None
-    except BotoCoreError as exc:
-        raise ServiceError(f"{service} could not {action}: {exc}") from None
 
 
 # --- Athena ---------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from moviedl.errors import ConfigError, MoviedlError, ServiceError
+from moviedl.aws import NOT_FOUND, Timeouts, aws_errors, aws_session, error_code, s3_refusal
+from moviedl.errors import MoviedlError, ServiceError
 
 if TYPE_CHECKING:
     from moviedl.config import Settings
@@ -478,6 +479,12 @@ class S3Lake(Lake):
         self.connect_timeout = settings.s3_connect_timeout_seconds if settings else 5.0
         self.read_timeout = settings.s3_read_timeout_seconds if settings else 20.0
         self.max_attempts = settings.s3_max_attempts if settings else 3  # AWS_MAX_ATTEMPTS feeds it
+        self.timeouts = Timeouts(
+            self.connect_timeout, self.read_timeout, self.max_attempts,
+            hint="Check the network and the endpoint (AWS_ENDPOINT_URL / s3.endpoint_url). If S3 is "
+            "only slow, raise s3.read_timeout_seconds, s3.connect_timeout_seconds or s3.max_attempts "
+            "(AWS_MAX_ATTEMPTS) in moviedl.toml.",
+        )
         self.client = session.client(
             "s3",
             endpoint_url=endpoint,
@@ -506,93 +513,23 @@ class S3Lake(Lake):
 
     @contextlib.contextmanager
     def errors(self, action: str, key: str | None = None) -> Iterator[None]:
-        """Turn botocore failures into one clear :class:`ServiceError`."""
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            ConnectionClosedError,
-            ConnectTimeoutError,
-            EndpointConnectionError,
-            NoCredentialsError,
-            PartialCredentialsError,
-            ReadTimeoutError,
-        )
-
+        """Turn botocore failures into one clear :class:`ServiceError` (see :mod:`moviedl.aws`)."""
         where = self.uri_of(key) if key is not None else f"s3://{self.bucket}"
-        attempts = f"{self.max_attempts} attempt{'s' if self.max_attempts != 1 else ''}"
-        settings_hint = (
-            "Check the network and the endpoint (AWS_ENDPOINT_URL / s3.endpoint_url). If S3 is only "
-            "slow, raise s3.read_timeout_seconds, s3.connect_timeout_seconds or s3.max_attempts "
-            "(AWS_MAX_ATTEMPTS) in moviedl.toml."
-        )
-        try:
+        what = f"{action} {where}"
+        with aws_errors("S3", what, endpoint=self.endpoint, timeouts=self.timeouts,
+                        refusal=s3_refusal(self.bucket, self.endpoint, what, bucket_level=key is None)):
             yield
-        except (NoCredentialsError, PartialCredentialsError):
-            raise ServiceError(
-                f"no AWS credentials found to {action} {where}",
-                hint="Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-                "or run 'aws configure'.",
-            ) from None
-        except ReadTimeoutError:
-            raise ServiceError(
-                f"the S3 endpoint {self.endpoint} gave no answer within {self.read_timeout:g} s "
-                f"after {attempts} to {action} {where}",
-                hint=settings_hint,
-            ) from None
-        except ConnectTimeoutError:  # before EndpointConnectionError, its base class
-            raise ServiceError(
-                f"the S3 endpoint {self.endpoint} gave no answer within {self.connect_timeout:g} s "
-                f"(connecting) after {attempts} to {action} {where}",
-                hint=settings_hint,
-            ) from None
-        except ConnectionClosedError:
-            raise ServiceError(
-                f"the S3 endpoint {self.endpoint} closed the connection without an answer "
-                f"after {attempts} to {action} {where}",
-                hint=settings_hint,
-            ) from None
-        except EndpointConnectionError:
-            raise ServiceError(
-                f"cannot reach the S3 endpoint {self.endpoint} to {action} {where}",
-                hint="Check the network and AWS_ENDPOINT_URL.",
-            ) from None
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code", ""))
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code == "NoSuchBucket" or (code == "404" and key is None):
-                raise ServiceError(
-                    f"S3 bucket '{self.bucket}' does not exist (endpoint {self.endpoint})",
-                    hint="Create it, or fix the lake URI (--lake / MOVIEDL_LAKE).",
-                ) from None
-            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"):
-                raise ServiceError(
-                    f"S3 refused the credentials ({code}) to {action} {where}",
-                    hint="Check AWS_PROFILE or the access keys in the environment.",
-                ) from None
-            if code in ("AccessDenied", "403", "AllAccessDisabled") or status == 403:
-                raise ServiceError(
-                    f"access denied to {action} {where}",
-                    hint="The credentials need s3:GetObject, s3:PutObject, s3:ListBucket and "
-                    "s3:DeleteObject on the lake prefix (see 'moviedl athena-ddl --policy').",
-                ) from None
-            message = error.get("Message") or code or str(exc)
-            raise ServiceError(f"S3 could not {action} {where}: {message}") from None
-        except BotoCoreError as exc:
-            raise ServiceError(f"S3 could not {action} {where}: {exc}") from None
 
     def check(self) -> None:
         with self.errors("reach the bucket"):
             self.client.head_bucket(Bucket=self.bucket)
 
     def size(self, key: str) -> int | None:
-        from botocore.exceptions import ClientError
-
         with self.errors("read", key):
             try:
                 answer = self.client.head_object(Bucket=self.bucket, Key=self.full_key(key))
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            except Exception as exc:
+                if error_code(exc) in NOT_FOUND:
                     return None
                 raise
         return int(answer["ContentLength"])
@@ -694,23 +631,6 @@ class RangeFile(io.RawIOBase):
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)
-
-
-def aws_session(settings: Settings | None):  # -> boto3.session.Session
-    """The AWS SDK session for the configured profile and region; a bad profile is bad config."""
-    import boto3
-    from botocore.exceptions import ProfileNotFound
-
-    try:
-        return boto3.session.Session(
-            profile_name=settings.aws_profile if settings else None,
-            region_name=settings.aws_region if settings else None,
-        )
-    except ProfileNotFound as exc:
-        raise ConfigError(
-            f"AWS profile {settings.aws_profile if settings else ''!r} not found ({exc})",
-            hint="Fix AWS_PROFILE / aws.profile, or run 'aws configure --profile NAME'.",
-        ) from None
 
 
 def open_lake(settings: Settings) -> Lake:

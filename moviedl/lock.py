@@ -23,6 +23,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from moviedl.aws import NOT_FOUND, PRECONDITION_FAILED, error_code
 from moviedl.errors import ServiceError, UsageError
 from moviedl.lake import STATE_PREFIX, Lake, LocalLake, S3Lake, local_errors
 
@@ -158,17 +159,14 @@ class S3Lock(LakeLock):
 
     def _put(self, **condition: str) -> bool:
         """Conditional PUT of our lock body; False when the condition did not hold."""
-        from botocore.exceptions import ClientError
-
         with self.s3.errors("write the lock", S3_LOCK_KEY):
             try:
                 answer = self.s3.client.put_object(
                     Bucket=self.s3.bucket, Key=self.s3.full_key(S3_LOCK_KEY), Body=self._body(),
                     ContentType="application/json", **condition, **self.s3.sse_args,
                 )
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code")
-                if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+            except Exception as exc:
+                if error_code(exc) in PRECONDITION_FAILED:
                     return False
                 raise
         self._etag = answer["ETag"]
@@ -176,13 +174,11 @@ class S3Lock(LakeLock):
 
     def _read(self) -> tuple[LockOwner | None, str | None, dt.datetime]:
         """The lock's owner, its ETag (None: no lock) and S3's own clock at the time of reading."""
-        from botocore.exceptions import ClientError
-
         with self.s3.errors("read the lock", S3_LOCK_KEY):
             try:
                 answer = self.s3.client.get_object(Bucket=self.s3.bucket, Key=self.s3.full_key(S3_LOCK_KEY))
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            except Exception as exc:
+                if error_code(exc) in NOT_FOUND:
                     return None, None, _now()
                 raise
             return LockOwner.from_json(answer["Body"].read()), answer["ETag"], _server_time(answer)
