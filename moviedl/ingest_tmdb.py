@@ -49,7 +49,7 @@ from moviedl.tmdb_client import (
     TmdbOutage,
     check_appends,
 )
-from moviedl.tmdb_ledger import MEDIA_FOLDERS, RAW_TMDB_PREFIX, Entry, Ledger, sql
+from moviedl.tmdb_ledger import MEDIA_FOLDERS, RAW_TMDB_PREFIX, Entry, Ledger
 
 FILE_COLUMNS = ["file", "media_type", "records", "bytes"]
 MAX_FILE_BYTES = 10_000_000  # 10 MB, whichever way a reader counts a megabyte
@@ -323,9 +323,9 @@ def _read_ids_file(path: Path) -> list[str]:
 def _select(con: duckdb.DuckDBPyConnection, lake: Lake, workdir: Path, csv_keys: dict[str, str],
             options: TmdbOptions, date: dt.date, wanted: list[str] | None) -> dict[str, int]:
     """Fill the table ``candidates`` (see tmdb_candidates.sql); returns the selection counts."""
-    con.execute(sql("tmdb_titles_table.sql"))
+    con.execute(duck.sql_text("tmdb_titles_table"))
     for kind, key in csv_keys.items():
-        con.execute(sql("tmdb_titles.sql"), {"kind": kind, "path": str(_local_copy(lake, key, workdir))})
+        con.execute(duck.sql_text("tmdb_titles"), {"kind": kind, "path": str(_local_copy(lake, key, workdir))})
     if wanted:
         import pyarrow as pa
 
@@ -333,7 +333,7 @@ def _select(con: duckdb.DuckDBPyConnection, lake: Lake, workdir: Path, csv_keys:
         con.register("listed_ids", listed)
         con.execute("INSERT INTO wanted SELECT DISTINCT imdb_id FROM listed_ids")
         con.unregister("listed_ids")
-    con.execute(sql("tmdb_candidates.sql"), {
+    con.execute(duck.sql_text("tmdb_candidates"), {
         "genres": list(options.genres) or None,
         "year_from": options.year_from,
         "year_to": options.year_to,
@@ -343,7 +343,7 @@ def _select(con: duckdb.DuckDBPyConnection, lake: Lake, workdir: Path, csv_keys:
         "refresh": options.refresh,
         "retry_not_found": options.retry_not_found,
     })
-    result = con.execute(sql("tmdb_selection_counts.sql"))
+    result = con.execute(duck.sql_text("tmdb_selection_counts"))
     row = result.fetchone()
     assert row is not None
     return dict(zip([d[0] for d in result.description], map(int, row), strict=True))
@@ -379,7 +379,7 @@ def _fetch(con: duckdb.DuckDBPyConnection, client: TmdbClient, writer: _BatchWri
            total: int, concurrency: int, on_progress: Callable[[TmdbProgress], None] | None) -> None:
     """Look up the todo ids with ``concurrency`` workers; the writer runs in this thread."""
     reader = con.cursor()  # its own cursor: the ledger writes through ``con`` meanwhile
-    reader.execute(sql("tmdb_todo.sql"), {"limit": options.limit})
+    reader.execute(duck.sql_text("tmdb_todo"), {"limit": options.limit})
     window = concurrency * IN_FLIGHT_PER_WORKER
     pending: set[Future[_Outcome]] = set()
     done_count = 0

@@ -23,11 +23,11 @@ from typing import IO, TYPE_CHECKING
 
 from moviedl.aws import NOT_FOUND, Timeouts, aws_errors, aws_session, error_code, s3_refusal
 from moviedl.errors import MoviedlError, ServiceError
+from moviedl.files import CHUNK_SIZE, atomic_file, b64_sha256, sha256_stream
 
 if TYPE_CHECKING:
     from moviedl.config import Settings
 
-CHUNK_SIZE = 8 << 20
 STATE_PREFIX = "_moviedl"
 TMP_PREFIX = f"{STATE_PREFIX}/tmp"
 
@@ -117,11 +117,8 @@ class Lake(ABC):
             return stream.read()
 
     def sha256(self, key: str) -> str:
-        digest = hashlib.sha256()
         with self.open_read(key) as stream:
-            while chunk := stream.read(CHUNK_SIZE):
-                digest.update(chunk)
-        return digest.hexdigest()
+            return sha256_stream(stream)
 
     @abstractmethod
     def begin_upload(self, key: str) -> Upload: ...
@@ -161,13 +158,8 @@ class Lake(ABC):
     def download(self, key: str, dest: Path) -> None:
         """Copy the object ``key`` into the local file ``dest`` (which appears complete or not at all)."""
         dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
-        try:
-            with self.open_read(key) as source, open(part, "wb") as out:
-                shutil.copyfileobj(source, out, CHUNK_SIZE)
-            os.replace(part, dest)
-        finally:
-            part.unlink(missing_ok=True)
+        with self.open_read(key) as source, atomic_file(dest) as out:
+            shutil.copyfileobj(source, out, CHUNK_SIZE)
 
     def upload_file(self, path: Path, key: str) -> str:
         """Publish the local file ``path`` at ``key``, verified (see :class:`Upload`); its SHA-256."""
@@ -247,11 +239,9 @@ class LocalUpload(Upload):
         os.fsync(self._file.fileno())
         self._file.close()
         self._file = None
-        digest = hashlib.sha256()
         with open(self._tmp, "rb") as stored:
-            while chunk := stored.read(CHUNK_SIZE):
-                digest.update(chunk)
-        self._check_stored(self._tmp.stat().st_size, digest.hexdigest(), str(self._tmp))
+            sha256 = sha256_stream(stored)
+        self._check_stored(self._tmp.stat().st_size, sha256, str(self._tmp))
         target = self.lake.root / self.key  # type: ignore[attr-defined]
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._tmp, target)
@@ -373,12 +363,6 @@ class LocalLake(Lake):
 # --- S3 -------------------------------------------------------------------------------------
 
 
-def _b64_sha256(data: bytes) -> str:
-    import base64
-
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()
-
-
 class S3Upload(Upload):
     """Buffers up to the multipart threshold; above it streams parts of ``part_size`` bytes."""
 
@@ -405,7 +389,7 @@ class S3Upload(Upload):
 
     def _send_part(self, body: bytes) -> None:
         number = len(self._parts) + 1
-        checksum = _b64_sha256(body)  # S3 refuses the part if the bytes it got differ
+        checksum = b64_sha256(body)  # S3 refuses the part if the bytes it got differ
         with self._s3.errors("upload a part of", self.key):
             answer = self._s3.client.upload_part(
                 Bucket=self._s3.bucket,
@@ -424,7 +408,7 @@ class S3Upload(Upload):
                 body = bytes(self._buffer)
                 s3.client.put_object(
                     Bucket=s3.bucket, Key=s3.full_key(self.key), Body=body,
-                    ChecksumSHA256=_b64_sha256(body), **s3.sse_args,
+                    ChecksumSHA256=b64_sha256(body), **s3.sse_args,
                 )
         else:
             if self._buffer:

@@ -44,7 +44,6 @@ had before the run, never the transient expanded one.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import shutil
 import signal
@@ -58,7 +57,8 @@ import duckdb
 
 from moviedl.contract import ForeignKey, Table
 from moviedl.duck import ident, idents, scalar, write_parquet
-from moviedl.lake import CHUNK_SIZE, STATE_PREFIX, Lake, LocalLake
+from moviedl.files import sha256_file
+from moviedl.lake import STATE_PREFIX, Lake, LocalLake
 
 STAGING_PREFIX = f"{STATE_PREFIX}/staging"
 VERSIONS_PREFIX = f"{STATE_PREFIX}/versions"
@@ -75,14 +75,6 @@ def new_run_id() -> str:
     current = run_id_var.get()
     suffix = current.rsplit("-", 1)[-1] if current != "-" else uuid.uuid4().hex[:6]
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}-{suffix}"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -207,7 +199,7 @@ class Publisher:
         pending = []
         published = {out.key: self._published_sha(out.key) for out in outputs}
         for out in outputs:
-            sha = file_sha256(out.path)
+            sha = sha256_file(out.path)
             if published[out.key] == sha:
                 out.status = "unchanged"
             else:
@@ -268,7 +260,7 @@ class Publisher:
     def _published_sha(self, key: str) -> str | None:
         if isinstance(self.lake, LocalLake):
             path = self.lake.path(key)
-            return file_sha256(path) if path.is_file() else None
+            return sha256_file(path) if path.is_file() else None
         return self.lake.sha256(key) if self.lake.exists(key) else None
 
     # -- expand ------------------------------------------------------------------------------
@@ -357,7 +349,7 @@ class Publisher:
             return None
         finally:
             con.close()
-        return _Expansion(path, rel, file_sha256(path), kept, switch=True)
+        return _Expansion(path, rel, sha256_file(path), kept, switch=True)
 
     # -- after the switch --------------------------------------------------------------------
 
@@ -369,7 +361,7 @@ class Publisher:
             if self.lake.exists(key):
                 self.lake.delete(key)  # the rows that were quarantined before are now fine
             return
-        if self._published_sha(key) == file_sha256(out.quarantine_path):
+        if self._published_sha(key) == sha256_file(out.quarantine_path):
             return
         if isinstance(self.lake, LocalLake):
             self.lake.move(self.ws.staging_key(key), key)

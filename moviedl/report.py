@@ -10,7 +10,6 @@ scatter plots) are embedded.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from moviedl import __version__, duck, svgchart
 from moviedl.config import Settings
 from moviedl.contract import REFINED_TABLES, TRUSTED_TABLES, Table
 from moviedl.errors import DataCheckError, ExitCode, UsageError
+from moviedl.files import atomic_file
 from moviedl.lake import Lake, LocalLake
 from moviedl.summary import Check, Status, Summary
 
@@ -281,12 +281,10 @@ def _page(headline: dict[str, Any], sections: list[_Section], options: ReportOpt
 
 def _write_atomically(path: Path, data: bytes) -> None:
     path = path.expanduser()
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        with atomic_file(path) as out:
+            out.write(data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise UsageError(f"cannot write the report to {path}: {exc.strerror or exc}",
                          hint="Give --output a file path in a folder you can write to.") from None

@@ -26,11 +26,11 @@ import re
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import duckdb
 
+from moviedl.duck import sql_text
 from moviedl.errors import InputFileError
 from moviedl.lake import STATE_PREFIX, Lake, LocalLake
 
@@ -40,10 +40,6 @@ RAW_TMDB_PREFIX = "Raw/TMDB/JSON/"
 MEDIA_FOLDERS = {"movie": "Movies", "tv": "Series"}
 MAX_RUN_FILES = 16  # more per-run ledger files than this are merged into one
 RAW_FILE = re.compile(r"Raw/TMDB/JSON/(Movies|Series)/(\d{4})/(\d{2})/(\d{2})/[^/]+-(\d+)\.json")
-
-
-def sql(name: str) -> str:
-    return (resources.files("moviedl") / "sql" / name).read_text("utf-8")
 
 
 @dataclass(frozen=True)
@@ -88,7 +84,7 @@ class Ledger:
     # --- loading --------------------------------------------------------------------------
     def load(self) -> None:
         """Read every ledger file into the table ``ledger``; list the Raw TMDB files."""
-        self.con.execute(sql("tmdb_ledger_table.sql"))
+        self.con.execute(sql_text("tmdb_ledger_table"))
         for info in self.lake.list(LEDGER_PREFIX):
             if not info.key.endswith(".jsonl"):
                 continue
@@ -123,7 +119,7 @@ class Ledger:
     def _insert(self, paths: Iterable[Path]) -> None:
         files = [str(p) for p in paths]
         if files:
-            self.con.execute(sql("tmdb_ledger_insert.sql"), {"files": files})
+            self.con.execute(sql_text("tmdb_ledger_insert"), {"files": files})
 
     # --- reconciling with the Raw zone ----------------------------------------------------
     def adopt_orphans(self) -> int:
@@ -135,7 +131,7 @@ class Ledger:
             return 0
         root = self.lake.root if isinstance(self.lake, LocalLake) else self.workdir / "lake"
         paths = [str(self._readable(key)) for key in orphans]
-        query = sql("tmdb_orphans.sql")
+        query = sql_text("tmdb_orphans")
         try:
             rows = self.con.execute(query, {"files": paths, "root": f"{root}/"}).fetchall()
         except duckdb.Error as whole:
@@ -193,18 +189,10 @@ class Ledger:
         if rewrite:
             self.con.execute(_MERGE_TABLE, {"out": str(merged)})
         else:
-            self.con.execute(sql("tmdb_ledger_merge.sql"),
+            self.con.execute(sql_text("tmdb_ledger_merge"),
                              {"files": [str(self._local[k]) for k in sources], "out": str(merged)})
         key = f"{LEDGER_PREFIX}{self.run_id}.jsonl"
-        upload = self.lake.begin_upload(key)
-        try:
-            with open(merged, "rb") as source:
-                while chunk := source.read(8 << 20):
-                    upload.write(chunk)
-            upload.commit()
-        except BaseException:
-            upload.abort()
-            raise
+        self.lake.upload_file(merged, key)
         for old in sources:
             if old != key:
                 self.lake.delete(old)
@@ -213,7 +201,7 @@ class Ledger:
 
     def duplicates(self, date: dt.date) -> list[str]:
         """Ids recorded in more than one Raw file of ``date`` (should be none)."""
-        rows = self.con.execute(sql("tmdb_ledger_duplicates.sql"), {"date": date}).fetchall()
+        rows = self.con.execute(sql_text("tmdb_ledger_duplicates"), {"date": date}).fetchall()
         return [row[0] for row in rows]
 
 
