@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -21,14 +21,13 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.markup import escape
 
-from moviedl import __version__, interrupt
+from moviedl import __version__, api, interrupt
 from moviedl.config import Settings, load_settings
 from moviedl.errors import ExitCode, MoviedlError
 from moviedl.output import OutputFormat, render, stderr_console
 
 if TYPE_CHECKING:
-    from moviedl.lake import Lake
-    from moviedl.summary import Summary
+    pass
 
 app = typer.Typer(
     name="moviedl",
@@ -167,28 +166,6 @@ def _settings(lake: str | None, config: Path | None, date: str | None, **flags: 
     return settings
 
 
-def _in_session(
-    command: str, settings: Settings, work: Callable[[Lake], Summary], *, lock: bool = True,
-    keep_record: bool = True, read_only: bool = False,
-) -> Summary:
-    """Run ``work`` on the lake under the command's session: run id, lock, run record.
-
-    ``read_only`` commands (validate, report, athena-ddl) take no lock and refuse a lake that does
-    not exist (exit 2) rather than create it.
-    """
-    from moviedl.lake import open_lake
-    from moviedl.session import command_session
-
-    store = open_lake(settings)
-    with command_session(settings, store, command, lock=lock and not read_only, keep_record=keep_record,
-                         read_only=read_only) as session:
-        summary = work(store)
-        session.add(command, summary)
-        if keep_record:
-            summary.notes.append(f"run record: {store.uri_of(session.record.key())}")
-    return summary
-
-
 @app.command("ingest-csv")
 def ingest_csv_command(
     files: Annotated[list[Path], typer.Argument(help="movies.csv / series.csv files to ingest.", show_default=False)],
@@ -207,16 +184,10 @@ def ingest_csv_command(
 
     Example: moviedl ingest-csv movies.csv series.csv --date 2024-05-01
     """
-    from moviedl.ingest_csv import ingest_csv
-
     with _errors("ingest-csv", format):
         settings = _settings(lake, config, date)
         with _byte_progress(files, enabled=format is OutputFormat.text and not quiet) as advance:
-            summary = _in_session(
-                "ingest-csv", settings,
-                lambda store: ingest_csv(settings, store, files, overwrite=overwrite, dry_run=dry_run, on_bytes=advance),
-                lock=not dry_run, keep_record=not dry_run,
-            )
+            summary = api.ingest_csv(settings, files, overwrite=overwrite, dry_run=dry_run, on_bytes=advance)
     _finish(summary, format, quiet)
 
 
@@ -250,7 +221,7 @@ def ingest_tmdb_command(
 
     Example: moviedl ingest-tmdb --genre drama,crime --min-votes 10000 --limit 5000
     """
-    from moviedl.ingest_tmdb import TmdbOptions, ingest_tmdb
+    from moviedl.ingest_tmdb import TmdbOptions
 
     with _errors("ingest-tmdb", format):
         settings = _settings(lake, config, date, **{
@@ -262,9 +233,7 @@ def ingest_tmdb_command(
             retry_not_found=retry_not_found, appends=tuple(a for text in append or () for a in text.split(",")),
         )
         with _tmdb_progress(enabled=format is OutputFormat.text and not quiet) as on_progress:
-            summary = _in_session(
-                "ingest-tmdb", settings, lambda store: ingest_tmdb(settings, store, options, on_progress=on_progress)
-            )
+            summary = api.ingest_tmdb(settings, options, on_progress=on_progress)
     _finish(summary, format, quiet)
 
 
@@ -314,12 +283,8 @@ def refine_command(
 
     Example: moviedl refine --date 2024-05-01
     """
-    from moviedl.refine import RefineOptions, refine
-
     with _errors("refine", format):
-        settings = _settings(lake, config, date)
-        options = RefineOptions.from_environment(stage, settings)
-        summary = _in_session("refine", settings, lambda store: refine(settings, store, options))
+        summary = api.refine(_settings(lake, config, date), stage)
     _finish(summary, format, quiet)
 
 
@@ -348,25 +313,14 @@ def athena_ddl_command(
 
     Example: moviedl athena-ddl --lake s3://my-bucket/lake --execute
     """
-    from moviedl.athena import DdlOptions, DdlResult, athena_ddl
-
-    results: list[DdlResult] = []
-
-    def work(store: Any) -> Any:
-        results.append(athena_ddl(settings, store, options))
-        return results[0].summary
+    from moviedl.athena import DdlOptions
 
     with _errors("athena-ddl", format):
         settings = _settings(lake, config, date, **{"athena.database": database})
         options = DdlOptions(dialect=dialect, location=location, output=output, execute=execute,
                              glue=glue, policy=policy)
-        if policy:  # from the settings alone: no lake access, no run record
-            from moviedl.lake import open_lake
-
-            summary = work(open_lake(settings))
-        else:
-            summary = _in_session("athena-ddl", settings, work, read_only=True)
-    script = results[0].script
+        summary = api.athena_ddl(settings, options)
+    script = summary.output
     if format is OutputFormat.text and not (output or execute or glue):
         if script:
             sys.stdout.write(script)
@@ -398,12 +352,8 @@ def validate_command(
 
     Example: moviedl validate --zone trusted --date 2024-05-01 --format json
     """
-    from moviedl.validate import ValidateOptions, validate
-
     with _errors("validate", format):
-        settings = _settings(lake, config, date)
-        options = ValidateOptions.parse(zone, strict)
-        summary = _in_session("validate", settings, lambda store: validate(settings, store, options), read_only=True)
+        summary = api.validate(_settings(lake, config, date), zone, strict=strict)
     _finish(summary, format, quiet)
 
 
@@ -419,15 +369,8 @@ def config_show_command(
 
     Example: moviedl config show --format json
     """
-    from moviedl.summary import Summary
-
     with _errors("config show", format):
-        settings = _settings(lake, config, date)
-    summary = Summary("config show", settings.lake, settings.date.isoformat(), ["key", "value", "source"])
-    summary.rows = settings.describe()
-    summary.counts = {"settings": len(summary.rows)}
-    if settings.config_file:
-        summary.notes.append(f"config file: {settings.config_file}")
+        summary = api.config_show(_settings(lake, config, date))
     _finish(summary, format, quiet)
 
 
@@ -450,12 +393,11 @@ def report_command(
 
     Example: moviedl report --output report.html --genre Drama --year-from 1990
     """
-    from moviedl.report import ReportOptions, build_report
+    from moviedl.report import ReportOptions
 
     with _errors("report", format):
-        settings = _settings(lake, config, date)
         options = ReportOptions(output=output, genre=genre, year_from=year_from, year_to=year_to)
-        summary = _in_session("report", settings, lambda store: build_report(settings, store, options), read_only=True)
+        summary = api.report(_settings(lake, config, date), options)
     _finish(summary, format, quiet)
 
 
@@ -476,16 +418,8 @@ def run_command(
 
     Example: moviedl --log-format json --log-file /var/log/moviedl.log run movies.csv series.csv
     """
-    from moviedl.lake import open_lake
-    from moviedl.pipeline import run_pipeline
-    from moviedl.session import command_session
-
     with _errors("run", format):
-        settings = _settings(lake, config, date)
-        store = open_lake(settings)
-        with command_session(settings, store, "run") as session:
-            summary = run_pipeline(settings, store, session, files or ())
-            summary.notes.append(f"run record: {store.uri_of(session.record.key())}")
+        summary = api.run(_settings(lake, config, date), files or ())
     _finish(summary, format, quiet)
 
 
@@ -502,26 +436,8 @@ def runs_command(
 
     Example: moviedl runs --last 5 --format json
     """
-    from moviedl.lake import open_lake
-    from moviedl.runs import recent_records
-    from moviedl.session import require_lake
-    from moviedl.summary import Summary
-
     with _errors("runs", format):
-        settings = _settings(lake, config, date)
-        store = open_lake(settings)
-        require_lake(store)  # reads only: a lake that does not exist is refused, not created
-        records = recent_records(store, last)
-    summary = Summary("runs", store.uri, None, ["run_id", "command", "started_at", "seconds", "exit_code", "stages", "error"])
-    for record in records:
-        summary.rows.append({
-            "run_id": record.get("run_id"), "command": record.get("command"),
-            "started_at": record.get("started_at"), "seconds": record.get("duration_seconds"),
-            "exit_code": record.get("exit_code"),
-            "stages": ", ".join(f"{s.get('stage')}:{s.get('exit_code')}" for s in record.get("stages", [])),
-            "error": record.get("error") or "",
-        })
-    summary.counts = {"runs": len(records)}
+        summary = api.runs(_settings(lake, config, date), last)
     _finish(summary, format, quiet)
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from moviedl.config import Settings
 from moviedl.errors import ExitCode, MoviedlError
-from moviedl.lake import Lake
 from moviedl.session import Session
 from moviedl.summary import Summary
 
@@ -30,38 +29,38 @@ class _Stage:
     optional: bool = False  # a service failure (exit 3) degrades the run instead of stopping it
 
 
-def _plan(settings: Settings, lake: Lake, files: Sequence[Path]) -> list[_Stage]:
-    from moviedl.athena import DdlOptions, athena_ddl
-    from moviedl.ingest_csv import ingest_csv
-    from moviedl.ingest_tmdb import TmdbOptions, ingest_tmdb
-    from moviedl.refine import RefineOptions, refine
-    from moviedl.validate import ValidateOptions, validate
+def _plan(settings: Settings, session: Session, files: Sequence[Path]) -> list[_Stage]:
+    from moviedl import api
+    from moviedl.athena import DdlOptions
 
     sources = list(files) or [Path(p) for p in settings.run_sources]
     has_tmdb = settings.tmdb_api_key is not None or settings.tmdb_read_access_token is not None
+    catalog = settings.run_catalog
     return [
-        _Stage("ingest-csv", (lambda: ingest_csv(settings, lake, sources)) if sources else None,
+        _Stage("ingest-csv", (lambda: api.ingest_csv(settings, sources, session=session)) if sources else None,
                "no files given and run.sources is not set: refining the Raw zone as it is"),
-        _Stage("ingest-tmdb", (lambda: ingest_tmdb(settings, lake, TmdbOptions())) if has_tmdb else None,
+        _Stage("ingest-tmdb", (lambda: api.ingest_tmdb(settings, session=session)) if has_tmdb else None,
                "no TMDB credentials (set TMDB_READ_ACCESS_TOKEN or TMDB_API_KEY to enrich)",
                optional=True),
-        _Stage("refine", lambda: refine(settings, lake, RefineOptions(keep_versions=settings.refine_keep_versions))),
-        _Stage("validate", lambda: validate(settings, lake, ValidateOptions())),
+        _Stage("refine", lambda: api.refine(settings, session=session)),
+        _Stage("validate", lambda: api.validate(settings, session=session)),
         _Stage(
             "athena-ddl",
-            (lambda: athena_ddl(settings, lake, DdlOptions(execute=catalog == "athena", glue=catalog == "glue")).summary)
-            if (catalog := settings.run_catalog) != "none" else None,
+            (lambda: api.athena_ddl(settings, DdlOptions(execute=catalog == "athena", glue=catalog == "glue"),
+                                    session=session))
+            if catalog != "none" else None,
             "run.catalog is none (set it to athena or glue to publish the table definitions)",
         ),
     ]
 
 
-def run_pipeline(settings: Settings, lake: Lake, session: Session, files: Sequence[Path] = ()) -> Summary:
+def run_pipeline(settings: Settings, session: Session, files: Sequence[Path] = ()) -> Summary:
     """Run the stages in order under ``session``; the first failure stops the run."""
+    lake = session.lake
     summary = Summary("run", lake.uri, settings.date.isoformat(), COLUMNS)
     stopped: str | None = None
     degraded: list[str] = []
-    for stage in _plan(settings, lake, files):
+    for stage in _plan(settings, session, files):
         row: dict[str, object] = {"stage": stage.name, "exit code": None, "seconds": None}
         summary.rows.append(row)
         if stopped:

@@ -54,6 +54,11 @@ class Summary:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     exit_code: ExitCode = ExitCode.OK
+    output: str | None = None  # what the command emits besides the summary (athena-ddl's DDL)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == ExitCode.OK
 
     def fail(self, code: ExitCode) -> None:
         """Raise the exit code to ``code`` (a higher code is more severe and wins)."""
@@ -64,7 +69,7 @@ class Summary:
             "command": self.command,
             "lake": self.lake,
             "date": self.date,
-            "ok": self.exit_code == ExitCode.OK,
+            "ok": self.ok,
             "exit_code": int(self.exit_code),
             "counts": self.counts,
             "rows": self.rows,

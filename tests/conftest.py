@@ -50,6 +50,38 @@ def series_csv() -> Path:
     return Path(str(SAMPLES / "series.csv"))
 
 
+SAMPLE_DATE = "2024-05-01"
+
+
+@pytest.fixture(scope="session")
+def refined_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled samples ingested and refined for ``SAMPLE_DATE``, once per test session.
+    Read it in place only; a test that changes the lake takes :func:`sample_lake` instead."""
+    lake = tmp_path_factory.mktemp("sample") / "lake"
+    runner = CliRunner()
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith(("MOVIEDL_", "TMDB_", "AWS_")):
+                mp.delenv(name)
+        for args in (
+            ["ingest-csv", str(SAMPLES / "movies.csv"), str(SAMPLES / "series.csv")],
+            ["refine"],
+        ):
+            result = runner.invoke(app, [*args, "--lake", str(lake), "--date", SAMPLE_DATE, "--quiet"])
+            assert result.exit_code == 0, result.output
+    return lake
+
+
+@pytest.fixture
+def sample_lake(refined_sample: Path, tmp_path: Path) -> Path:
+    """A private copy of :func:`refined_sample` (a local lake), free to change."""
+    import shutil
+
+    copy = tmp_path / "lake"
+    shutil.copytree(refined_sample, copy)
+    return copy
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()

@@ -16,27 +16,6 @@ from moviedl.report import CSP
 DATE = ("--date", "2024-05-01")
 
 
-@pytest.fixture(scope="module")
-def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled sample, ingested and refined once for this module (local lake)."""
-    from importlib import resources
-
-    from typer.testing import CliRunner
-
-    from moviedl.cli import app
-
-    lake = tmp_path_factory.mktemp("report") / "lake"
-    samples = resources.files("moviedl") / "samples"
-    runner = CliRunner()
-    for args in (
-        ["ingest-csv", str(samples / "movies.csv"), str(samples / "series.csv"), "--lake", str(lake), *DATE],
-        ["refine", "--lake", str(lake), *DATE],
-    ):
-        result = runner.invoke(app, args, catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-    return lake
-
-
 def expected_headline(lake: Path) -> dict[str, int]:
     """Headline figures computed straight from the Refined Parquet, independent of the report."""
     con = duckdb.connect()
