@@ -81,13 +81,14 @@ class RunRecord:
 
     @classmethod
     def start(cls, command: str, lake: str, date: str | None, secrets: list[str], run_id: str | None = None) -> RunRecord:
+        now = dt.datetime.now(dt.UTC)
         return cls(
-            run_id=run_id or new_run_id(),
+            run_id=run_id or new_run_id(now),
             command=command,
             argv=mask_args(sys.argv[1:], secrets),
             lake=lake,
             date=date,
-            started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            started_at=now.isoformat(timespec="milliseconds"),  # orders runs of the same second
         )
 
     def add_stage(
@@ -105,7 +106,7 @@ class RunRecord:
     def finish(self, exit_code: int, error: str | None = None) -> None:
         self.exit_code = int(exit_code)
         self.error = error
-        self.ended_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self.ended_at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
         self.duration_seconds = round(time.monotonic() - self._started, 3)
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,15 +124,26 @@ def write_record(lake: Lake, record: RunRecord) -> str:
 
 
 def recent_records(lake: Lake, last: int = 10) -> list[dict[str, Any]]:
-    """The newest ``last`` run records, newest first (run ids sort by start time)."""
+    """The newest ``last`` run records, newest first. Run ids sort by their start second; runs
+    that started in the same second are ordered by ``started_at`` (milliseconds)."""
     keys = sorted((o.key for o in lake.list(RUNS_PREFIX) if o.key.endswith(".json")), reverse=True)
-    records = []
-    for key in keys[:last]:
-        try:
-            record = json.loads(lake.read_bytes(key))
-        except ValueError:
-            record = None
-        if not isinstance(record, dict):
-            record = {"run_id": key.rsplit("/", 1)[-1][:-5], "error": "record unreadable"}
-        records.append(record)
-    return records
+    second = _second_of(keys[last - 1]) if len(keys) >= last else None
+    chosen = keys[:last] + [k for k in keys[last:] if _second_of(k) == second]
+    records = [_read_record(lake, key) for key in chosen]
+    records.sort(key=lambda r: (_second_of(str(r.get("run_id", ""))), str(r.get("started_at") or "")), reverse=True)
+    return records[:last]
+
+
+def _second_of(key: str) -> str:
+    """``20240501T021500Z`` of a run id or of its record's key."""
+    return key.rsplit("/", 1)[-1].split("-", 1)[0]
+
+
+def _read_record(lake: Lake, key: str) -> dict[str, Any]:
+    try:
+        record = json.loads(lake.read_bytes(key))
+    except ValueError:
+        record = None
+    if not isinstance(record, dict):
+        record = {"run_id": key.rsplit("/", 1)[-1][:-5], "error": "record unreadable"}
+    return record
