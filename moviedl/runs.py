@@ -96,7 +96,7 @@ class RunRecord:
     ) -> None:
         """``interrupted``: the stage's summary is what an interrupted run made of its work (e.g.
         a check that failed with "Query interrupted"), so the stage is recorded as exit 130."""
-        entry = {"stage": name, "seconds": round(seconds, 3) if seconds is not None else None}
+        entry: dict[str, Any] = {"stage": name, "seconds": round(seconds, 3) if seconds is not None else None}
         entry.update(summary.to_dict())
         if interrupted:
             entry.update(ok=False, exit_code=int(ExitCode.INTERRUPTED), interrupted=True)

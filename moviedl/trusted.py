@@ -183,8 +183,8 @@ def build_csv(
         out.notes.append(f"{where} has no ingest-csv manifest: rows reconciled against rows read")
     for view in ("csv_trusted", "csv_quarantine"):
         con.execute(f"DROP VIEW {view}")
-    for table in ("csv_first", "csv_typed"):
-        con.execute(f"DROP TABLE {table}")
+    for name in ("csv_first", "csv_typed"):
+        con.execute(f"DROP TABLE {name}")
     return out
 
 
