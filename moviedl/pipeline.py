@@ -94,7 +94,7 @@ def run_pipeline(settings: Settings, session: Session, files: Sequence[Path] = (
         counts = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in list(result.counts.items())[:5])
         row.update(status="ok" if result.exit_code == ExitCode.OK else "failed", seconds=seconds, details=counts,
                    **{"exit code": int(result.exit_code)})
-        summary.checks.extend(result.checks)
+        summary.checks.extend(c for c in result.checks if c not in summary.checks)  # refine and validate share checks
         summary.problems.extend(f"{stage.name}: {p}" for p in result.problems)
         if result.exit_code != ExitCode.OK:
             summary.fail(result.exit_code)

@@ -27,6 +27,10 @@ def test_run_does_every_stage_on_the_sample(invoke, lake_uri: str, s3, movies_cs
     stages = {row["stage"]: row["status"] for row in summary["rows"]}
     assert stages == {"ingest-csv": "ok", "ingest-tmdb": "skipped", "refine": "ok", "validate": "ok", "athena-ddl": "skipped"}
     assert any("no TMDB credentials" in note for note in summary["notes"])
+    # refine and validate both check TMDB coverage: the run shows that verdict once.
+    seen = [json.dumps(c, sort_keys=True) for c in summary["checks"]]
+    assert len(seen) == len(set(seen))
+    assert [c["name"] for c in summary["checks"]].count("tmdb coverage") == 1
     keys = list_lake(lake_uri, s3)
     assert "Raw/Local/CSV/Movies/2024/05/01/movies.csv" in keys
     assert any(k.startswith("Refined/DimFilmes/") and k.endswith(".parquet") for k in keys)
