@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from moviedl.sources import MOVIES, SERIES
+
 DATA_FILE = "data.parquet"  # the one published file of a table or partition
 PARTITION_COLUMN = "dt"  # Trusted partitions: <folder>/dt=YYYY-MM-DD/
 QUARANTINE_PREFIX = "_moviedl/quarantine"
@@ -123,7 +125,7 @@ _CSV_TAIL = (
 
 TRUSTED_MOVIES = Table(
     "trusted_movies",
-    "Trusted/Local/Parquet/Movies",
+    f"Trusted/Local/Parquet/{MOVIES.folder}",
     "trusted",
     (*_CSV_HEAD, *_CSV_TAIL),
     partitioned=True,
@@ -131,7 +133,7 @@ TRUSTED_MOVIES = Table(
 )
 TRUSTED_SERIES = Table(
     "trusted_series",
-    "Trusted/Local/Parquet/Series",
+    f"Trusted/Local/Parquet/{SERIES.folder}",
     "trusted",
     (*_CSV_HEAD, _c("end_year", "INTEGER", sparse=True, doc="anoTermino"), *_CSV_TAIL),
     partitioned=True,
@@ -152,7 +154,7 @@ _TMDB_STATS = (
 
 TRUSTED_TMDB_MOVIES = Table(
     "trusted_tmdb_movies",
-    "Trusted/TMDB/Parquet/Movies",
+    f"Trusted/TMDB/Parquet/{MOVIES.folder}",
     "trusted",
     (
         *_TMDB_COMMON,
@@ -171,7 +173,7 @@ TRUSTED_TMDB_MOVIES = Table(
 )
 TRUSTED_TMDB_SERIES = Table(
     "trusted_tmdb_series",
-    "Trusted/TMDB/Parquet/Series",
+    f"Trusted/TMDB/Parquet/{SERIES.folder}",
     "trusted",
     (
         *_TMDB_COMMON,
@@ -306,6 +308,9 @@ TRUSTED_TABLES: tuple[Table, ...] = (
     TRUSTED_TMDB_MOVIES,
     TRUSTED_TMDB_SERIES,
 )
+#: kind name -> its Trusted table typed from the Raw CSV, and the one typed from TMDB JSON.
+TRUSTED_CSV_TABLES: dict[str, Table] = {MOVIES.name: TRUSTED_MOVIES, SERIES.name: TRUSTED_SERIES}
+TRUSTED_TMDB_TABLES: dict[str, Table] = {MOVIES.name: TRUSTED_TMDB_MOVIES, SERIES.name: TRUSTED_TMDB_SERIES}
 # Dimensions before facts: the order tables are published in.
 REFINED_TABLES: tuple[Table, ...] = (DIM_FILMES, DIM_GENERO, DIM_ARTISTA, FATO_FILME, FATO_ELENCO)
 TABLES: Mapping[str, Table] = {t.name: t for t in (*TRUSTED_TABLES, *REFINED_TABLES)}
