@@ -15,7 +15,6 @@ projection, so Athena finds new ingestion dates without crawlers or ``MSCK REPAI
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ import pyarrow.parquet as pq
 
 from moviedl.checks import schema_difference
 from moviedl.contract import PARTITION_COLUMN, Table, athena_type
-from moviedl.lake import Lake, LocalLake, ObjectInfo
+from moviedl.lake import Lake, ObjectInfo
 from moviedl.summary import Check, Status
 
 _DT_FOLDER = re.compile(rf"^{PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})$")
@@ -144,9 +143,7 @@ def _schema_check(lake: Lake, found: FoundTable, con: duckdb.DuckDBPyConnection)
 
 def parquet_schema(lake: Lake, info: ObjectInfo, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """The (column, DuckDB type) pairs of a lake Parquet file, read from its footer only."""
-    source: str | io.RawIOBase = (
-        str(lake.path(info.key)) if isinstance(lake, LocalLake) else lake.open_ranges(info.key, info.size)
-    )
+    source = lake.ranged_source(info.key, info.size)
     arrow_schema = pq.ParquetFile(source, coerce_int96_timestamp_unit="us").schema_arrow
     con.register("_moviedl_schema_probe", arrow_schema.empty_table())
     try:

@@ -36,7 +36,7 @@ import duckdb
 from moviedl import duck
 from moviedl.config import Settings
 from moviedl.errors import ExitCode, InputFileError, UsageError
-from moviedl.lake import Lake, LocalLake
+from moviedl.lake import Lake
 from moviedl.runs import current_run_id
 from moviedl.sources import KINDS, SourceKind
 from moviedl.summary import Check, Status, Summary
@@ -325,7 +325,7 @@ def _select(con: duckdb.DuckDBPyConnection, lake: Lake, workdir: Path, csv_keys:
     """Fill the table ``candidates`` (see tmdb_candidates.sql); returns the selection counts."""
     con.execute(duck.sql_text("tmdb_titles_table"))
     for kind, key in csv_keys.items():
-        con.execute(duck.sql_text("tmdb_titles"), {"kind": kind, "path": str(_local_copy(lake, key, workdir))})
+        con.execute(duck.sql_text("tmdb_titles"), {"kind": kind, "path": str(lake.local_path(key, workdir / "lake"))})
     if wanted:
         import pyarrow as pa
 
@@ -347,18 +347,6 @@ def _select(con: duckdb.DuckDBPyConnection, lake: Lake, workdir: Path, csv_keys:
     row = result.fetchone()
     assert row is not None
     return dict(zip([d[0] for d in result.description], map(int, row), strict=True))
-
-
-def _local_copy(lake: Lake, key: str, workdir: Path) -> Path:
-    """A path DuckDB can read: the file itself on a local lake, a temporary copy from S3."""
-    if isinstance(lake, LocalLake):
-        return lake.root / key
-    local = workdir / "lake" / key
-    local.parent.mkdir(parents=True, exist_ok=True)
-    with lake.open_read(key) as source, open(local, "wb") as target:
-        while chunk := source.read(8 << 20):
-            target.write(chunk)
-    return local
 
 
 # --- fetching ---------------------------------------------------------------------------------

@@ -26,7 +26,10 @@ from moviedl.errors import MoviedlError, ServiceError
 from moviedl.files import CHUNK_SIZE, atomic_file, b64_sha256, sha256_stream
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from moviedl.config import Settings
+    from moviedl.lock import LakeLock, LockOwner
 
 STATE_PREFIX = "_moviedl"
 TMP_PREFIX = f"{STATE_PREFIX}/tmp"
@@ -201,6 +204,62 @@ class Lake(ABC):
                  if "/" in info.key[len(prefix):]}
         return sorted(names)
 
+    def move(self, source: str, dest: str) -> None:
+        """Make ``dest`` what ``source`` was and remove ``source``; ``dest`` appears in one step
+        (here a copy, then a delete; a local lake renames)."""
+        self.copy(source, dest)
+        self.delete(source)
+
+    # --- the lake as a whole --------------------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        """Where the lake is, as messages name it: its URI (a local lake: its absolute folder)."""
+        return self.uri
+
+    def exists_as_lake(self) -> bool:
+        """Whether there is a lake here at all: a local folder that exists, or an S3 prefix that
+        holds at least one object."""
+        objects = self.list()
+        try:
+            return next(objects, None) is not None
+        finally:
+            objects.close()  # type: ignore[attr-defined]
+
+    @abstractmethod
+    def lock(self, owner: LockOwner, ttl: dt.timedelta | None = None) -> LakeLock:
+        """The lock that lets one run at a time write this lake, not yet acquired (see
+        :mod:`moviedl.lock`). ``ttl``: how long an S3 lock lives without being renewed."""
+
+    # --- local files, for the tools that read and write files (DuckDB, pyarrow) -----------------
+
+    def local_root(self, workdir: Path) -> Path:
+        """The local folder whose ``<key>`` files are the lake's: the lake's own folder for a
+        local lake; otherwise ``workdir`` (private and temporary), where :meth:`local_path` puts
+        copies and where files to be published can be staged."""
+        return workdir
+
+    def local_path(self, key: str, workdir: Path) -> Path:
+        """A local file with the content of ``key``: on a local lake the file itself, read in
+        place; otherwise a copy downloaded once to ``local_root(workdir) / key`` (later calls
+        reuse it: lake objects are replaced, never changed in place)."""
+        path = self.local_root(workdir) / key
+        if not path.exists():
+            self.download(key, path)
+        return path
+
+    def ranged_source(self, key: str, size: int) -> str | RangeFile:
+        """What pyarrow can open to read parts of ``key`` of ``size`` bytes (a Parquet footer)
+        without fetching the rest: a local file's path, or a :class:`RangeFile`."""
+        return self.open_ranges(key, size)
+
+    def publish_file(self, path: Path, key: str) -> None:
+        """Make the local file ``path`` the object ``key``, in one step. A file inside a local
+        lake (staged under :meth:`local_root`) is renamed into place — no copy, and it leaves
+        ``path`` — or left alone when it already is ``key``; any other file is uploaded,
+        verified (:meth:`upload_file`)."""
+        self.upload_file(path, key)
+
 
 @contextlib.contextmanager
 def local_errors(action: str, path: Path) -> Iterator[None]:
@@ -260,6 +319,37 @@ class LocalLake(Lake):
 
     def uri_of(self, key: str) -> str:
         return str(self.root / key)
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def exists_as_lake(self) -> bool:
+        return self.root.is_dir()
+
+    def lock(self, owner: LockOwner, ttl: dt.timedelta | None = None) -> LakeLock:
+        """An OS file lock (``flock``): the kernel releases it when the process dies (no ttl)."""
+        from moviedl.lock import LocalLock
+
+        return LocalLock(self, owner)
+
+    def local_root(self, workdir: Path) -> Path:
+        return self.root
+
+    def local_path(self, key: str, workdir: Path) -> Path:
+        return self.path(key)
+
+    def ranged_source(self, key: str, size: int) -> str | RangeFile:
+        return str(self.path(key))
+
+    def publish_file(self, path: Path, key: str) -> None:
+        try:
+            source = path.relative_to(self.root).as_posix()
+        except ValueError:  # not in the lake: copy it in
+            super().publish_file(path, key)
+            return
+        if source != key:
+            self.move(source, key)
 
     def check(self) -> None:
         if self.root.exists() and not self.root.is_dir():
@@ -494,6 +584,12 @@ class S3Lake(Lake):
 
     def uri_of(self, key: str) -> str:
         return f"s3://{self.bucket}/{self.full_key(key)}"
+
+    def lock(self, owner: LockOwner, ttl: dt.timedelta | None = None) -> LakeLock:
+        """A lock object written with conditional PUTs and kept alive by a heartbeat."""
+        from moviedl.lock import DEFAULT_TTL, S3Lock
+
+        return S3Lock(self, owner, ttl or DEFAULT_TTL)
 
     @contextlib.contextmanager
     def errors(self, action: str, key: str | None = None) -> Iterator[None]:

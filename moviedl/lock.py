@@ -21,11 +21,14 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moviedl.aws import NOT_FOUND, PRECONDITION_FAILED, error_code
 from moviedl.errors import ServiceError, UsageError
-from moviedl.lake import STATE_PREFIX, Lake, LocalLake, S3Lake, local_errors
+from moviedl.lake import STATE_PREFIX, Lake, local_errors
+
+if TYPE_CHECKING:
+    from moviedl.lake import LocalLake, S3Lake
 
 LOCAL_LOCK_KEY = f"{STATE_PREFIX}/lock"
 S3_LOCK_KEY = f"{STATE_PREFIX}/lock.json"
@@ -284,7 +287,4 @@ def _parse_time(value: str | None) -> dt.datetime | None:
 
 def lock_lake(lake: Lake, owner: LockOwner, ttl: dt.timedelta = DEFAULT_TTL) -> LakeLock:
     """The lock for ``lake`` (not yet acquired: use it as a context manager)."""
-    if isinstance(lake, S3Lake):
-        return S3Lock(lake, owner, ttl)
-    assert isinstance(lake, LocalLake)
-    return LocalLock(lake, owner)
+    return lake.lock(owner, ttl)

@@ -58,7 +58,7 @@ import duckdb
 from moviedl.contract import ForeignKey, Table
 from moviedl.duck import ident, idents, scalar, write_parquet
 from moviedl.files import sha256_file
-from moviedl.lake import STATE_PREFIX, Lake, LocalLake
+from moviedl.lake import STATE_PREFIX, Lake
 
 STAGING_PREFIX = f"{STATE_PREFIX}/staging"
 VERSIONS_PREFIX = f"{STATE_PREFIX}/versions"
@@ -114,22 +114,21 @@ class Staged:
 class Workspace:
     """Where one run writes aside and keeps local copies of its inputs.
 
-    Local lake: ``<lake>/_moviedl/staging/<run id>/`` (same file system as the data, so publishing
-    is a rename). S3 lake: a local temp folder; inputs are downloaded into it.
+    Files are staged at ``<local root>/_moviedl/staging/<run id>/<key>`` (see
+    :meth:`Lake.local_root`). Local lake: inside the lake (same file system as the data, so
+    publishing is a rename). S3 lake: in a local temp folder, which also holds the downloaded
+    inputs.
     """
 
     def __init__(self, lake: Lake, run_id: str | None = None) -> None:
         self.lake = lake
         self.run_id = run_id or new_run_id()
         self._tmp = Path(tempfile.mkdtemp(prefix="moviedl-refine-"))
-        if isinstance(lake, LocalLake):
-            self.root = lake.path(self.staging_key(""))
-        else:
-            self.root = self._tmp / "staging"
+        self._local = self._tmp / "lake"
+        self.root = lake.local_root(self._local) / self.staging_key("")
         self.root.mkdir(parents=True, exist_ok=True)
         self.scratch = self._tmp / "scratch"  # DuckDB spill files
         self.scratch.mkdir()
-        self._inputs = self._tmp / "inputs"
 
     def staging_key(self, key: str) -> str:
         return f"{STAGING_PREFIX}/{self.run_id}/{key}"
@@ -141,19 +140,11 @@ class Workspace:
 
     def input_path(self, key: str) -> Path:
         """A local file with the content of the lake object ``key`` (read in place when local)."""
-        if isinstance(self.lake, LocalLake):
-            return self.lake.path(key)
-        path = self._inputs / key
-        if not path.exists():
-            self.lake.download(key, path)
-        return path
+        return self.lake.local_path(key, self._local)
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
-        if isinstance(self.lake, LocalLake):
-            shutil.rmtree(self.root, ignore_errors=True)
-        else:
-            self.lake.delete_prefix(f"{STAGING_PREFIX}/{self.run_id}/")
+        self.lake.delete_prefix(self.staging_key(""))
 
     def __enter__(self) -> Self:
         return self
@@ -206,12 +197,11 @@ class Publisher:
                 pending.append((out, sha))
         pending.sort(key=lambda item: bool(item[0].table.foreign_keys))  # stable: facts last
         expansions = self._expansions(outputs, [out for out, _sha in pending], published)
-        if not isinstance(self.lake, LocalLake):
-            for out, _sha in pending:  # upload everything before switching anything
-                self.lake.upload_file(out.path, self.ws.staging_key(out.key))
-            for exp in expansions.values():
-                if exp.switch:
-                    self.lake.upload_file(exp.path, self.ws.staging_key(exp.rel))
+        for out, _sha in pending:  # upload everything before switching anything (local: in place)
+            self.lake.publish_file(out.path, self.ws.staging_key(out.key))
+        for exp in expansions.values():
+            if exp.switch:
+                self.lake.publish_file(exp.path, self.ws.staging_key(exp.rel))
         self._hook("staged")
         for out, sha in pending:  # 1. expand (or publish) the dimensions, 2. publish the facts
             exp = expansions.get(out.table.name)
@@ -247,20 +237,12 @@ class Publisher:
                 self.lake.copy(out.key, version)
                 out.version = version
             self._hook(f"archived:{out.table.name}")
-        staged_key = self.ws.staging_key(staged or out.key)
-        if isinstance(self.lake, LocalLake):
-            self.lake.move(staged_key, out.key)
-        else:
-            self.lake.copy(staged_key, out.key)
-            self.lake.delete(staged_key)
+        self.lake.move(self.ws.staging_key(staged or out.key), out.key)
         if point == "switched":
             out.status = "published"
         self._hook(f"{point}:{out.table.name}")
 
     def _published_sha(self, key: str) -> str | None:
-        if isinstance(self.lake, LocalLake):
-            path = self.lake.path(key)
-            return sha256_file(path) if path.is_file() else None
         return self.lake.sha256(key) if self.lake.exists(key) else None
 
     # -- expand ------------------------------------------------------------------------------
@@ -363,10 +345,7 @@ class Publisher:
             return
         if self._published_sha(key) == sha256_file(out.quarantine_path):
             return
-        if isinstance(self.lake, LocalLake):
-            self.lake.move(self.ws.staging_key(key), key)
-        else:
-            self.lake.upload_file(out.quarantine_path, key)
+        self.lake.publish_file(out.quarantine_path, key)
 
     def _remove_strays(self, out: Staged) -> None:
         """Delete other data files in the published folder — only once ours is in place."""

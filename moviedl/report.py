@@ -24,7 +24,7 @@ from moviedl.config import Settings
 from moviedl.contract import REFINED_TABLES, TRUSTED_TABLES, Table
 from moviedl.errors import DataCheckError, ExitCode, UsageError
 from moviedl.files import atomic_file
-from moviedl.lake import Lake, LocalLake
+from moviedl.lake import Lake
 from moviedl.summary import Check, Status, Summary
 
 _EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import""", re.I)
@@ -109,16 +109,7 @@ def _register(con: duckdb.DuckDBPyConnection, lake: Lake, table: Table, tmp: Pat
     """Make ``table`` queryable by its name; an empty table of the contract's shape if absent."""
     keys = [o.key for o in lake.list(table.prefix()) if o.key.endswith(".parquet")]
     if keys:
-        if isinstance(lake, LocalLake):
-            files = [str(lake.root / key) for key in keys]
-        else:
-            files = []
-            for number, key in enumerate(keys):
-                local = tmp / f"{table.name}-{number}.parquet"
-                with lake.open_read(key) as stream, open(local, "wb") as out:
-                    while chunk := stream.read(8 << 20):
-                        out.write(chunk)
-                files.append(str(local))
+        files = [str(lake.local_path(key, tmp / "lake")) for key in keys]
         con.read_parquet(files, hive_partitioning=False).to_view(table.name)
         return True
     columns = ", ".join(f"{duck.ident(c.name)} {c.type}" for c in table.columns)

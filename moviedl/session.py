@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from moviedl import interrupt
 from moviedl.config import Settings
 from moviedl.errors import ExitCode, UsageError
-from moviedl.lake import Lake, LocalLake
+from moviedl.lake import Lake
 from moviedl.lock import LakeLock, LockOwner, lock_lake
 from moviedl.logs import run_id_var, stage
 from moviedl.runs import RunRecord, write_record
@@ -74,20 +74,10 @@ def require_lake(lake: Lake) -> None:
     """Refuse (exit 2) a lake that does not exist: a local folder that is not there, or an S3
     prefix that holds no object (a missing bucket stays a :class:`ServiceError`, exit 3)."""
     lake.check()
-    if isinstance(lake, LocalLake):
-        if lake.root.is_dir():
-            return
-        where = str(lake.root)
-    else:
-        objects = lake.list()
-        try:
-            if next(objects, None) is not None:
-                return
-        finally:
-            objects.close()  # type: ignore[attr-defined]
-        where = lake.uri
+    if lake.exists_as_lake():
+        return
     raise UsageError(
-        f"no lake at {where}",
+        f"no lake at {lake.location}",
         hint="Check --lake / MOVIEDL_LAKE, or run 'moviedl ingest-csv' first to create the lake.",
     )
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ import duckdb
 
 from moviedl.duck import sql_text
 from moviedl.errors import InputFileError
-from moviedl.lake import STATE_PREFIX, Lake, LocalLake
+from moviedl.lake import STATE_PREFIX, Lake
 
 LEDGER_PREFIX = f"{STATE_PREFIX}/tmdb/ledger/"
 SEGMENT_PREFIX = f"{LEDGER_PREFIX}segments/"
@@ -108,13 +107,7 @@ class Ledger:
         self.con.execute("DELETE FROM ledger WHERE list_contains($files, file)", params)
 
     def _readable(self, key: str) -> Path:
-        if isinstance(self.lake, LocalLake):
-            return self.lake.root / key
-        local = self.workdir / "lake" / key
-        local.parent.mkdir(parents=True, exist_ok=True)
-        with self.lake.open_read(key) as source, open(local, "wb") as target:
-            shutil.copyfileobj(source, target, 1 << 20)
-        return local
+        return self.lake.local_path(key, self.workdir / "lake")
 
     def _insert(self, paths: Iterable[Path]) -> None:
         files = [str(p) for p in paths]
@@ -129,7 +122,7 @@ class Ledger:
         orphans = [key for key in self.raw_files if key not in known]
         if not orphans:
             return 0
-        root = self.lake.root if isinstance(self.lake, LocalLake) else self.workdir / "lake"
+        root = self.lake.local_root(self.workdir / "lake")
         paths = [str(self._readable(key)) for key in orphans]
         query = sql_text("tmdb_orphans")
         try:

@@ -57,7 +57,7 @@ from moviedl.contract import (
     Table,
 )
 from moviedl.errors import ConfigError, ExitCode, UsageError
-from moviedl.lake import Lake, LocalLake
+from moviedl.lake import Lake
 from moviedl.manifest import read_manifest
 from moviedl.publish import Workspace
 from moviedl.refined import register_inputs
@@ -103,12 +103,7 @@ class _Files:
         self.lake, self.root = lake, root
 
     def input_path(self, key: str) -> Path:
-        if isinstance(self.lake, LocalLake):
-            return self.lake.path(key)
-        path = self.root / key
-        if not path.exists():
-            self.lake.download(key, path)
-        return path
+        return self.lake.local_path(key, self.root)
 
 
 @dataclass

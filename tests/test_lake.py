@@ -158,3 +158,94 @@ def test_staged_writes_left_by_a_killed_process_are_cleaned_up(tmp_path: Path) -
     assert not stale._tmp.exists() and live._tmp.exists()  # noqa: SLF001
     live.commit()
     assert lake.read_bytes("b.txt") == b"in progress"
+
+
+# --- what callers need from any lake (no isinstance on the backend) ----------------------------
+
+
+def test_local_path_reads_in_place_or_downloads_once(lake_uri: str, s3, tmp_path: Path) -> None:
+    lake = make_lake(lake_uri)
+    lake.write_bytes("Raw/a/one.csv", b"one")
+    workdir = tmp_path / "scratch"
+
+    path = lake.local_path("Raw/a/one.csv", workdir)
+
+    assert path.read_bytes() == b"one"
+    if lake_uri.startswith("s3://"):
+        assert path == workdir / "Raw/a/one.csv" == lake.local_root(workdir) / "Raw/a/one.csv"
+        lake.delete("Raw/a/one.csv")
+        assert lake.local_path("Raw/a/one.csv", workdir).read_bytes() == b"one"  # the copy is reused
+    else:
+        assert path == Path(lake_uri).absolute() / "Raw/a/one.csv"  # the lake's own file
+        assert lake.local_root(workdir) == Path(lake_uri).absolute()
+        assert not workdir.exists()
+
+
+def test_publish_file_from_outside_the_lake_uploads_it(lake_uri: str, s3, tmp_path: Path) -> None:
+    lake = make_lake(lake_uri)
+    source = tmp_path / "out.parquet"
+    source.write_bytes(b"new version")
+
+    lake.publish_file(source, "T/data.parquet")
+
+    assert read_lake_object(lake_uri, "T/data.parquet", s3) == b"new version"
+    assert source.read_bytes() == b"new version"  # a file outside the lake stays
+
+
+def test_publish_file_staged_under_the_local_root(lake_uri: str, s3, tmp_path: Path) -> None:
+    lake = make_lake(lake_uri)
+    root = lake.local_root(tmp_path / "work")
+    staged = root / "_moviedl/staging/r1/T/data.parquet"
+    staged.parent.mkdir(parents=True)
+    staged.write_bytes(b"staged")
+
+    lake.publish_file(staged, "_moviedl/staging/r1/T/data.parquet")  # local: it is that object already
+    assert read_lake_object(lake_uri, "_moviedl/staging/r1/T/data.parquet", s3) == b"staged"
+
+    lake.publish_file(staged, "T/data.parquet")
+    assert read_lake_object(lake_uri, "T/data.parquet", s3) == b"staged"
+    # a local lake renames its own file into place (no copy); from elsewhere it is uploaded
+    assert staged.exists() == lake_uri.startswith("s3://")
+
+
+def test_move_replaces_the_target_and_removes_the_source(lake_uri: str, s3) -> None:
+    lake = make_lake(lake_uri)
+    lake.write_bytes("stage/x.bin", b"new")
+    lake.write_bytes("live/x.bin", b"old")
+
+    lake.move("stage/x.bin", "live/x.bin")
+
+    assert lake.read_bytes("live/x.bin") == b"new"
+    assert not lake.exists("stage/x.bin")
+
+
+def test_exists_as_lake_and_location(lake_uri: str, s3) -> None:
+    lake = make_lake(lake_uri)
+    assert not lake.exists_as_lake()
+    lake.write_bytes("Raw/x.csv", b"x")
+    assert lake.exists_as_lake()
+    expected = lake_uri if lake_uri.startswith("s3://") else str(Path(lake_uri).absolute())
+    assert lake.location == expected
+
+
+def test_lock_admits_one_run_at_a_time(lake_uri: str, s3) -> None:
+    from moviedl.lock import LakeLocked, LockOwner
+
+    lake = make_lake(lake_uri)
+    with lake.lock(LockOwner.current("run-1", "refine")):
+        other = make_lake(lake_uri).lock(LockOwner.current("run-2", "refine"))
+        with pytest.raises(LakeLocked, match="run-1"):
+            other.acquire()
+    with lake.lock(LockOwner.current("run-3", "refine")) as held:
+        held.ensure_held()
+
+
+def test_ranged_source_reads_only_what_is_asked(lake_uri: str, s3) -> None:
+    lake = make_lake(lake_uri)
+    lake.write_bytes("f.bin", bytes(range(100)))
+
+    source = lake.ranged_source("f.bin", 100)
+
+    with open(source, "rb") if isinstance(source, str) else source as stream:
+        stream.seek(-3, 2)
+        assert stream.read(3) == bytes([97, 98, 99])
