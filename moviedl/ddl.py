@@ -74,7 +74,7 @@ def _inspect(lake: Lake, table: Table, con: duckdb.DuckDBPyConnection) -> FoundT
     prefix = table.prefix()
     others: list[str] = []
     misplaced: list[str] = []
-    for info in lake.list(prefix):
+    for info in lake.list_objects(prefix):
         rest = PurePosixPath(info.key[len(prefix):])
         if any(part.startswith(("_", ".")) for part in rest.parts):
             continue  # hidden files: Athena, Spark and DuckDB globs skip them too

@@ -273,7 +273,7 @@ def _pick_date(settings: Settings, lake: Lake, kinds: Iterable[SourceKind]) -> t
         dates: set[dt.date] = set()
         for kind in kinds:
             pattern = re.compile(re.escape(kind.raw_prefix()) + r"(\d{4})/(\d{2})/(\d{2})/" + re.escape(kind.file_name))
-            for info in lake.list(kind.raw_prefix()):
+            for info in lake.list_objects(kind.raw_prefix()):
                 if match := pattern.fullmatch(info.key):
                     with suppress(ValueError):
                         dates.add(dt.date(*map(int, match.groups())))

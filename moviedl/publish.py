@@ -349,7 +349,7 @@ class Publisher:
 
     def _remove_strays(self, out: Staged) -> None:
         """Delete other data files in the published folder — only once ours is in place."""
-        for info in list(self.lake.list(out.table.prefix(out.dt))):
+        for info in list(self.lake.list_objects(out.table.prefix(out.dt))):
             name = info.key.rsplit("/", 1)[-1]
             if info.key != out.key and not name.startswith(("_", ".")):
                 self.lake.delete(info.key)
@@ -358,7 +358,7 @@ class Publisher:
     def _prune(self, out: Staged) -> None:
         folder = f"{VERSIONS_PREFIX}/{out.table.prefix(out.dt)}"
         versions = sorted(
-            info.key for info in self.lake.list(folder) if "/" not in info.key[len(folder) :]
+            info.key for info in self.lake.list_objects(folder) if "/" not in info.key[len(folder) :]
         )
         for key in versions[: max(0, len(versions) - self.keep_versions)]:
             self.lake.delete(key)

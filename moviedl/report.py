@@ -107,7 +107,7 @@ def build_report(settings: Settings, lake: Lake, options: ReportOptions) -> Summ
 
 def _register(con: duckdb.DuckDBPyConnection, lake: Lake, table: Table, tmp: Path) -> bool:
     """Make ``table`` queryable by its name; an empty table of the contract's shape if absent."""
-    keys = [o.key for o in lake.list(table.prefix()) if o.key.endswith(".parquet")]
+    keys = [o.key for o in lake.list_objects(table.prefix()) if o.key.endswith(".parquet")]
     if keys:
         files = [str(lake.local_path(key, tmp / "lake")) for key in keys]
         con.read_parquet(files, hive_partitioning=False).to_view(table.name)
@@ -124,7 +124,7 @@ def _rows(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | No
 def _headline(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, Any]:
     titles, movies, series, genres, with_tmdb = _rows(con, "report_headline")[0]
     (artists,) = _rows(con, "report_artists")[0]
-    dates = {m.group(1) for t in TRUSTED_TABLES for o in lake.list(t.prefix()) if (m := _DT.search("/" + o.key))}
+    dates = {m.group(1) for t in TRUSTED_TABLES for o in lake.list_objects(t.prefix()) if (m := _DT.search("/" + o.key))}
     return {
         "titles": titles, "movies": movies, "series": series, "genres": genres, "artists": artists,
         "tmdb_coverage": (with_tmdb / titles) if titles else None,

@@ -84,13 +84,13 @@ class Ledger:
     def load(self) -> None:
         """Read every ledger file into the table ``ledger``; list the Raw TMDB files."""
         self.con.execute(sql_text("tmdb_ledger_table"))
-        for info in self.lake.list(LEDGER_PREFIX):
+        for info in self.lake.list_objects(LEDGER_PREFIX):
             if not info.key.endswith(".jsonl"):
                 continue
             (self._segments if info.key.startswith(SEGMENT_PREFIX) else self._run_files).append(info.key)
             self._local[info.key] = self._readable(info.key)
         self._insert(self._local.values())
-        self.raw_files = [info.key for info in self.lake.list(RAW_TMDB_PREFIX) if RAW_FILE.fullmatch(info.key)]
+        self.raw_files = [info.key for info in self.lake.list_objects(RAW_TMDB_PREFIX) if RAW_FILE.fullmatch(info.key)]
         self._forget_missing()
 
     def _forget_missing(self) -> None:

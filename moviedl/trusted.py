@@ -76,13 +76,13 @@ class RawInventory:
 
 def raw_inventory(lake: Lake) -> RawInventory:
     inventory = RawInventory()
-    for info in lake.list("Raw/Local/CSV/"):
+    for info in lake.list_objects("Raw/Local/CSV/"):
         match = RAW_CSV.match(info.key)
         if match and match.group(5) == match.group(1).lower():
             inventory.csv[f"{match.group(2)}-{match.group(3)}-{match.group(4)}"][match.group(5)] = (
                 info.key
             )
-    for info in lake.list("Raw/TMDB/JSON/"):
+    for info in lake.list_objects("Raw/TMDB/JSON/"):
         match = RAW_TMDB.match(info.key)
         if match:
             day = f"{match.group(2)}-{match.group(3)}-{match.group(4)}"
@@ -93,7 +93,7 @@ def raw_inventory(lake: Lake) -> RawInventory:
 def trusted_partitions(lake: Lake, table: Table) -> dict[str, list[str]]:
     """The published partitions of a Trusted table: ``dt`` -> its Parquet keys."""
     found: dict[str, list[str]] = defaultdict(list)
-    for info in lake.list(f"{table.folder}/"):
+    for info in lake.list_objects(f"{table.folder}/"):
         match = TRUSTED_FILE.match(info.key)
         if match and match.group(1) == table.folder:
             found[match.group(2)].append(info.key)

@@ -213,7 +213,7 @@ def _raw(run: _Run, day: str, csv_keys: dict[str, str]) -> None:
             ]
         results.append(result)
     tmdb: dict[str, list[tuple[str, int]]] = {}
-    for info in run.lake.list("Raw/TMDB/JSON/"):
+    for info in run.lake.list_objects("Raw/TMDB/JSON/"):
         match = RAW_TMDB.match(info.key)
         if match and "-".join(match.group(2, 3, 4)) == day:
             tmdb.setdefault(match.group(1), []).append((info.key, info.size))
@@ -310,7 +310,7 @@ def _refined(run: _Run) -> None:
     trusted = _trusted_pairs(run)
     good: dict[str, Dataset] = {}
     for table in REFINED_TABLES:  # dimensions first: facts check their keys against them
-        keys = [(i.key, i.size) for i in run.lake.list(table.prefix()) if i.key.endswith(".parquet")]
+        keys = [(i.key, i.size) for i in run.lake.list_objects(table.prefix()) if i.key.endswith(".parquet")]
         ds = Dataset(table, tuple(str(run.files.input_path(k)) for k, _ in keys), None,
                      run.lake.uri_of(table.prefix()))
         recon = None

@@ -27,7 +27,7 @@ def test_write_read_list_delete_round_trip(lake_uri: str, s3) -> None:
 
     assert lake.read_bytes("Raw/b/two.txt") == "dois – 二".encode()
     assert read_lake_object(lake_uri, "Raw/a/one.txt", s3) == b"one"
-    assert [(o.key, o.size) for o in lake.list("Raw/")] == [("Raw/a/one.txt", 3), ("Raw/b/two.txt", 12)]
+    assert [(o.key, o.size) for o in lake.list_objects("Raw/")] == [("Raw/a/one.txt", 3), ("Raw/b/two.txt", 12)]
     assert lake.size("Raw/a/one.txt") == 3 and lake.size("Raw/none") is None
     assert lake.sha256("Other/three.txt") == hashlib.sha256(b"3").hexdigest()
 
@@ -61,7 +61,7 @@ def test_s3_listing_follows_every_page(bucket: str, s3) -> None:
     for i in range(10):
         s3.put_object(Bucket=bucket, Key=f"p/Raw/{i:02}.txt", Body=b"x")
     s3.put_object(Bucket=bucket, Key="elsewhere/Raw/xx.txt", Body=b"x")
-    assert [o.key for o in lake.list("Raw/")] == [f"Raw/{i:02}.txt" for i in range(10)]
+    assert [o.key for o in lake.list_objects("Raw/")] == [f"Raw/{i:02}.txt" for i in range(10)]
 
 
 def test_s3_listing_is_not_capped_at_1000_keys(bucket: str, s3) -> None:
@@ -70,7 +70,7 @@ def test_s3_listing_is_not_capped_at_1000_keys(bucket: str, s3) -> None:
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=f"Raw/{i:05}", Body=b""), range(1005)))
     lake = S3Lake(f"s3://{bucket}", load_settings())
-    assert sum(1 for _ in lake.list("Raw/")) == 1005
+    assert sum(1 for _ in lake.list_objects("Raw/")) == 1005
 
 
 def test_s3_large_object_goes_up_in_parts_and_is_verified(bucket: str, s3) -> None:
