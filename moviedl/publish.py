@@ -199,9 +199,9 @@ class Publisher:
         expansions = self._expansions(outputs, [out for out, _sha in pending], published)
         for out, _sha in pending:  # upload everything before switching anything (local: in place)
             self.lake.publish_file(out.path, self.ws.staging_key(out.key))
-        for exp in expansions.values():
-            if exp.switch:
-                self.lake.publish_file(exp.path, self.ws.staging_key(exp.rel))
+        for expansion in expansions.values():
+            if expansion.switch:
+                self.lake.publish_file(expansion.path, self.ws.staging_key(expansion.rel))
         self._hook("staged")
         for out, sha in pending:  # 1. expand (or publish) the dimensions, 2. publish the facts
             exp = expansions.get(out.table.name)
