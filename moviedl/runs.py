@@ -126,7 +126,7 @@ def write_record(lake: Lake, record: RunRecord) -> str:
 def recent_records(lake: Lake, last: int = 10) -> list[dict[str, Any]]:
     """The newest ``last`` run records, newest first. Run ids sort by their start second; runs
     that started in the same second are ordered by ``started_at`` (milliseconds)."""
-    keys = sorted((o.key for o in lake.list(RUNS_PREFIX) if o.key.endswith(".json")), reverse=True)
+    keys = sorted((o.key for o in lake.list_objects(RUNS_PREFIX) if o.key.endswith(".json")), reverse=True)
     second = _second_of(keys[last - 1]) if len(keys) >= last else None
     chosen = keys[:last] + [k for k in keys[last:] if _second_of(k) == second]
     records = [_read_record(lake, key) for key in chosen]
