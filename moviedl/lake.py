@@ -261,16 +261,6 @@ class Lake(ABC):
         self.upload_file(path, key)
 
 
-def _list_objects_old_name(self: Lake, prefix: str = "") -> Iterator[ObjectInfo]:
-    """``Lake.list``, the old name of :meth:`Lake.list_objects` (it shadowed the builtin inside
-    the class): kept for callers not renamed yet; remove once none is left."""
-    return self.list_objects(prefix)
-
-
-# Set outside the class body, where the name no longer hides the builtin from type checkers.
-Lake.list = _list_objects_old_name  # type: ignore[attr-defined]
-
-
 @contextlib.contextmanager
 def local_errors(action: str, path: Path) -> Iterator[None]:
     """An OS error on the lake folder (no space, no permission, not a folder) as one message."""
