@@ -12,10 +12,8 @@ DuckDB views over the files. It can also run them through Athena or register the
 from __future__ import annotations
 
 import json
-import os
 import re
 import tempfile
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,8 @@ from moviedl.ddl import (
     table_def,
 )
 from moviedl.errors import ConfigError, ExitCode, UsageError
-from moviedl.lake import Lake, LocalLake
+from moviedl.files import atomic_file
+from moviedl.lake import Lake
 from moviedl.summary import Check, Status, Summary
 from moviedl.views import View, athena_view, bind, load_views, usable
 
@@ -158,7 +157,7 @@ def _target(settings: Settings, lake: Lake, options: DdlOptions) -> tuple[Dialec
         if not location.startswith("s3://"):
             location = str(Path(location).expanduser().absolute())
         return dialect, location
-    if isinstance(lake, LocalLake):
+    if not lake.location.startswith("s3://"):  # a local folder
         if dialect is Dialect.athena:
             what = "IAM policies" if options.policy else "Athena and Glue"
             raise UsageError(
@@ -166,7 +165,7 @@ def _target(settings: Settings, lake: Lake, options: DdlOptions) -> tuple[Dialec
                 "--location s3://bucket/prefix (where the lake is or will be uploaded), "
                 "or use --dialect duckdb to query the local files"
             )
-        return dialect, str(lake.root)
+        return dialect, lake.location
     return dialect, lake.uri.rstrip("/")
 
 
@@ -252,14 +251,11 @@ def write_atomically(path: Path, text: str) -> None:
     path = Path(path)
     if path.parent and not path.parent.is_dir():
         raise UsageError(f"--output {path}: the folder {path.parent} does not exist")
-    part = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
     try:
-        part.write_text(text, "utf-8")
-        os.replace(part, path)
+        with atomic_file(path) as out:
+            out.write(text.encode("utf-8"))
     except OSError as exc:
         raise UsageError(f"--output {path}: cannot write it ({exc.strerror})") from None
-    finally:
-        part.unlink(missing_ok=True)
 
 
 # --- summary rows -------------------------------------------------------------------------------
