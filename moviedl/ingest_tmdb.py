@@ -38,7 +38,14 @@ from moviedl.config import Settings
 from moviedl.errors import ExitCode, InputFileError, UsageError
 from moviedl.lake import Lake
 from moviedl.runs import current_run_id
-from moviedl.sources import KINDS, SourceKind
+from moviedl.sources import (
+    BY_MEDIA,
+    BY_NAME,
+    KINDS,
+    RAW_TMDB_PREFIX,
+    TMDB_MAX_FILE_BYTES,
+    SourceKind,
+)
 from moviedl.summary import Check, Status, Summary
 from moviedl.tmdb_client import (
     Cancelled,
@@ -49,15 +56,15 @@ from moviedl.tmdb_client import (
     TmdbOutage,
     check_appends,
 )
-from moviedl.tmdb_ledger import MEDIA_FOLDERS, RAW_TMDB_PREFIX, Entry, Ledger
+from moviedl.tmdb_ledger import MEDIA_FOLDERS, Entry, Ledger
 
 FILE_COLUMNS = ["file", "media_type", "records", "bytes"]
-MAX_FILE_BYTES = 10_000_000  # 10 MB, whichever way a reader counts a megabyte
+MAX_FILE_BYTES = TMDB_MAX_FILE_BYTES
 NOT_FOUND_BATCH = 500  # not-found/failed ids recorded at least this often without a file write
 IN_FLIGHT_PER_WORKER = 4
 MAX_PROBLEMS_SHOWN = 20
 IMDB_ID = re.compile(r"tt\d+")
-FILE_PREFIX = {"movie": "movies", "tv": "series"}
+FILE_PREFIX = {media: kind.name for media, kind in BY_MEDIA.items()}  # "movie" -> "movies"
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,8 @@ class TmdbOptions:
     def __post_init__(self) -> None:
         genres = tuple(g.strip().lower() for text in self.genres for g in text.split(",") if g.strip())
         object.__setattr__(self, "genres", genres)
-        if self.kind is not None and self.kind not in ("movies", "series"):
-            raise UsageError(f"--kind {self.kind!r}: use movies or series")
+        if self.kind is not None and self.kind not in BY_NAME:
+            raise UsageError(f"--kind {self.kind!r}: use {' or '.join(BY_NAME)}")
         if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
             raise UsageError(f"--year-from {self.year_from} is after --year-to {self.year_to}")
         if self.limit is not None and self.limit < 1:
@@ -354,7 +361,7 @@ def _select(con: duckdb.DuckDBPyConnection, lake: Lake, workdir: Path, csv_keys:
 
 def _look_up(client: TmdbClient, imdb_id: str, kind: str) -> _Outcome:
     try:
-        found = client.lookup(imdb_id, prefer="tv" if kind == "series" else "movie")
+        found = client.lookup(imdb_id, prefer=BY_NAME[kind].tmdb_media)
     except TmdbGiveUp as exc:
         return _Outcome(imdb_id, error=exc.reason)
     payload = None

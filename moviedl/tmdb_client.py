@@ -42,6 +42,7 @@ from tenacity import (
 
 from moviedl import __version__
 from moviedl.errors import ConfigError, ServiceError, UsageError
+from moviedl.sources import KINDS
 
 if TYPE_CHECKING:
     from moviedl.config import Secret, Settings
@@ -50,7 +51,7 @@ API_KEY_PAGE = "https://www.themoviedb.org/settings/api"
 DEFAULT_APPENDS: tuple[str, ...] = ("external_ids",)
 MAX_APPENDS = 20  # TMDB's limit for append_to_response
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
-MEDIA_TYPES = ("movie", "tv")
+MEDIA_TYPES = tuple(kind.tmdb_media for kind in KINDS)  # ("movie", "tv")
 
 _API_KEY_IN_TEXT = re.compile(r"(api_key=)[^&\s'\"]+", re.IGNORECASE)
 _BEARER_IN_TEXT = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
@@ -430,7 +431,7 @@ class TmdbClient:
             found = self.get(f"/find/{imdb_id}", {"external_source": "imdb_id"})
         except _NotFound:
             return Lookup(imdb_id)
-        order = ("tv", "movie") if prefer == "tv" else ("movie", "tv")
+        order = sorted(MEDIA_TYPES, key=lambda media: media != prefer)  # ``prefer`` first
         for media in order:
             hits = found.get(f"{media}_results") or []
             if hits:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +31,13 @@ import duckdb
 from moviedl.duck import sql_text
 from moviedl.errors import InputFileError
 from moviedl.lake import STATE_PREFIX, Lake
+from moviedl.sources import KINDS, RAW_TMDB_FILE, RAW_TMDB_PREFIX
 
 LEDGER_PREFIX = f"{STATE_PREFIX}/tmdb/ledger/"
 SEGMENT_PREFIX = f"{LEDGER_PREFIX}segments/"
-RAW_TMDB_PREFIX = "Raw/TMDB/JSON/"
-MEDIA_FOLDERS = {"movie": "Movies", "tv": "Series"}
+MEDIA_FOLDERS = {k.tmdb_media: k.folder for k in KINDS}  # "movie" -> "Movies"
 MAX_RUN_FILES = 16  # more per-run ledger files than this are merged into one
-RAW_FILE = re.compile(r"Raw/TMDB/JSON/(Movies|Series)/(\d{4})/(\d{2})/(\d{2})/[^/]+-(\d+)\.json")
+RAW_FILE = RAW_TMDB_FILE
 
 
 @dataclass(frozen=True)

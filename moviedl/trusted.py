@@ -15,7 +15,6 @@ Each builder writes the partition's Parquet file (zstd) into the run's staging a
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,10 +28,8 @@ from moviedl.contract import (
     META_QUARANTINED,
     META_ROWS_READ,
     META_SOURCES,
-    TRUSTED_MOVIES,
-    TRUSTED_SERIES,
-    TRUSTED_TMDB_MOVIES,
-    TRUSTED_TMDB_SERIES,
+    TRUSTED_CSV_TABLES,
+    TRUSTED_TMDB_TABLES,
     Table,
 )
 from moviedl.csvcheck import longest_line
@@ -41,19 +38,11 @@ from moviedl.errors import InputFileError
 from moviedl.lake import Lake
 from moviedl.manifest import RawManifest, read_manifest
 from moviedl.publish import Staged, Workspace
-from moviedl.sources import MOVIES, SERIES, SourceKind
+from moviedl.sources import KINDS, RAW_CSV_KEY, RAW_TMDB_KEY, TRUSTED_KEY, SourceKind
 
-RAW_CSV = re.compile(
-    r"^Raw/Local/CSV/(Movies|Series)/(\d{4})/(\d{2})/(\d{2})/(movies|series)\.csv$"
-)
-RAW_TMDB = re.compile(r"^Raw/TMDB/JSON/(Movies|Series)/(\d{4})/(\d{2})/(\d{2})/[^/]+\.json$")
-TRUSTED_FILE = re.compile(
-    r"^(Trusted/(?:Local|TMDB)/Parquet/(?:Movies|Series))/dt=(\d{4}-\d{2}-\d{2})/[^/]+\.parquet$"
-)
-
-CSV_TABLES: dict[str, Table] = {MOVIES.name: TRUSTED_MOVIES, SERIES.name: TRUSTED_SERIES}
-TMDB_TABLES: dict[str, Table] = {"Movies": TRUSTED_TMDB_MOVIES, "Series": TRUSTED_TMDB_SERIES}
-TMDB_SQL = {"Movies": "trusted_tmdb_movies", "Series": "trusted_tmdb_series"}
+CSV_TABLES: dict[str, Table] = TRUSTED_CSV_TABLES  # kind name -> table
+TMDB_TABLES: dict[str, Table] = {k.folder: TRUSTED_TMDB_TABLES[k.name] for k in KINDS}  # folder -> table
+TMDB_SQL = {k.folder: f"trusted_tmdb_{k.name}" for k in KINDS}  # folder -> sql/<name>.sql
 MAX_REASONS = 5
 DUCKDB_MAX_LINE_SIZE = 2_097_152  # read_csv's default
 
@@ -77,13 +66,13 @@ class RawInventory:
 def raw_inventory(lake: Lake) -> RawInventory:
     inventory = RawInventory()
     for info in lake.list_objects("Raw/Local/CSV/"):
-        match = RAW_CSV.match(info.key)
+        match = RAW_CSV_KEY.match(info.key)
         if match and match.group(5) == match.group(1).lower():
             inventory.csv[f"{match.group(2)}-{match.group(3)}-{match.group(4)}"][match.group(5)] = (
                 info.key
             )
     for info in lake.list_objects("Raw/TMDB/JSON/"):
-        match = RAW_TMDB.match(info.key)
+        match = RAW_TMDB_KEY.match(info.key)
         if match:
             day = f"{match.group(2)}-{match.group(3)}-{match.group(4)}"
             inventory.tmdb[day].setdefault(match.group(1), []).append(info.key)
@@ -94,7 +83,7 @@ def trusted_partitions(lake: Lake, table: Table) -> dict[str, list[str]]:
     """The published partitions of a Trusted table: ``dt`` -> its Parquet keys."""
     found: dict[str, list[str]] = defaultdict(list)
     for info in lake.list_objects(f"{table.folder}/"):
-        match = TRUSTED_FILE.match(info.key)
+        match = TRUSTED_KEY.match(info.key)
         if match and match.group(1) == table.folder:
             found[match.group(2)].append(info.key)
     return dict(sorted(found.items()))

@@ -61,9 +61,9 @@ from moviedl.lake import Lake
 from moviedl.manifest import read_manifest
 from moviedl.publish import Workspace
 from moviedl.refined import register_inputs
-from moviedl.sources import KINDS
+from moviedl.sources import KINDS, RAW_TMDB_KEY
 from moviedl.summary import Check, Status, Summary
-from moviedl.trusted import CSV_TABLES, RAW_TMDB, TMDB_TABLES, raw_inventory, trusted_partitions
+from moviedl.trusted import CSV_TABLES, TMDB_TABLES, raw_inventory, trusted_partitions
 from moviedl.validate_raw import RawResult, check_csv, check_tmdb
 
 COLUMNS = ["zone", "dataset", "files", "rows", "bytes", "checks", "status"]
@@ -214,7 +214,7 @@ def _raw(run: _Run, day: str, csv_keys: dict[str, str]) -> None:
         results.append(result)
     tmdb: dict[str, list[tuple[str, int]]] = {}
     for info in run.lake.list_objects("Raw/TMDB/JSON/"):
-        match = RAW_TMDB.match(info.key)
+        match = RAW_TMDB_KEY.match(info.key)
         if match and "-".join(match.group(2, 3, 4)) == day:
             tmdb.setdefault(match.group(1), []).append((info.key, info.size))
     if tmdb:

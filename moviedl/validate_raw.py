@@ -21,14 +21,14 @@ import duckdb
 
 from moviedl.csvcheck import CsvInspector
 from moviedl.duck import one, run_script, sql_text
-from moviedl.ingest_tmdb import MAX_FILE_BYTES
 from moviedl.lake import CHUNK_SIZE, Lake
 from moviedl.manifest import read_manifest
-from moviedl.sources import SourceKind
+from moviedl.sources import BY_FOLDER, TMDB_MAX_FILE_BYTES, TMDB_MAX_RECORDS, SourceKind
 from moviedl.summary import Check, Status
 
-MAX_RECORDS = 100  # SPEC: a Raw TMDB JSON file holds at most 100 records
-FOLDER_KIND = {"Movies": "movie", "Series": "tv"}
+MAX_RECORDS = TMDB_MAX_RECORDS
+MAX_FILE_BYTES = TMDB_MAX_FILE_BYTES
+FOLDER_KIND = {folder: kind.tmdb_media for folder, kind in BY_FOLDER.items()}  # "Movies" -> "movie"
 MAX_NAMED = 3
 
 
