@@ -150,10 +150,10 @@ def validate(
 
 def athena_ddl(settings: Settings, options: Any = None, *, session: Session | None = None) -> Summary:
     """Check the tables and emit their definitions (``moviedl athena-ddl``); ``options`` is a
-    :class:`~moviedl.athena.DdlOptions`. The DDL (or, with ``policy``, the IAM policies) is
+    :class:`~moviedl.athena_ddl.DdlOptions`. The DDL (or, with ``policy``, the IAM policies) is
     ``Summary.output`` — None when a check failed and nothing may be emitted. Policies are
     built from the settings alone: no lake access, no run record."""
-    from moviedl import athena as command
+    from moviedl import athena_ddl as command
 
     chosen = options if options is not None else command.DdlOptions()
 

@@ -313,7 +313,7 @@ def athena_ddl_command(
 
     Example: moviedl athena-ddl --lake s3://my-bucket/lake --execute
     """
-    from moviedl.athena import DdlOptions
+    from moviedl.athena_ddl import DdlOptions
 
     with _errors("athena-ddl", format):
         settings = _settings(lake, config, date, **{"athena.database": database})

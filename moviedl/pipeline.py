@@ -31,7 +31,7 @@ class _Stage:
 
 def _plan(settings: Settings, session: Session, files: Sequence[Path]) -> list[_Stage]:
     from moviedl import api
-    from moviedl.athena import DdlOptions
+    from moviedl.athena_ddl import DdlOptions
 
     sources = list(files) or [Path(p) for p in settings.run_sources]
     has_tmdb = settings.tmdb_api_key is not None or settings.tmdb_read_access_token is not None

@@ -1,7 +1,7 @@
 """``refine``: Raw -> Trusted -> Refined, and nothing published unaudited.
 
 One run: build every output of a stage into the staging area (:mod:`moviedl.trusted`,
-:mod:`moviedl.refined`), audit each one by reading back what was written (:mod:`moviedl.checks`
+:mod:`moviedl.star_schema`), audit each one by reading back what was written (:mod:`moviedl.checks`
 — the same checks ``validate`` runs), and only when every output of the stage passed, publish
 them all (:mod:`moviedl.publish`). A failed audit publishes nothing of that stage, keeps the
 previous version, names the table and check, and exits 1. The Refined stage runs after the
@@ -40,9 +40,9 @@ from moviedl.contract import DIM_FILMES, DIM_GENERO, FATO_FILME, QUARANTINE, TRU
 from moviedl.errors import ConfigError, DataCheckError, ExitCode, UsageError
 from moviedl.lake import Lake
 from moviedl.publish import DEFAULT_KEEP_VERSIONS, Publisher, Staged, Workspace, clean_stale_staging
-from moviedl.refined import build_refined, drop_work_tables, register_inputs
-from moviedl.refined import tmdb_coverage as coverage
 from moviedl.sources import KINDS
+from moviedl.star_schema import build_refined, drop_work_tables, register_inputs
+from moviedl.star_schema import tmdb_coverage as coverage
 from moviedl.summary import Check, Status, Summary
 from moviedl.trusted import (
     CSV_TABLES,

@@ -60,8 +60,8 @@ from moviedl.errors import ConfigError, ExitCode, UsageError
 from moviedl.lake import Lake
 from moviedl.manifest import read_manifest
 from moviedl.publish import Workspace
-from moviedl.refined import register_inputs
 from moviedl.sources import KINDS, RAW_TMDB_KEY
+from moviedl.star_schema import register_inputs
 from moviedl.summary import Check, Status, Summary
 from moviedl.trusted import CSV_TABLES, TMDB_TABLES, raw_inventory, trusted_partitions
 from moviedl.validate_raw import RawResult, check_csv, check_tmdb

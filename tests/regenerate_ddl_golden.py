@@ -124,7 +124,7 @@ def golden_settings(lake: Path, **flags: Any) -> Any:
 
 def render(lake: Path) -> dict[str, str]:
     """The text of each golden file, rendered from the fixture lake at ``lake``."""
-    from moviedl.athena import DdlOptions, athena_ddl
+    from moviedl.athena_ddl import DdlOptions, athena_ddl
     from moviedl.lake import LocalLake
 
     store = LocalLake(lake)

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from moviedl import api
-from moviedl.athena import DdlOptions
+from moviedl.athena_ddl import DdlOptions
 from moviedl.errors import ExitCode, UsageError
 from moviedl.lake import LocalLake
 from moviedl.lock import LockOwner, lock_lake

@@ -18,7 +18,7 @@ from regenerate_ddl_golden import (
 )
 from sqlglot import exp
 
-from moviedl.athena import DdlOptions, athena_ddl
+from moviedl.athena_ddl import DdlOptions, athena_ddl
 from moviedl.contract import REFINED_TABLES, TABLES, TRUSTED_TABLES, athena_type
 from moviedl.ddl import inspect_tables, parquet_schema
 from moviedl.lake import LocalLake, ObjectInfo, RangeFile, S3Lake

@@ -1,6 +1,6 @@
 """``moviedl refine`` end to end: the samples in, audited tables out, on a local folder and on S3.
 
-Helpers at the top are shared by test_trusted.py and test_refined.py.
+Helpers at the top are shared by test_trusted.py and test_star_schema.py.
 """
 
 from __future__ import annotations
