@@ -34,7 +34,7 @@ MAX_LINES_REPORTED = 5
 # memory_limit. 256 MiB is also far from the 2 GiB that would overflow 32-bit string offsets.
 MAX_LINE_BYTES = 256 << 20
 _SPLIT_BYTES = 1 << 20  # LineMeter's unit of work: Arrow copies this much at a time
-_READ_CHUNK = 8 << 20  # as moviedl.lake.CHUNK_SIZE (not imported: csvcheck stays dependency-free)
+_READ_CHUNK = 8 << 20  # as moviedl.files.CHUNK_SIZE (not imported: csvcheck stays dependency-free)
 _BOM = b"\xef\xbb\xbf"
 # Everything but "|" and "\n": deleting these leaves one "|" per separator and one "\n" per line.
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in (ord("|"), ord("\n")))

@@ -21,7 +21,8 @@ from moviedl import __version__
 from moviedl.config import Settings
 from moviedl.csvcheck import CsvInspector, CsvReport
 from moviedl.errors import ExitCode
-from moviedl.lake import CHUNK_SIZE, Lake, Upload
+from moviedl.files import CHUNK_SIZE
+from moviedl.lake import Lake, Upload
 from moviedl.manifest import RawManifest, read_manifest, write_manifest
 from moviedl.summary import Check, Status, Summary
 

@@ -21,7 +21,8 @@ import duckdb
 
 from moviedl.csvcheck import CsvInspector
 from moviedl.duck import one, run_script, sql_text
-from moviedl.lake import CHUNK_SIZE, Lake
+from moviedl.files import CHUNK_SIZE
+from moviedl.lake import Lake
 from moviedl.manifest import read_manifest
 from moviedl.sources import BY_FOLDER, TMDB_MAX_FILE_BYTES, TMDB_MAX_RECORDS, SourceKind
 from moviedl.summary import Check, Status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -53,22 +54,36 @@ def series_csv() -> Path:
 SAMPLE_DATE = "2024-05-01"
 
 
+@contextlib.contextmanager
+def no_settings() -> Iterator[pytest.MonkeyPatch]:
+    """For fixtures wider than one test (``clean_env`` is per test): no moviedl, TMDB or AWS
+    setting from the environment applies inside the block."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith(("MOVIEDL_", "TMDB_", "AWS_")):
+                mp.delenv(name)
+        yield mp
+
+
+def run_commands(lake: Path, *commands: list[str]) -> None:
+    """Run moviedl ``commands`` on ``lake`` in turn (quiet); each must exit 0."""
+    runner = CliRunner()
+    for args in commands:
+        result = runner.invoke(app, [*args, "--lake", str(lake), "--quiet"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+
+
 @pytest.fixture(scope="session")
 def refined_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled samples ingested and refined for ``SAMPLE_DATE``, once per test session.
     Read it in place only; a test that changes the lake takes :func:`sample_lake` instead."""
     lake = tmp_path_factory.mktemp("sample") / "lake"
-    runner = CliRunner()
-    with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if name.startswith(("MOVIEDL_", "TMDB_", "AWS_")):
-                mp.delenv(name)
-        for args in (
-            ["ingest-csv", str(SAMPLES / "movies.csv"), str(SAMPLES / "series.csv")],
-            ["refine"],
-        ):
-            result = runner.invoke(app, [*args, "--lake", str(lake), "--date", SAMPLE_DATE, "--quiet"])
-            assert result.exit_code == 0, result.output
+    with no_settings():
+        run_commands(
+            lake,
+            ["ingest-csv", str(SAMPLES / "movies.csv"), str(SAMPLES / "series.csv"), "--date", SAMPLE_DATE],
+            ["refine", "--date", SAMPLE_DATE],
+        )
     return lake
 
 

@@ -17,10 +17,8 @@ from typing import Any
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
 
 from moviedl.checks import file_metadata, freshness, tmdb_coverage
-from moviedl.cli import app
 from moviedl.config import load_settings
 from moviedl.contract import (
     DIM_FILMES,
@@ -34,6 +32,7 @@ from moviedl.lake import open_lake
 from moviedl.manifest import RawManifest
 from moviedl.summary import Status
 from moviedl.validate import ValidateOptions, validate
+from tests.conftest import no_settings, run_commands
 from tests.fake_tmdb import API_KEY, FakeTmdb
 
 DAY = "2024-05-01"
@@ -58,23 +57,18 @@ def good_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("validate-good")
     lake = root / "lake"
     series_ids = {line.split("|", 1)[0] for line in (samples / "series.csv").read_text().splitlines()[1:]}
-    runner = CliRunner()
-    with pytest.MonkeyPatch.context() as mp, FakeTmdb() as fake:
-        for name in list(os.environ):
-            if name.startswith(("MOVIEDL_", "TMDB_", "AWS_")):
-                mp.delenv(name)
+    with no_settings() as mp, FakeTmdb() as fake:
         mp.chdir(root)
         mp.setenv("MOVIEDL_TMDB_BASE_URL", fake.url)
         mp.setenv("TMDB_API_KEY", API_KEY)
         fake.tv_ids.update(series_ids)
         (root / "moviedl.toml").write_text("[tmdb]\nrequests_per_second = 1000\n")
-        for args in (
+        run_commands(
+            lake,
             ["ingest-csv", str(samples / "movies.csv"), str(samples / "series.csv"), "--date", DAY],
             ["ingest-tmdb", "--date", DAY],
             ["refine"],
-        ):
-            result = runner.invoke(app, [*args, "--lake", str(lake), "-q"], catch_exceptions=False)
-            assert result.exit_code == 0, result.output
+        )
     yield lake
 
 
