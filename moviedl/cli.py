@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
@@ -26,51 +26,95 @@ from moviedl.config import Settings, load_settings
 from moviedl.errors import ExitCode, MoviedlError
 from moviedl.output import OutputFormat, render, stderr_console
 
-if TYPE_CHECKING:
-    pass
+
+def _type_words() -> None:
+    """Help shows an option's value as a word (N, TEXT, FILE) or nothing for a flag, not typer's
+    Python types (``<list[Path]>``, ``<bool>``). An explicit ``metavar`` wins."""
+    from typer import core
+
+    words = {"<bool>": "", "<int>": "N", "<float>": "NUMBER", "<str>": "TEXT", "<path>": "PATH",
+             "<list[Path]>": "FILE...", "<list[str]>": "TEXT..."}
+    plain = core._TyperParameter.display_type
+
+    def display_type(self: Any, ctx: Any) -> str:
+        if self.metavar is not None:
+            return str(self.metavar)
+        shown = plain(self, ctx)
+        return words.get(shown, shown.strip("<>"))
+
+    core._TyperParameter.display_type = display_type  # type: ignore[method-assign]
+
+
+_type_words()
 
 app = typer.Typer(
     name="moviedl",
     help="Build and verify a movies-and-series data lake, locally or on S3.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    epilog=(
+        "[bold]Examples[/]\n\n"
+        "  moviedl run movies.csv series.csv --lake ./lake      [dim]# the whole pipeline[/]\n\n"
+        "  moviedl validate --lake s3://my-bucket/lake -v      [dim]# every check of every zone[/]\n\n"
+        "  moviedl report --lake ./lake -o report.html         [dim]# the offline dashboard[/]"
+    ),
 )
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
 # --- shared options, declared once ---------------------------------------------------------
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+_LAKE_PANEL = "Lake and configuration"
+_OUTPUT_PANEL = "Output and logs"
 LakeOption = Annotated[
     str | None,
-    typer.Option("--lake", help="Lake: a local folder or s3://bucket/prefix (env MOVIEDL_LAKE; default ./lake)",
-                 show_default=False),
+    typer.Option("--lake", metavar="FOLDER|S3-URI", rich_help_panel=_LAKE_PANEL, show_default=False,
+                 help="Lake: a local folder or s3://bucket/prefix (env MOVIEDL_LAKE; default ./lake)"),
 ]
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="Config file (env MOVIEDL_CONFIG; default ./moviedl.toml)",
-                 show_default=False),
+    typer.Option("--config", metavar="FILE", rich_help_panel=_LAKE_PANEL, show_default=False,
+                 help="Config file (env MOVIEDL_CONFIG; default ./moviedl.toml)"),
 ]
-DateOption = Annotated[
-    str | None,
-    typer.Option("--date", help="Ingestion date YYYY-MM-DD (env MOVIEDL_DATE; default today, UTC)",
-                 show_default=False),
-]
+
+
+def _date_help(text: str) -> Any:
+    return typer.Option("--date", metavar="YYYY-MM-DD", rich_help_panel=_LAKE_PANEL, show_default=False,
+                        help=f"{text} (env MOVIEDL_DATE)")
+
+
+# --date means something different per command; each says what.
+IngestDateOption = Annotated[str | None, _date_help("Date the files are stored under; default today, UTC")]
+TmdbDateOption = Annotated[str | None, _date_help("Date whose Raw CSV titles are looked up; default the latest date ingested")]
+RefineDateOption = Annotated[str | None, _date_help("Raw date to refine; default the latest Raw date, plus any date not refined yet")]
+ValidateDateOption = Annotated[str | None, _date_help("Date whose Raw and Trusted partitions are checked; default the latest")]
+UnusedDateOption = Annotated[str | None, typer.Option("--date", hidden=True)]  # accepted, not used
 FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", help="Summary as a table (text) or one JSON object (json).")
+    OutputFormat, typer.Option("--format", rich_help_panel=_OUTPUT_PANEL,
+                               help="Summary as a table (text) or one JSON object (json).")
 ]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel=_OUTPUT_PANEL, help="Print only errors.")]
+# The global logging options are also accepted after the command: ``moviedl refine -v``.
+VerboseOption = Annotated[int, typer.Option("--verbose", "-v", count=True, metavar="", show_default=False, rich_help_panel=_OUTPUT_PANEL,
+                                            help="More detail: every check, info logs (-v); debug logs (-vv).")]
+LogFormatOption = Annotated[
+    LogFormat | None, typer.Option("--log-format", rich_help_panel=_OUTPUT_PANEL, show_default=False,
+                                     help="Logs on stderr as human text or one JSON object per line.")
+]
+LogFileOption = Annotated[Path | None, typer.Option("--log-file", metavar="FILE", rich_help_panel=_OUTPUT_PANEL,
+                                                    show_default=False, help="Also append logs to this file.")]
 
 
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"moviedl {__version__}")
         raise typer.Exit()
-
-
-class LogFormat(StrEnum):
-    text = "text"
-    json = "json"
 
 
 # Logging options apply to the whole invocation, so they sit before the command:
@@ -152,7 +196,18 @@ def _fail(command: str, format: OutputFormat, code: int, problem: str, line: str
     raise typer.Exit(int(code)) from None
 
 
-def _settings(lake: str | None, config: Path | None, date: str | None, **flags: Any) -> Settings:
+def _settings(
+    lake: str | None, config: Path | None, date: str | None,
+    logs: tuple[int, LogFormat | None, Path | None] = (0, None, None), **flags: Any,
+) -> Settings:
+    """The command's settings; ``logs`` are the logging options given after the command name,
+    which add to (verbosity) or replace (format, file) those given before it."""
+    verbose, log_format, log_file = logs
+    _LOGGING["verbosity"] = _LOGGING.get("verbosity", 0) + verbose
+    if log_format is not None:
+        _LOGGING["fmt"] = log_format.value
+    if log_file is not None:
+        _LOGGING["file"] = log_file
     settings = load_settings(
         {"lake": lake, "date": date, **flags}, config_path=str(config) if config else None
     )
@@ -173,9 +228,12 @@ def ingest_csv_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the files and report what would happen; write nothing.")] = False,
     lake: LakeOption = None,
     config: ConfigOption = None,
-    date: DateOption = None,
+    date: IngestDateOption = None,
     format: FormatOption = OutputFormat.text,
     quiet: QuietOption = False,
+    verbose: VerboseOption = 0,
+    log_format: LogFormatOption = None,
+    log_file: LogFileOption = None,
 ) -> None:
     """Check source CSVs and copy them unchanged, verified, into the Raw zone.
 
@@ -185,7 +243,7 @@ def ingest_csv_command(
     Example: moviedl ingest-csv movies.csv series.csv --date 2024-05-01
     """
     with _errors("ingest-csv", format):
-        settings = _settings(lake, config, date)
+        settings = _settings(lake, config, date, logs=(verbose, log_format, log_file))
         with _byte_progress(files, enabled=format is OutputFormat.text and not quiet) as advance:
             summary = api.ingest_csv(settings, files, overwrite=overwrite, dry_run=dry_run, on_bytes=advance)
     _finish(summary, format, quiet)
@@ -207,9 +265,12 @@ def ingest_tmdb_command(
     concurrency: Annotated[int | None, typer.Option("--concurrency", help="Concurrent workers (config tmdb.concurrency; default 8).", show_default=False)] = None,
     lake: LakeOption = None,
     config: ConfigOption = None,
-    date: DateOption = None,
+    date: TmdbDateOption = None,
     format: FormatOption = OutputFormat.text,
     quiet: QuietOption = False,
+    verbose: VerboseOption = 0,
+    log_format: LogFormatOption = None,
+    log_file: LogFileOption = None,
 ) -> None:
     """Look up the Raw CSV titles on TMDB by IMDb id and store the answers as JSON in the Raw zone.
 
@@ -224,7 +285,7 @@ def ingest_tmdb_command(
     from moviedl.ingest_tmdb import TmdbOptions
 
     with _errors("ingest-tmdb", format):
-        settings = _settings(lake, config, date, **{
+        settings = _settings(lake, config, date, logs=(verbose, log_format, log_file), **{
             "tmdb.requests_per_second": requests_per_second, "tmdb.concurrency": concurrency,
         })
         options = TmdbOptions(
@@ -269,9 +330,12 @@ def refine_command(
     stage: Annotated[str, typer.Option("--stage", metavar="[trusted|refined|all]", help="Which stage to run: trusted, refined or all.")] = "all",
     lake: LakeOption = None,
     config: ConfigOption = None,
-    date: DateOption = None,
+    date: RefineDateOption = None,
     format: FormatOption = OutputFormat.text,
     quiet: QuietOption = False,
+    verbose: VerboseOption = 0,
+    log_format: LogFormatOption = None,
+    log_file: LogFileOption = None,
 ) -> None:
     """Turn Raw into typed Trusted Parquet and the Refined star schema; publish only audited data.
 
@@ -284,7 +348,7 @@ def refine_command(
     Example: moviedl refine --date 2024-05-01
     """
     with _errors("refine", format):
-        summary = api.refine(_settings(lake, config, date), stage)
+        summary = api.refine(_settings(lake, config, date, logs=(verbose, log_format, log_file)), stage)
     _finish(summary, format, quiet)
 
 
@@ -299,9 +363,12 @@ def athena_ddl_command(
     policy: Annotated[bool, typer.Option("--policy", help="Print least-privilege IAM policies (pipeline; read-only analyst/QuickSight) instead of DDL.")] = False,
     lake: LakeOption = None,
     config: ConfigOption = None,
-    date: DateOption = None,
+    date: UnusedDateOption = None,
     format: FormatOption = OutputFormat.text,
     quiet: QuietOption = False,
+    verbose: VerboseOption = 0,
+    log_format: LogFormatOption = None,
+    log_file: LogFileOption = None,
 ) -> None:
     """Print (or run in Athena, or register in Glue) the definitions of every Trusted and Refined table.
 
@@ -316,7 +383,7 @@ def athena_ddl_command(
     from moviedl.athena_ddl import DdlOptions
 
     with _errors("athena-ddl", format):
-        settings = _settings(lake, config, date, **{"athena.database": database})
+        settings = _settings(lake, config, date, logs=(verbose, log_format, log_file), **{"athena.database": database})
         options = DdlOptions(dialect=dialect, location=location, output=output, execute=execute,
                              glue=glue, policy=policy)
         summary = api.athena_ddl(settings, options)
@@ -337,9 +404,12 @@ def validate_command(
     strict: Annotated[bool, typer.Option("--strict", help="Warnings (TMDB coverage, freshness, all-NULL columns, no manifest) fail the run too.")] = False,
     lake: LakeOption = None,
     config: ConfigOption = None,
-    date: DateOption = None,
+    date: ValidateDateOption = None,
     format: FormatOption = OutputFormat.text,
     quiet: QuietOption = False,
+    verbose: VerboseOption = 0,
+    log_format: LogFormatOption = None,
+    log_file: LogFileOption = None,
 ) -> None:
     """Check every zone of the lake against the contract and print what holds and what does not.
 
@@ -353,7 +423,7 @@ def validate_command(
     Example: moviedl validate --zone trusted --date 2024-05-01 --format json
     """
     with _errors("validate", format):
-        summary = api.validate(_settings(lake, config, date), zone, strict=strict)
+        summary = api.validate(_settings(lake, config, date, logs=(verbose, log_format, log_file)), zone, strict=strict)
     _finish(summary, format, quiet)
 
 
@@ -361,43 +431,49 @@ def validate_command(
 def config_show_command(
     lake: LakeOption = None,
     config: ConfigOption = None,
-    date: DateOption = None,
+    date: IngestDateOption = None,
     format: FormatOption = OutputFormat.text,
     quiet: QuietOption = False,
+    verbose: VerboseOption = 0,
+    log_format: LogFormatOption = None,
+    log_file: LogFileOption = None,
 ) -> None:
     """Print every effective setting and where it came from (flag, env, file, default); secrets masked.
 
     Example: moviedl config show --format json
     """
     with _errors("config show", format):
-        summary = api.config_show(_settings(lake, config, date))
+        summary = api.config_show(_settings(lake, config, date, logs=(verbose, log_format, log_file)))
     _finish(summary, format, quiet)
 
 
 @app.command("report")
 def report_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the HTML file.")] = Path("moviedl-report.html"),
-    genre: Annotated[str | None, typer.Option("--genre", help="Only titles of this genre (case-insensitive).", show_default=False)] = None,
+    genre: Annotated[list[str] | None, typer.Option("--genre", metavar="GENRES", help="Only titles with one of these genres (comma list, repeatable, case-insensitive); an unknown genre exits 2 listing the known ones.", show_default=False)] = None,
     year_from: Annotated[int | None, typer.Option("--year-from", help="Only titles released in or after this year.", show_default=False)] = None,
     year_to: Annotated[int | None, typer.Option("--year-to", help="Only titles released in or before this year.", show_default=False)] = None,
     lake: LakeOption = None,
     config: ConfigOption = None,
-    date: DateOption = None,
+    date: UnusedDateOption = None,
     format: FormatOption = OutputFormat.text,
     quiet: QuietOption = False,
+    verbose: VerboseOption = 0,
+    log_format: LogFormatOption = None,
+    log_file: LogFileOption = None,
 ) -> None:
     """Build a self-contained HTML dashboard from the Refined zone (opens offline in any browser).
 
     Headline figures, titles and ratings per genre, titles per decade, rating distribution,
     budget vs revenue, popularity vs rating, cast gender share per genre, top titles by votes.
 
-    Example: moviedl report --output report.html --genre Drama --year-from 1990
+    Example: moviedl report --output report.html --genre drama,crime --year-from 1990
     """
     from moviedl.report import ReportOptions
 
     with _errors("report", format):
-        options = ReportOptions(output=output, genre=genre, year_from=year_from, year_to=year_to)
-        summary = api.report(_settings(lake, config, date), options)
+        options = ReportOptions(output=output, genres=tuple(genre or ()), year_from=year_from, year_to=year_to)
+        summary = api.report(_settings(lake, config, date, logs=(verbose, log_format, log_file)), options)
     _finish(summary, format, quiet)
 
 
@@ -406,9 +482,12 @@ def run_command(
     files: Annotated[list[Path] | None, typer.Argument(help="CSV files to ingest first (default: run.sources; none: refine what Raw holds).", show_default=False)] = None,
     lake: LakeOption = None,
     config: ConfigOption = None,
-    date: DateOption = None,
+    date: IngestDateOption = None,
     format: FormatOption = OutputFormat.text,
     quiet: QuietOption = False,
+    verbose: VerboseOption = 0,
+    log_format: LogFormatOption = None,
+    log_file: LogFileOption = None,
 ) -> None:
     """The whole pipeline in order, for cron: ingest-csv, ingest-tmdb, refine.
 
@@ -419,7 +498,7 @@ def run_command(
     Example: moviedl --log-format json --log-file /var/log/moviedl.log run movies.csv series.csv
     """
     with _errors("run", format):
-        summary = api.run(_settings(lake, config, date), files or ())
+        summary = api.run(_settings(lake, config, date, logs=(verbose, log_format, log_file)), files or ())
     _finish(summary, format, quiet)
 
 
@@ -428,16 +507,19 @@ def runs_command(
     last: Annotated[int, typer.Option("--last", min=1, help="How many recent runs to list.")] = 10,
     lake: LakeOption = None,
     config: ConfigOption = None,
-    date: DateOption = None,
+    date: UnusedDateOption = None,
     format: FormatOption = OutputFormat.text,
     quiet: QuietOption = False,
+    verbose: VerboseOption = 0,
+    log_format: LogFormatOption = None,
+    log_file: LogFileOption = None,
 ) -> None:
     """List recent runs from their records under _moviedl/runs/, newest first.
 
     Example: moviedl runs --last 5 --format json
     """
     with _errors("runs", format):
-        summary = api.runs(_settings(lake, config, date), last)
+        summary = api.runs(_settings(lake, config, date, logs=(verbose, log_format, log_file)), last)
     _finish(summary, format, quiet)
 
 

@@ -34,10 +34,34 @@ _DT = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
 @dataclass(frozen=True)
 class ReportOptions:
     output: Path = Path("moviedl-report.html")
-    genre: str | None = None
+    genres: tuple[str, ...] = ()  # any of these (case-insensitive); "drama,crime" counts as two
     year_from: int | None = None
     year_to: int | None = None
     max_points: int = 1500  # per scatter plot: a stable sample keeps the file small
+
+    def __post_init__(self) -> None:
+        genres = tuple(dict.fromkeys(g.strip() for text in self.genres for g in text.split(",") if g.strip()))
+        object.__setattr__(self, "genres", genres)
+        object.__setattr__(self, "output", Path(self.output))
+        check_output_name(self.output)
+
+
+# Names that say "a format", not "an HTML file": `-o json` or `-o report.csv` is a mistake for
+# --format json or for another tool, and would get an HTML page under a misleading name.
+_FORMAT_NAMES = {"json", "csv", "text", "txt", "md", "markdown", "pdf", "png", "svg", "xlsx", "parquet", "html"}
+
+
+def check_output_name(path: Path) -> None:
+    """Refuse an ``--output`` name that looks like a format rather than an .html file (exit 2)."""
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        return
+    if suffix.lstrip(".") in _FORMAT_NAMES or (not suffix and path.name.lower() in _FORMAT_NAMES):
+        raise UsageError(
+            f"--output {path}: the report is an HTML page, and this name looks like a format",
+            hint="Give a file name ending in .html (e.g. -o report.html); for the summary as JSON "
+            "use --format json.",
+        )
 
 
 @dataclass
@@ -57,7 +81,9 @@ def build_report(settings: Settings, lake: Lake, options: ReportOptions) -> Summ
         con = duck.connect(settings, Path(tmp))
         try:
             missing = [t.name for t in REFINED_TABLES if not _register(con, lake, t, Path(tmp))]
-            params = {"genre": options.genre, "year_from": options.year_from, "year_to": options.year_to}
+            _check_genres(con, options.genres)
+            params = {"genres": [g.lower() for g in options.genres], "year_from": options.year_from,
+                      "year_to": options.year_to}
             duck.run_script(con, "report_films", params)
             duck.run_script(con, "report_title_facts")
             headline = _headline(con, lake)
@@ -115,6 +141,23 @@ def _register(con: duckdb.DuckDBPyConnection, lake: Lake, table: Table, tmp: Pat
     columns = ", ".join(f"{duck.ident(c.name)} {c.type}" for c in table.columns)
     con.execute(f"CREATE TABLE {duck.ident(table.name)} ({columns})")  # names come from the contract
     return False
+
+
+def _check_genres(con: duckdb.DuckDBPyConnection, genres: tuple[str, ...]) -> None:
+    """Refuse (exit 2) a genre the lake does not hold, naming those it does: a typo would
+    otherwise give an empty report that looks like no data."""
+    if not genres:
+        return
+    known = [g for (g,) in con.execute(
+        "SELECT DISTINCT genre FROM dim_genero WHERE genre IS NOT NULL ORDER BY genre").fetchall()]
+    if not known:
+        return  # no Refined genres yet: the report says so
+    unknown = [g for g in genres if g.lower() not in {k.lower() for k in known}]
+    if unknown:
+        raise UsageError(
+            f"--genre {', '.join(unknown)}: not a genre of this lake; known genres: {', '.join(known)}",
+            hint="Genres match case-insensitively; give several as --genre drama,crime or repeat --genre.",
+        )
 
 
 def _rows(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> list[tuple]:
@@ -228,8 +271,8 @@ table.top td,table.top th{border-bottom:1px solid #eee;padding:3px 6px;text-alig
 def _page(headline: dict[str, Any], sections: list[_Section], options: ReportOptions, lake: Lake,
           missing: list[str]) -> str:
     filters = []
-    if options.genre:
-        filters.append(f"genre = {escape(options.genre)}")
+    if options.genres:
+        filters.append(f"genre = {escape(' or '.join(options.genres))}")
     if options.year_from:
         filters.append(f"released ≥ {options.year_from}")
     if options.year_to:

@@ -28,8 +28,10 @@ def test_every_command_has_help_with_an_example_and_the_shared_options(invoke) -
         assert callback.__doc__ and "Example: moviedl" in callback.__doc__, name
         result = invoke(*name, "--help")
         assert result.exit_code == 0, name
-        for option in ("--lake", "--config", "--date", "--format", "--quiet"):
+        for option in ("--lake", "--config", "--format", "--quiet", "--verbose", "--log-format"):
             assert option in result.stdout, (name, option)
+        if name not in (("athena-ddl",), ("report",), ("runs",)):  # these cover every date
+            assert "--date" in result.stdout, name
 
 
 def test_no_arguments_shows_help(invoke) -> None:
@@ -70,3 +72,35 @@ def test_an_interrupt_outside_the_error_boundary_still_exits_130(tmp_path) -> No
     assert "Interrupted: nothing half-written was published." in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "lake").exists()
+
+
+def test_help_shows_words_not_python_types_and_groups_the_shared_options(invoke) -> None:
+    for name, _ in all_commands():
+        text = invoke(*name, "--help").stdout
+        assert "<bool>" not in text and "<list[" not in text and "<str>" not in text, name
+        assert "Lake and configuration" in text and "Output and logs" in text, name
+    app_help = invoke("--help").stdout
+    assert "Examples" in app_help and "--install-completion" in app_help
+
+
+def test_date_help_says_what_the_date_means_for_each_command(invoke) -> None:
+    def date_help(*command: str) -> str:
+        lines = invoke(*command, "--help").stdout.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.lstrip("│ ").startswith("--date"))
+        return " ".join(lines[start:start + 2])
+
+    assert "stored under" in date_help("ingest-csv")
+    assert "looked up" in date_help("ingest-tmdb")
+    assert "to refine" in date_help("refine")
+    assert "checked" in date_help("validate")
+    assert "--date" not in invoke("report", "--help").stdout  # the report covers every date
+
+
+def test_logging_options_work_after_the_command_too(invoke, tmp_path, sample_lake) -> None:
+    log = tmp_path / "moviedl.log"
+    result = invoke("validate", "--lake", sample_lake, "-v", "--log-format", "json", "--log-file", log)
+    assert result.exit_code == 0, result.output
+    import json
+
+    events = [json.loads(line) for line in log.read_text("utf-8").splitlines()]
+    assert events and all("event" in e or "message" in e for e in events)

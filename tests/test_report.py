@@ -88,6 +88,41 @@ def test_filters_are_applied_and_shown(invoke, sample_lake: Path, tmp_path: Path
     assert cards(html)["titles"] == str(expected)
 
 
+def test_several_genres_cover_titles_of_any_of_them(invoke, sample_lake: Path, tmp_path: Path) -> None:
+    con = duckdb.connect()
+    ref = sample_lake / "Refined"
+
+    def titles_of(*genres: str) -> int:
+        return con.execute(
+            f"""SELECT count(DISTINCT ff.film_id) FROM read_parquet('{ref}/FatoFilme/*.parquet') ff
+                JOIN read_parquet('{ref}/DimGenero/*.parquet') g USING (genre_id)
+                WHERE list_contains($g, g.genre)""", {"g": list(genres)}).fetchone()[0]
+
+    out = tmp_path / "two.html"
+    result = invoke("report", "--lake", sample_lake, "-o", out, "--genre", "drama,COMEDY", "--genre", "Crime")
+    assert result.exit_code == 0, result.output
+    both = titles_of("Drama", "Comedy", "Crime")
+    assert both > max(titles_of("Drama"), titles_of("Comedy"), titles_of("Crime"))
+    assert cards(out.read_text("utf-8"))["titles"] == f"{both:,}"
+
+
+def test_an_unknown_genre_exits_2_listing_the_known_ones(invoke, sample_lake: Path, tmp_path: Path) -> None:
+    out = tmp_path / "typo.html"
+    result = invoke("report", "--lake", sample_lake, "-o", out, "--genre", "drama,Dramma")
+    assert result.exit_code == 2
+    assert "--genre Dramma: not a genre of this lake; known genres: " in result.stderr
+    assert "Drama" in result.stderr and "Comedy" in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["json", "report.json", "out.csv", "PDF"])
+def test_an_output_name_that_looks_like_a_format_is_refused(invoke, sample_lake: Path, name: str) -> None:
+    result = invoke("report", "--lake", sample_lake, "-o", name)
+    assert result.exit_code == 2
+    assert "looks like a format" in result.stderr and "--format json" in result.stderr
+    assert not Path(name).exists()
+
+
 def test_empty_lake_gives_notes_not_a_crash(invoke, tmp_path: Path) -> None:
     out = tmp_path / "empty.html"
     (tmp_path / "nothing").mkdir()
