@@ -178,14 +178,17 @@ def report(settings: Settings, options: Any = None, *, session: Session | None =
     )
 
 
-def run(settings: Settings, files: Iterable[str | Path] = ()) -> Summary:
+def run(
+    settings: Settings, files: Iterable[str | Path] = (), *, on_stage: Callable[[Any], None] | None = None
+) -> Summary:
     """The whole pipeline for cron (``moviedl run``): ingest-csv (``files``, else
-    ``run.sources``), ingest-tmdb, refine, validate and the catalog, in one session."""
+    ``run.sources``), ingest-tmdb, refine, validate and the catalog, in one session.
+    ``on_stage`` receives a :class:`~moviedl.pipeline.StageEvent` as each stage starts and ends."""
     from moviedl.pipeline import run_pipeline
 
     lake = open_lake(settings)
     with command_session(settings, lake, "run") as session:
-        summary = run_pipeline(settings, session, [Path(f) for f in files])
+        summary = run_pipeline(settings, session, [Path(f) for f in files], on_stage)
         summary.notes.append(f"run record: {lake.uri_of(session.record.key())}")
     return summary
 

@@ -245,7 +245,8 @@ def ingest_csv_command(
     with _errors("ingest-csv", format):
         settings = _settings(lake, config, date, logs=(verbose, log_format, log_file))
         with _byte_progress(files, enabled=format is OutputFormat.text and not quiet) as advance:
-            summary = api.ingest_csv(settings, files, overwrite=overwrite, dry_run=dry_run, on_bytes=advance)
+            with _live("ingest-csv", quiet, spinner=False):
+                summary = api.ingest_csv(settings, files, overwrite=overwrite, dry_run=dry_run, on_bytes=advance)
     _finish(summary, format, quiet)
 
 
@@ -294,7 +295,8 @@ def ingest_tmdb_command(
             retry_not_found=retry_not_found, appends=tuple(a for text in append or () for a in text.split(",")),
         )
         with _tmdb_progress(enabled=format is OutputFormat.text and not quiet) as on_progress:
-            summary = api.ingest_tmdb(settings, options, on_progress=on_progress)
+            with _live("ingest-tmdb", quiet, spinner=False):
+                summary = api.ingest_tmdb(settings, options, on_progress=on_progress)
     _finish(summary, format, quiet)
 
 
@@ -348,7 +350,9 @@ def refine_command(
     Example: moviedl refine --date 2024-05-01
     """
     with _errors("refine", format):
-        summary = api.refine(_settings(lake, config, date, logs=(verbose, log_format, log_file)), stage)
+        settings = _settings(lake, config, date, logs=(verbose, log_format, log_file))
+        with _live("refine", quiet):
+            summary = api.refine(settings, stage)
     _finish(summary, format, quiet)
 
 
@@ -386,7 +390,8 @@ def athena_ddl_command(
         settings = _settings(lake, config, date, logs=(verbose, log_format, log_file), **{"athena.database": database})
         options = DdlOptions(dialect=dialect, location=location, output=output, execute=execute,
                              glue=glue, policy=policy)
-        summary = api.athena_ddl(settings, options)
+        with _live("athena-ddl", quiet):
+            summary = api.athena_ddl(settings, options)
     script = summary.output
     if format is OutputFormat.text and not (output or execute or glue):
         if script:
@@ -423,7 +428,9 @@ def validate_command(
     Example: moviedl validate --zone trusted --date 2024-05-01 --format json
     """
     with _errors("validate", format):
-        summary = api.validate(_settings(lake, config, date, logs=(verbose, log_format, log_file)), zone, strict=strict)
+        settings = _settings(lake, config, date, logs=(verbose, log_format, log_file))
+        with _live("validate", quiet):
+            summary = api.validate(settings, zone, strict=strict)
     _finish(summary, format, quiet)
 
 
@@ -473,7 +480,9 @@ def report_command(
 
     with _errors("report", format):
         options = ReportOptions(output=output, genres=tuple(genre or ()), year_from=year_from, year_to=year_to)
-        summary = api.report(_settings(lake, config, date, logs=(verbose, log_format, log_file)), options)
+        settings = _settings(lake, config, date, logs=(verbose, log_format, log_file))
+        with _live("report", quiet):
+            summary = api.report(settings, options)
     _finish(summary, format, quiet)
 
 
@@ -498,7 +507,9 @@ def run_command(
     Example: moviedl --log-format json --log-file /var/log/moviedl.log run movies.csv series.csv
     """
     with _errors("run", format):
-        summary = api.run(_settings(lake, config, date, logs=(verbose, log_format, log_file)), files or ())
+        settings = _settings(lake, config, date, logs=(verbose, log_format, log_file))
+        with _live("run", quiet, spinner=False):
+            summary = api.run(settings, files or (), on_stage=None if quiet else _stage_line)
     _finish(summary, format, quiet)
 
 
@@ -521,6 +532,42 @@ def runs_command(
     with _errors("runs", format):
         summary = api.runs(_settings(lake, config, date, logs=(verbose, log_format, log_file)), last)
     _finish(summary, format, quiet)
+
+
+@contextlib.contextmanager
+def _live(command: str, quiet: bool, *, spinner: bool = True) -> Iterator[None]:
+    """Never a silent long step: on a terminal a status line (what is being done, elapsed) when
+    ``spinner`` (commands with their own progress bar pass False); off a terminal (cron, a log
+    file) a line on stderr every ``MOVIEDL_PROGRESS_SECONDS`` (default 30) while it runs."""
+    from moviedl.progress import Ticker
+
+    if quiet:
+        yield
+        return
+    console = stderr_console()
+    if sys.stderr.isatty():
+        if not spinner:
+            yield
+            return
+        with console.status(f"moviedl {command}") as status:
+            with Ticker(lambda line: status.update(f"moviedl {command}: {escape(line)}"), every=0.5):
+                yield
+        return
+    every = float(os.environ.get("MOVIEDL_PROGRESS_SECONDS") or 30)
+    with Ticker(lambda line: console.print(f"moviedl {command}: {escape(line)}", highlight=False,
+                                           soft_wrap=True), every=every):
+        yield
+
+
+def _stage_line(event: Any) -> None:
+    """dbt-style: ``1 of 5 START ingest-csv`` ... ``1 of 5 OK ingest-csv in 1.2s``."""
+    word = {"start": "START", "ok": "OK", "failed": "FAILED", "degraded": "DEGRADED",
+            "skipped": "SKIP", "not run": "NOT RUN"}.get(event.status, event.status.upper())
+    style = {"OK": "green", "FAILED": "bold red", "DEGRADED": "yellow"}.get(word, "")
+    took = f" in {event.seconds:.1f}s" if event.seconds is not None else ""
+    shown = f"[{style}]{word}[/]" if style else word
+    stderr_console().print(f"{event.index} of {event.total} {shown} {event.name}{took}",
+                           highlight=False, soft_wrap=True)
 
 
 def _finish(summary: Any, format: OutputFormat, quiet: bool) -> None:

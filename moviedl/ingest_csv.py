@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from moviedl import __version__
+from moviedl import __version__, progress
 from moviedl.config import Settings
 from moviedl.csvcheck import CsvInspector, CsvReport
 from moviedl.errors import ExitCode
@@ -80,6 +80,7 @@ def ingest_csv(
     work: list[_FileWork] = []
     try:
         for path in map(Path, files):
+            progress.activity(f"checking and copying {path.name}")
             item = _stage(path, lake, settings.date, dry_run, on_bytes)
             work.append(item)
             if item.report.kind and any(

@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from moviedl import duck
+from moviedl import duck, progress
 from moviedl.config import Settings
 from moviedl.errors import ExitCode, InputFileError, UsageError
 from moviedl.lake import Lake
@@ -380,6 +380,7 @@ def _fetch(con: duckdb.DuckDBPyConnection, client: TmdbClient, writer: _BatchWri
     done_count = 0
 
     def report() -> None:
+        progress.activity(f"{done_count:,} of {total:,} ids looked up")
         if on_progress:
             stats = client.stats
             fetched = writer.fetched + sum(len(b.payloads) for b in writer.batches.values())

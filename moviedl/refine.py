@@ -21,7 +21,7 @@ from enum import StrEnum
 
 import duckdb
 
-from moviedl import duck
+from moviedl import duck, progress
 from moviedl.checks import (
     Audit,
     Dataset,
@@ -170,6 +170,7 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
         for kind in KINDS:
             key = inventory.csv.get(day, {}).get(kind.name)
             if key:
+                progress.activity(f"typing {kind.file_name} of {day}")
                 empty = CSV_TABLES[kind.name].name in run.options.force_empty
                 outputs.append(build_csv(run.con, run.ws, kind, day, key, force_empty=empty,
                                          severity=run.settings.checks_severity))
@@ -181,6 +182,7 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
         for folder, table in TMDB_TABLES.items():
             keys = inventory.tmdb.get(day, {}).get(folder)
             if keys:
+                progress.activity(f"typing TMDB {folder} of {day} ({len(keys)} files)")
                 empty = table.name in run.options.force_empty
                 out = build_tmdb(run.con, run.ws, folder, day, keys, force_empty=empty,
                                  severity=run.settings.checks_severity)
@@ -198,6 +200,7 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
 
 
 def _build_refined(run: _Run) -> list[Staged]:
+    progress.activity("building the star schema")
     try:
         inputs = register_inputs(run.con, run.ws)
         if not inputs.has_titles:
@@ -270,6 +273,7 @@ def _stage(run: _Run, zone: str, outputs: list[Staged]) -> bool:
             row["status"] = "failed audit" if any(o is out for o, _ in failed) else "not published"
         run.summary.fail(ExitCode.CHECK_FAILED)
         return False
+    progress.activity(f"publishing {len(outputs)} {zone} table(s)")
     Publisher(run.lake, run.ws, run.options.keep_versions, run.options.crash_at).publish_all(
         outputs
     )
@@ -295,6 +299,7 @@ def _star_checks(run: _Run, outputs: list[Staged]) -> list[Check]:
 
 
 def _audit(run: _Run, out: Staged, siblings: list[Staged]) -> Audit:
+    progress.activity(f"auditing {out.target}")
     location = run.lake.uri_of(out.table.prefix(out.dt))
     ds = Dataset(out.table, (str(out.path),), out.dt, location)
     recon = None

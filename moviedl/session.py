@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from moviedl import interrupt
+from moviedl import interrupt, progress
 from moviedl.config import Settings
 from moviedl.errors import ExitCode, UsageError
 from moviedl.lake import Lake
@@ -62,7 +62,7 @@ class Session:
         interrupt."""
         interrupt.check()
         started = time.monotonic()
-        with stage(name):
+        with stage(name), progress.stage(name):
             log.info("stage started")
             try:
                 yield

@@ -27,7 +27,7 @@ from typing import Any, cast
 
 import duckdb
 
-from moviedl import duck
+from moviedl import duck, progress
 from moviedl.checks import (
     Dataset,
     Reconciliation,
@@ -199,6 +199,7 @@ def _dated_zones(run: _Run) -> None:
 
 
 def _raw(run: _Run, day: str, csv_keys: dict[str, str]) -> None:
+    progress.activity(f"checking Raw {day}")
     date = dt.date.fromisoformat(day)
     results: list[RawResult] = []
     for kind in KINDS:
@@ -237,6 +238,7 @@ def _missing_partition(run: _Run, table: Table, day: str, raw_has_data: bool) ->
 
 
 def _trusted(run: _Run, table: Table, day: str, keys: list[str]) -> None:
+    progress.activity(f"checking {table.name} dt={day}")
     ds = Dataset(table, tuple(str(run.files.input_path(k)) for k in keys), day,
                  run.lake.uri_of(table.prefix(day)))
     recon = _reconciliation(run, table, day, ds)
@@ -307,6 +309,7 @@ def _reconciliation(run: _Run, table: Table, day: str, ds: Dataset) -> Reconcili
 
 
 def _refined(run: _Run) -> None:
+    progress.activity("checking the star schema")
     trusted = _trusted_pairs(run)
     good: dict[str, Dataset] = {}
     for table in REFINED_TABLES:  # dimensions first: facts check their keys against them
