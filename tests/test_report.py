@@ -196,3 +196,20 @@ def test_report_renders_in_headless_chromium(invoke, sample_lake: Path, tmp_path
     assert len(charts) >= 4
     for chart in charts:
         assert chart["marks"] > 0 and chart["width"] > 50 and chart["height"] > 20, chart
+
+
+def test_cast_gender_counts_actor_and_actress_as_the_real_files_spell_it(invoke, tmp_path: Path) -> None:
+    from moviedl.sources import MOVIES
+    from tests.test_refine import write_csv
+    from tests.test_verdict import CHALLENGE_ROWS
+
+    lake = tmp_path / "lake"
+    csv = write_csv(tmp_path / "movies.csv", MOVIES.header, CHALLENGE_ROWS)
+    assert invoke("ingest-csv", csv, "--lake", lake, *DATE).exit_code == 0
+    assert invoke("refine", "--lake", lake, *DATE).exit_code == 0
+    out = tmp_path / "real.html"
+    assert invoke("report", "--lake", lake, "-o", out).exit_code == 0
+
+    shares = re.findall(r"<title>Drama · (female|male|unknown): [^(]*\((\d+)%\)</title>", out.read_text("utf-8"))
+    assert dict(shares).get("unknown", "0") == "0", shares
+    assert int(dict(shares)["female"]) > 0 and int(dict(shares)["male"]) > 0

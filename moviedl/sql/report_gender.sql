@@ -1,8 +1,10 @@
 -- Cast gender share per genre: principal artists of the report's titles, per genre of the title.
+-- generoArtista is actor/actress in the IMDb-derived files and M/F in some exports: both count.
 SELECT g.genre,
-       count(*) FILTER (WHERE a.gender = 'F') AS female,
-       count(*) FILTER (WHERE a.gender = 'M') AS male,
-       count(*) FILTER (WHERE a.gender IS NULL OR a.gender NOT IN ('F', 'M')) AS unknown
+       count(*) FILTER (WHERE lower(trim(a.gender)) IN ('f', 'actress')) AS female,
+       count(*) FILTER (WHERE lower(trim(a.gender)) IN ('m', 'actor')) AS male,
+       count(*) FILTER (WHERE a.gender IS NULL
+                           OR lower(trim(a.gender)) NOT IN ('f', 'actress', 'm', 'actor')) AS unknown
 FROM fato_elenco AS e
 JOIN dim_artista AS a USING (artist_id)
 JOIN fato_filme AS ff ON ff.film_id = e.film_id
