@@ -1,19 +1,43 @@
-"""Render a :class:`~moviedl.summary.Summary` for people (rich tables) or programs (JSON)."""
+"""Render a :class:`~moviedl.summary.Summary` for people (rich tables) or programs (JSON).
+
+Tables fit the console without splitting a number, id or word across lines: each table is tried
+in today's boxed layout, then in a compact one (no box, abbreviated headers), then without the
+command's low-value columns, and, when even that cannot fit, as one ``key: value`` block per row.
+Free text (details, observed) wraps between words only.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from moviedl.summary import Status, Summary
+from moviedl.summary import Check, Status, Summary
 
 _STATUS_STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
+_RANK = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2}
+
+#: Compact headers: long words abbreviated (``_`` also becomes a space, so headers wrap).
+_SHORT = {"duplicates": "dups", "quarantined": "quar", "partitions": "parts", "statements": "stmts",
+          "destination": "dest", "started_at": "started"}
+#: Columns a narrow console drops, in this order, before it falls back to one block per row. Every
+#: one is redundant or secondary: the JSON output keeps them all.
+_DROP: dict[str, tuple[str, ...]] = {
+    "ingest-csv": ("destination",),  # Raw/Local/CSV/<kind>/<date>/<file>: the kind and date say it
+    "runs": ("started_at",),  # the run id starts with the same timestamp
+    "refine": ("files",),
+    "validate": ("files", "bytes"),
+    "athena-ddl": ("partitions", "columns"),
+}
 
 
 class OutputFormat(StrEnum):
@@ -27,7 +51,54 @@ def stdout_console() -> Console:
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+    # Off a terminal nothing is hard-wrapped: one line per message, so logs can be grepped.
+    tty = sys.stderr.isatty()
+    return Console(stderr=True, width=None if tty else 160, soft_wrap=not tty)
+
+
+def render(summary: Summary, fmt: OutputFormat, quiet: bool = False, verbose: int = 0, *,
+           out: Console | None = None, err: Console | None = None) -> None:
+    """Print ``summary``: errors on ``err``, then (unless ``quiet``) tables or JSON on ``out``.
+
+    ``verbose >= 1`` makes validate list every check (one table per zone) instead of counts.
+    """
+    out = out or stdout_console()
+    err = err or stderr_console()
+    for problem in summary.problems:
+        err.print(Text.assemble(("Error:", "bold red"), " ", problem),
+                  highlight=False, soft_wrap=not err.is_terminal)
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(summary.to_dict(), ensure_ascii=False, default=str) + "\n")
+        sys.stdout.flush()
+        return
+    if quiet:
+        return
+    zones = {row["dataset"]: row["zone"] for row in summary.rows if "zone" in row and "dataset" in row}
+    by_zone = bool(zones) and all(c.target in zones for c in summary.checks)  # validate
+    if summary.rows and (not by_zone or verbose >= 1):
+        numeric = {c for c in summary.columns
+                   if all(isinstance(row.get(c), int | float | None) for row in summary.rows)}
+        _print_table(out, f"moviedl {summary.command}", summary.columns,
+                     [[Text(_cell(_short(c, row.get(c)))) for c in summary.columns] for row in summary.rows],
+                     numeric, _DROP.get(summary.command, ()))
+    if by_zone and verbose >= 1:
+        for zone in dict.fromkeys(zones.values()):  # every check, one table per zone
+            _checks_table(out, f"{zone} checks", ("check", "target", "observed", "status"),
+                          [c for c in summary.checks if zones[c.target] == zone])
+    elif by_zone:
+        _zone_counts(out, summary, zones)
+    for note in summary.notes:
+        out.print(Text(f"note: {note}", style="dim"), highlight=False)
+    failing = sorted((c for c in summary.checks if c.status is not Status.PASS), key=lambda c: _RANK[c.status])
+    if failing:  # warnings, then failures: last, just above the verdict, where the eye lands
+        _checks_table(out, "checks that did not pass", ("check", "target", "expected", "observed", "status"),
+                      failing)
+    passed = sum(c.status is Status.PASS for c in summary.checks)
+    counts = " · ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in summary.counts.items())
+    verdict = Text("OK", style="green") if summary.exit_code == 0 else Text(
+        f"FAILED (exit {int(summary.exit_code)})", style="bold red")
+    checks_text = f" · checks passed {passed}/{len(summary.checks)}" if summary.checks else ""
+    out.print(Text.assemble(verdict, f" {counts}{checks_text}"), highlight=False)
 
 
 def _cell(value: Any) -> str:
@@ -35,51 +106,7 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return escape(str(value))
-
-
-def render(summary: Summary, fmt: OutputFormat, quiet: bool = False) -> None:
-    out, err = stdout_console(), stderr_console()
-    for problem in summary.problems:
-        err.print(f"[bold red]Error:[/] {escape(problem)}", highlight=False)
-    if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(summary.to_dict(), ensure_ascii=False, default=str) + "\n")
-        sys.stdout.flush()
-        return
-    if quiet:
-        return
-    if summary.rows:
-        table = Table(title=f"moviedl {summary.command}", title_justify="left")
-        for column in summary.columns:
-            numeric = all(isinstance(row.get(column), int | float | None) for row in summary.rows)
-            table.add_column(column, overflow="fold", justify="right" if numeric else "left")
-        for row in summary.rows:
-            table.add_row(*(_cell(_short(column, row.get(column))) for column in summary.columns))
-        out.print(table)
-    zones = {row["dataset"]: row["zone"] for row in summary.rows if "zone" in row and "dataset" in row}
-    if zones and all(c.target in zones for c in summary.checks):
-        _zone_tables(out, summary, zones)  # validate: every check, one table per zone
-        failing = []
-    else:
-        failing = [c for c in summary.checks if c.status is not Status.PASS]
-    if failing:
-        checks = Table(title="checks that did not pass", title_justify="left")
-        for column in ("check", "target", "expected", "observed", "status"):
-            checks.add_column(column, overflow="fold")
-        for check in failing:
-            style = _STATUS_STYLE[check.status]
-            checks.add_row(
-                escape(check.name), escape(check.target), escape(check.expected),
-                escape(check.observed), f"[{style}]{check.status}[/]",
-            )
-        out.print(checks)
-    for note in summary.notes:
-        out.print(f"[dim]note: {escape(note)}[/]", highlight=False)
-    passed = sum(c.status is Status.PASS for c in summary.checks)
-    counts = " · ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in summary.counts.items())
-    verdict = "[green]OK[/]" if summary.exit_code == 0 else f"[bold red]FAILED (exit {int(summary.exit_code)})[/]"
-    checks_text = f" · checks passed {passed}/{len(summary.checks)}" if summary.checks else ""
-    out.print(f"{verdict} {escape(counts)}{checks_text}", highlight=False)
+    return str(value)
 
 
 def _short(column: str, value: Any) -> Any:
@@ -88,14 +115,114 @@ def _short(column: str, value: Any) -> Any:
     return value
 
 
-def _zone_tables(out: Console, summary: Summary, zones: dict[str, str]) -> None:
+def _status(status: Status) -> Text:
+    return Text(str(status), style=_STATUS_STYLE[status])
+
+
+def _checks_table(out: Console, title: str, columns: Sequence[str], checks: list[Check]) -> None:
+    rows = [[_status(c.status) if col == "status" else Text(getattr(c, {"check": "name"}.get(col, col)))
+             for col in columns] for c in checks]
+    _print_table(out, title, columns, rows, set(), ())
+
+
+def _zone_counts(out: Console, summary: Summary, zones: dict[str, str]) -> None:
+    """validate's default view: the passing checks as counts per zone."""
+    columns = ("zone", "datasets", "checks", "passed", "warnings", "failed")
+    rows = []
     for zone in dict.fromkeys(zones.values()):
-        table = Table(title=f"{zone} checks", title_justify="left")
-        for column in ("check", "target", "observed", "status"):
-            table.add_column(column, overflow="fold")
-        for check in summary.checks:
-            if zones[check.target] == zone:
-                style = _STATUS_STYLE[check.status]
-                table.add_row(escape(check.name), escape(check.target), escape(check.observed),
-                              f"[{style}]{check.status}[/]")
+        checks = [c for c in summary.checks if zones[c.target] == zone]
+        counted = [sum(c.status is s for c in checks) for s in (Status.PASS, Status.WARN, Status.FAIL)]
+        rows.append([Text(zone), *(Text(f"{n:,}") for n in [list(zones.values()).count(zone), len(checks)]),
+                     Text(f"{counted[0]:,}"),
+                     Text(f"{counted[1]:,}", style=_STATUS_STYLE[Status.WARN] if counted[1] else ""),
+                     Text(f"{counted[2]:,}", style=_STATUS_STYLE[Status.FAIL] if counted[2] else "")])
+    _print_table(out, f"moviedl {summary.command}", columns, rows, set(columns[1:]), ())
+
+
+# --- fitting ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Style:
+    make: Callable[[str], Table]
+    overhead: Callable[[int], int]  # characters a table of n columns spends on borders and padding
+    header: Callable[[str], str]
+
+
+_BOXED = _Style(lambda title: Table(title=title, title_justify="left"), lambda n: 3 * n + 1, lambda h: h)
+_COMPACT = _Style(
+    lambda title: Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                        pad_edge=False, padding=(0, 1, 0, 0)),
+    lambda n: 2 * (n - 1),
+    lambda h: _SHORT.get(h, h).replace("_", " "),
+)
+
+
+def _print_table(out: Console, title: str, columns: Sequence[str], rows: list[list[Text]],
+                 numeric: set[str], droppable: Sequence[str]) -> None:
+    """Print the first layout that fits ``out``'s width without splitting a word; else blocks."""
+    attempts = [(_BOXED, list(columns)), (_COMPACT, list(columns))]
+    kept = list(columns)
+    for column in droppable:
+        if column in kept:
+            kept = [c for c in kept if c != column]
+            attempts.append((_COMPACT, kept))
+    best: tuple[int, _Style, list[str], list[str], list[int]] | None = None
+    for style, shown in attempts:  # the layout that leaves the most columns unwrapped; the first on a tie
+        index = [list(columns).index(c) for c in shown]
+        headers = [style.header(c) for c in shown]
+        fitted = _widths(out.width - style.overhead(len(shown)), headers, [[row[i] for row in rows] for i in index])
+        if fitted is not None and (best is None or fitted[1] > best[0]):
+            best = (fitted[1], style, shown, headers, fitted[0])
+        if best is not None and best[0] == len(best[2]):
+            break  # every column whole: no need to abbreviate or drop more
+    if best is not None:
+        _, style, shown, headers, widths = best
+        index = [list(columns).index(c) for c in shown]
+        table = style.make(title)
+        for column, header, width in zip(shown, headers, widths, strict=True):
+            table.add_column(header, width=width, overflow="fold",
+                             justify="right" if column in numeric else "left")
+        for row in rows:
+            table.add_row(*(row[i] for i in index))
         out.print(table)
+        return
+    _print_blocks(out, title, list(columns), rows)
+
+
+def _widths(available: int, headers: list[str], cells: list[list[Text]]) -> tuple[list[int], int] | None:
+    """Column widths that fit ``available`` with every word whole (None when none do), and how
+    many columns get their full width. Short wishes are granted first: ids and numbers stay on one
+    line, long free text wraps."""
+    texts = [[header, *(c.plain for c in column)] for header, column in zip(headers, cells, strict=True)]
+    least = [max(_longest_word(t) for t in column) for column in texts]
+    most = [max(cell_len(line) for t in column for line in t.splitlines() or [""]) for column in texts]
+    if sum(least) > available:
+        return None
+    widths = list(least)
+    spare = available - sum(widths)
+    for i in sorted(range(len(widths)), key=lambda i: most[i] - least[i]):
+        give = min(most[i] - widths[i], spare)
+        widths[i] += give
+        spare -= give
+    return widths, sum(w >= m for w, m in zip(widths, most, strict=True))
+
+
+def _longest_word(text: str) -> int:
+    return max((cell_len(word) for word in text.split()), default=0)
+
+
+def _print_blocks(out: Console, title: str, columns: list[str], rows: list[list[Text]]) -> None:
+    """One ``key: value`` block per row: the layout of last resort on a narrow console."""
+    out.print(Text(title, style="italic"), highlight=False)
+    key_width = max(cell_len(c) for c in columns) + 1
+    for n, row in enumerate(rows):
+        if n:
+            out.print()
+        grid = Table.grid(padding=(0, 1, 0, 0))
+        grid.add_column(width=min(key_width, max(1, out.width // 3)), overflow="fold", style="bold")
+        grid.add_column(overflow="fold")
+        for column, cell in zip(columns, row, strict=True):
+            if cell.plain:
+                grid.add_row(f"{column}:", cell)
+        out.print(grid)

@@ -162,7 +162,9 @@ def test_text_output_names_the_failing_file(invoke, lake: Path) -> None:
     (data(lake, TRUSTED_MOVIES)).unlink()
     result = invoke("validate", "--lake", lake)
     assert result.exit_code == 1
-    assert "trusted_movies dt=2024-05-01" in result.stdout and "no Parquet files" in result.stdout
+    # the target may wrap between its two words when the observed path is long (never mid-word)
+    assert "trusted_movies" in result.stdout and "dt=2024-05-01" in result.stdout
+    assert "no Parquet files" in result.stdout
     assert "FAILED (exit 1)" in result.stdout and "Traceback" not in result.output
 
 
@@ -586,9 +588,11 @@ def test_s3_lake_good_then_broken(invoke, s3, bucket: str, movies_csv: Path, ser
     assert code == 1 and check(summary, "not empty", T_MOVIES)["status"] == "fail"
 
 
-def test_text_output_has_one_check_table_per_zone(invoke, lake: Path) -> None:
+def test_text_output_counts_passing_checks_per_zone(invoke, lake: Path) -> None:
+    # The default view counts passing checks per zone; every check (one table per zone) is the
+    # verbose view, tested in tests/test_output.py.
     result = invoke("validate", "--lake", lake)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert out.index("raw checks") < out.index("trusted checks") < out.index("refined checks")
-    assert "│ checksum " in out and "│ foreign key " in out  # passing checks are listed too
+    assert out.index("│ raw ") < out.index("│ trusted ") < out.index("│ refined ")
+    assert "passed" in out and "│ foreign key " not in out  # passing checks are counted, not listed
