@@ -18,6 +18,7 @@ from typing import Any
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -78,8 +79,14 @@ def render(summary: Summary, fmt: OutputFormat, quiet: bool = False, verbose: in
     if summary.rows and (not by_zone or verbose >= 1):
         numeric = {c for c in summary.columns
                    if all(isinstance(row.get(c), int | float | None) for row in summary.rows)}
-        _print_table(out, f"moviedl {summary.command}", summary.columns,
-                     [[Text(_cell(_short(c, row.get(c)))) for c in summary.columns] for row in summary.rows],
+        title, under = f"moviedl {summary.command}", summary.lake.rstrip("/") + "/"
+        relative = summary.command == "ingest-tmdb" and all(
+            str(row.get("file", "")).startswith(under) for row in summary.rows)
+        if relative:  # the files' keys: a URI as long as the lake's does not fit 80 columns
+            title += f": files under {under}"
+        _print_table(out, title, summary.columns,
+                     [[Text(_cell(_short(c, row.get(c), under if relative else ""))) for c in summary.columns]
+                      for row in summary.rows],
                      numeric, _DROP.get(summary.command, ()))
     if by_zone and verbose >= 1:
         for zone in dict.fromkeys(zones.values()):  # every check, one table per zone
@@ -109,9 +116,11 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _short(column: str, value: Any) -> Any:
+def _short(column: str, value: Any, under: str = "") -> Any:
     if column == "sha256" and isinstance(value, str):
         return value[:12]
+    if column == "file" and under and isinstance(value, str):
+        return value.removeprefix(under)
     return value
 
 
@@ -213,16 +222,24 @@ def _longest_word(text: str) -> int:
 
 
 def _print_blocks(out: Console, title: str, columns: list[str], rows: list[list[Text]]) -> None:
-    """One ``key: value`` block per row: the layout of last resort on a narrow console."""
+    """One ``key: value`` block per row: the layout of last resort on a narrow console. Unknown
+    values (``-``) are left out; a value with a word too wide to sit beside its key goes on the
+    next line, indented, so that the word stays whole when it fits the line at all."""
     out.print(Text(title, style="italic"), highlight=False)
-    key_width = max(cell_len(c) for c in columns) + 1
+    key_width = min(max(cell_len(c) for c in columns) + 1, max(1, out.width // 3))
     for n, row in enumerate(rows):
         if n:
             out.print()
-        grid = Table.grid(padding=(0, 1, 0, 0))
-        grid.add_column(width=min(key_width, max(1, out.width // 3)), overflow="fold", style="bold")
-        grid.add_column(overflow="fold")
         for column, cell in zip(columns, row, strict=True):
-            if cell.plain:
+            if cell.plain in ("", "-"):
+                continue
+            if _longest_word(cell.plain) <= out.width - key_width - 1:
+                grid = Table.grid(padding=(0, 1, 0, 0))
+                grid.add_column(width=key_width, overflow="fold", style="bold")
+                grid.add_column(overflow="fold")
                 grid.add_row(f"{column}:", cell)
-        out.print(grid)
+                out.print(grid)
+            else:
+                out.print(Text(f"{column}:", style="bold"))
+                indent = 2 if _longest_word(cell.plain) <= out.width - 2 else 0
+                out.print(Padding(cell, (0, 0, 0, indent)))
