@@ -571,7 +571,7 @@ def _stage_line(event: Any) -> None:
 
 
 def _finish(summary: Any, format: OutputFormat, quiet: bool) -> None:
-    render(summary, format, quiet)
+    render(summary, format, quiet, verbose=_LOGGING.get("verbosity", 0))  # -v: every check
     if summary.exit_code != ExitCode.OK:
         raise typer.Exit(int(summary.exit_code))
 
