@@ -1,7 +1,7 @@
 """Render a :class:`~moviedl.summary.Summary` for people (rich tables) or programs (JSON).
 
 Tables fit the console without splitting a number, id or word across lines: each table is tried
-in today's boxed layout, then in a compact one (no box, abbreviated headers), then without the
+in today's boxed layout, then in a compact one (no box; then abbreviated headers), then without the
 command's low-value columns, and, when even that cannot fit, as one ``key: value`` block per row.
 Free text (details, observed) wraps between words only.
 """
@@ -33,12 +33,16 @@ _SHORT = {"duplicates": "dups", "quarantined": "quar", "partitions": "parts", "s
 #: Columns a narrow console drops, in this order, before it falls back to one block per row. Every
 #: one is redundant or secondary: the JSON output keeps them all.
 _DROP: dict[str, tuple[str, ...]] = {
-    "ingest-csv": ("destination",),  # Raw/Local/CSV/<kind>/<date>/<file>: the kind and date say it
+    "ingest-csv": ("destination",),  # Raw/Local/CSV/<kind>/<date>/<file>: the kind and the date say it
     "runs": ("started_at",),  # the run id starts with the same timestamp
     "refine": ("files",),
     "validate": ("files", "bytes"),
     "athena-ddl": ("partitions", "columns"),
 }
+
+
+#: The column whose paths are shown relative to the lake (named once, in the table's title).
+_IN_LAKE = {"ingest-csv": "destination", "ingest-tmdb": "file"}
 
 
 class OutputFormat(StrEnum):
@@ -79,13 +83,15 @@ def render(summary: Summary, fmt: OutputFormat, quiet: bool = False, verbose: in
     if summary.rows and (not by_zone or verbose >= 1):
         numeric = {c for c in summary.columns
                    if all(isinstance(row.get(c), int | float | None) for row in summary.rows)}
-        title, under = f"moviedl {summary.command}", summary.lake.rstrip("/") + "/"
-        relative = summary.command == "ingest-tmdb" and all(
-            str(row.get("file", "")).startswith(under) for row in summary.rows)
-        if relative:  # the files' keys: a URI as long as the lake's does not fit 80 columns
-            title += f": files under {under}"
+        title, path = f"moviedl {summary.command}", _IN_LAKE.get(summary.command, "")
+        bases = {str(row[path]).partition("/Raw/")[0] for row in summary.rows if row.get(path)}
+        under = f"{bases.pop()}/" if len(bases) == 1 else ""
+        if under and all(str(row[path]).startswith(under + "Raw/") for row in summary.rows if row.get(path)):
+            title += f": {path}s under {under}"  # the keys alone: with the lake's URI they rarely fit
+        else:
+            path = ""
         _print_table(out, title, summary.columns,
-                     [[Text(_cell(_short(c, row.get(c), under if relative else ""))) for c in summary.columns]
+                     [[Text(_cell(_short(c, row.get(c), under if c == path else ""))) for c in summary.columns]
                       for row in summary.rows],
                      numeric, _DROP.get(summary.command, ()))
     if by_zone and verbose >= 1:
@@ -119,7 +125,7 @@ def _cell(value: Any) -> str:
 def _short(column: str, value: Any, under: str = "") -> Any:
     if column == "sha256" and isinstance(value, str):
         return value[:12]
-    if column == "file" and under and isinstance(value, str):
+    if under and isinstance(value, str):
         return value.removeprefix(under)
     return value
 
@@ -159,18 +165,19 @@ class _Style:
 
 
 _BOXED = _Style(lambda title: Table(title=title, title_justify="left"), lambda n: 3 * n + 1, lambda h: h)
-_COMPACT = _Style(
+_COMPACT_FULL = _Style(
     lambda title: Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
                         pad_edge=False, padding=(0, 1, 0, 0)),
     lambda n: 2 * (n - 1),
-    lambda h: _SHORT.get(h, h).replace("_", " "),
+    lambda h: h,
 )
+_COMPACT = _Style(_COMPACT_FULL.make, _COMPACT_FULL.overhead, lambda h: _SHORT.get(h, h).replace("_", " "))
 
 
 def _print_table(out: Console, title: str, columns: Sequence[str], rows: list[list[Text]],
                  numeric: set[str], droppable: Sequence[str]) -> None:
     """Print the first layout that fits ``out``'s width without splitting a word; else blocks."""
-    attempts = [(_BOXED, list(columns)), (_COMPACT, list(columns))]
+    attempts = [(_BOXED, list(columns)), (_COMPACT_FULL, list(columns)), (_COMPACT, list(columns))]
     kept = list(columns)
     for column in droppable:
         if column in kept:
