@@ -539,24 +539,25 @@ def _live(command: str, quiet: bool, *, spinner: bool = True) -> Iterator[None]:
     """Never a silent long step: on a terminal a status line (what is being done, elapsed) when
     ``spinner`` (commands with their own progress bar pass False); off a terminal (cron, a log
     file) a line on stderr every ``MOVIEDL_PROGRESS_SECONDS`` (default 30) while it runs."""
-    from moviedl.progress import Ticker
+    from moviedl import progress
 
     if quiet:
         yield
         return
     console = stderr_console()
-    if sys.stderr.isatty():
-        if not spinner:
-            yield
-            return
-        with console.status(f"moviedl {command}") as status:
-            with Ticker(lambda line: status.update(f"moviedl {command}: {escape(line)}"), every=0.5):
+    with progress.stage(command):  # from the start: opening the lake and taking the lock count
+        if sys.stderr.isatty():
+            if not spinner:
                 yield
-        return
-    every = float(os.environ.get("MOVIEDL_PROGRESS_SECONDS") or 30)
-    with Ticker(lambda line: console.print(f"moviedl {command}: {escape(line)}", highlight=False,
-                                           soft_wrap=True), every=every):
-        yield
+                return
+            with console.status(f"moviedl {command}") as status:
+                with progress.Ticker(lambda line: status.update(f"moviedl {command}: {escape(line)}"), every=0.5):
+                    yield
+            return
+        every = float(os.environ.get("MOVIEDL_PROGRESS_SECONDS") or 30)
+        with progress.Ticker(lambda line: console.print(f"moviedl {command}: {escape(line)}", highlight=False,
+                                                        soft_wrap=True), every=every):
+            yield
 
 
 def _stage_line(event: Any) -> None:
