@@ -179,16 +179,21 @@ def report(settings: Settings, options: Any = None, *, session: Session | None =
 
 
 def run(
-    settings: Settings, files: Iterable[str | Path] = (), *, on_stage: Callable[[Any], None] | None = None
+    settings: Settings,
+    files: Iterable[str | Path] = (),
+    *,
+    on_stage: Callable[[Any], None] | None = None,
+    on_tmdb_progress: Callable[[Any], None] | None = None,
 ) -> Summary:
     """The whole pipeline for cron (``moviedl run``): ingest-csv (``files``, else
     ``run.sources``), ingest-tmdb, refine, validate and the catalog, in one session.
-    ``on_stage`` receives a :class:`~moviedl.pipeline.StageEvent` as each stage starts and ends."""
+    ``on_stage`` receives a :class:`~moviedl.pipeline.StageEvent` as each stage starts and ends;
+    ``on_tmdb_progress`` the ingest-tmdb stage's progress, as :func:`ingest_tmdb` gives it."""
     from moviedl.pipeline import run_pipeline
 
     lake = open_lake(settings)
     with command_session(settings, lake, "run") as session:
-        summary = run_pipeline(settings, session, [Path(f) for f in files], on_stage)
+        summary = run_pipeline(settings, session, [Path(f) for f in files], on_stage, on_tmdb_progress)
         summary.notes.append(f"run record: {lake.uri_of(session.record.key())}")
     return summary
 

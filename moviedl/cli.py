@@ -10,6 +10,7 @@ the work made of it, and any other exception one ``Internal error`` line and exi
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -300,9 +301,23 @@ def ingest_tmdb_command(
     _finish(summary, format, quiet)
 
 
+class _TmdbBar:
+    """The TMDB lookups bar: its task appears with the first update (inside ``run``, when the
+    ingest-tmdb stage starts); ``console`` prints above it without tearing it."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress, self.console, self.task = progress, progress.console, None
+
+    def __call__(self, state: Any) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task("TMDB lookups", total=None, rps=0.0)
+        self.progress.update(self.task, completed=state.done, total=state.total or None,
+                             rps=state.requests_per_second)
+
+
 @contextlib.contextmanager
-def _tmdb_progress(enabled: bool) -> Iterator[Any]:
-    """A rich progress bar (done/total, req/s, ETA) for ingest-tmdb when stderr is a terminal."""
+def _tmdb_progress(enabled: bool) -> Iterator[_TmdbBar | None]:
+    """A rich progress bar (done/total, req/s, ETA) for TMDB lookups when stderr is a terminal."""
     if not (enabled and sys.stderr.isatty()):
         yield None
         return
@@ -319,12 +334,7 @@ def _tmdb_progress(enabled: bool) -> Iterator[Any]:
         TextColumn("{task.fields[rps]:.1f} req/s"), TimeRemainingColumn(),
         console=stderr_console(), transient=True,
     ) as progress:
-        task = progress.add_task("TMDB lookups", total=None, rps=0.0)
-
-        def update(state: Any) -> None:
-            progress.update(task, completed=state.done, total=state.total or None, rps=state.requests_per_second)
-
-        yield update
+        yield _TmdbBar(progress)
 
 
 @app.command("refine")
@@ -508,8 +518,9 @@ def run_command(
     """
     with _errors("run", format):
         settings = _settings(lake, config, date, logs=(verbose, log_format, log_file))
-        with _live("run", quiet, spinner=False):
-            summary = api.run(settings, files or (), on_stage=None if quiet else _stage_line)
+        with _live("run", quiet, spinner=False), _tmdb_progress(format is OutputFormat.text and not quiet) as bar:
+            on_stage = None if quiet else functools.partial(_stage_line, console=bar.console if bar else None)
+            summary = api.run(settings, files or (), on_stage=on_stage, on_tmdb_progress=bar)
     _finish(summary, format, quiet)
 
 
@@ -560,14 +571,14 @@ def _live(command: str, quiet: bool, *, spinner: bool = True) -> Iterator[None]:
             yield
 
 
-def _stage_line(event: Any) -> None:
+def _stage_line(event: Any, console: Any = None) -> None:
     """dbt-style: ``1 of 5 START ingest-csv`` ... ``1 of 5 OK ingest-csv in 1.2s``."""
     word = {"start": "START", "ok": "OK", "failed": "FAILED", "degraded": "DEGRADED",
             "skipped": "SKIP", "not run": "NOT RUN"}.get(event.status, event.status.upper())
     style = {"OK": "green", "FAILED": "bold red", "DEGRADED": "yellow"}.get(word, "")
     took = f" in {event.seconds:.1f}s" if event.seconds is not None else ""
     shown = f"[{style}]{word}[/]" if style else word
-    stderr_console().print(f"{event.index} of {event.total} {shown} {event.name}{took}",
+    (console or stderr_console()).print(f"{event.index} of {event.total} {shown} {event.name}{took}",
                            highlight=False, soft_wrap=True)
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from moviedl.config import Settings
 from moviedl.errors import ExitCode, MoviedlError
@@ -29,7 +30,9 @@ class _Stage:
     optional: bool = False  # a service failure (exit 3) degrades the run instead of stopping it
 
 
-def _plan(settings: Settings, session: Session, files: Sequence[Path]) -> list[_Stage]:
+def _plan(
+    settings: Settings, session: Session, files: Sequence[Path], on_tmdb_progress: Callable[[Any], None] | None
+) -> list[_Stage]:
     from moviedl import api
     from moviedl.athena_ddl import DdlOptions
 
@@ -39,7 +42,7 @@ def _plan(settings: Settings, session: Session, files: Sequence[Path]) -> list[_
     return [
         _Stage("ingest-csv", (lambda: api.ingest_csv(settings, sources, session=session)) if sources else None,
                "no files given and run.sources is not set: refining the Raw zone as it is"),
-        _Stage("ingest-tmdb", (lambda: api.ingest_tmdb(settings, session=session)) if has_tmdb else None,
+        _Stage("ingest-tmdb", (lambda: api.ingest_tmdb(settings, session=session, on_progress=on_tmdb_progress)) if has_tmdb else None,
                "no TMDB credentials (set TMDB_READ_ACCESS_TOKEN or TMDB_API_KEY to enrich)",
                optional=True),
         _Stage("refine", lambda: api.refine(settings, session=session)),
@@ -71,13 +74,14 @@ def run_pipeline(
     session: Session,
     files: Sequence[Path] = (),
     on_stage: Callable[[StageEvent], None] | None = None,
+    on_tmdb_progress: Callable[[Any], None] | None = None,
 ) -> Summary:
     """Run the stages in order under ``session``; the first failure stops the run."""
     lake = session.lake
     summary = Summary("run", lake.uri, settings.date.isoformat(), COLUMNS)
     stopped: str | None = None
     degraded: list[str] = []
-    plan = _plan(settings, session, files)
+    plan = _plan(settings, session, files, on_tmdb_progress)
     tell = on_stage or (lambda event: None)
     for index, stage in enumerate(plan, 1):
         row: dict[str, object] = {"stage": stage.name, "exit code": None, "seconds": None}

@@ -53,3 +53,24 @@ def test_run_announces_each_stage_like_dbt(invoke, tmp_path: Path, movies_csv: P
     assert "2 of 5 SKIP ingest-tmdb" in stage_lines
     assert [line.split()[4] for line in stage_lines if " START " in line] == ["ingest-csv", "refine", "validate"]
     assert stage_lines[-1] == "5 of 5 SKIP athena-ddl"
+
+
+def test_run_reports_tmdb_progress_from_inside_its_ingest_tmdb_stage(
+    tmp_path: Path, movies_csv: Path, fake_tmdb, monkeypatch
+) -> None:
+    from moviedl import api
+    from tests.fake_tmdb import API_KEY
+
+    monkeypatch.setenv("MOVIEDL_TMDB_BASE_URL", fake_tmdb.url)
+    monkeypatch.setenv("TMDB_API_KEY", API_KEY)
+    states: list = []
+    events: list = []
+    settings = api.settings(lake=tmp_path / "lake", date=SAMPLE_DATE, **{"tmdb.requests_per_second": 1000})
+
+    summary = api.run(settings, [movies_csv], on_stage=events.append, on_tmdb_progress=states.append)
+
+    assert summary.ok, summary.problems
+    assert states and states[-1].done == states[-1].total > 0  # the bar reaches the end
+    # ... and it moved while the ingest-tmdb stage was the one running
+    starts = [e.name for e in events if e.status == "start"]
+    assert starts[:2] == ["ingest-csv", "ingest-tmdb"]
