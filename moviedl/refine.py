@@ -241,7 +241,10 @@ def _build_refined(run: _Run) -> list[Staged]:
 def _stage(run: _Run, zone: str, outputs: list[Staged]) -> bool:
     """Audit every output with every check ``validate`` runs; publish them all only if no check
     failed (after ``checks.severity``: a check set to ``warn`` never blocks, ``error`` always)."""
-    audits = [_audit(run, out, outputs) for out in outputs]
+    audits = []
+    for number, out in enumerate(outputs, 1):
+        progress.activity(f"auditing {out.target}, {number} of {len(outputs)} ({out.rows_written:,} rows)")
+        audits.append(_audit(run, out, outputs))
     if zone == "Refined":  # each check of the whole star with the table it names
         by_table = {out.table.name: result for out, result in zip(outputs, audits, strict=True)}
         for check in _star_checks(run, outputs):
@@ -299,7 +302,6 @@ def _star_checks(run: _Run, outputs: list[Staged]) -> list[Check]:
 
 
 def _audit(run: _Run, out: Staged, siblings: list[Staged]) -> Audit:
-    progress.activity(f"auditing {out.target}")
     location = run.lake.uri_of(out.table.prefix(out.dt))
     ds = Dataset(out.table, (str(out.path),), out.dt, location)
     recon = None
