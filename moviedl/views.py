@@ -26,6 +26,17 @@ VIEW_FILES = (
     "view_decade_summary",
     "view_budget_revenue",
     "view_top_titles",
+    "view_genre_decade",
+    "view_kind_decade",
+    "view_rating_distribution",
+    "view_runtime_distribution",
+    "view_language_summary",
+    "view_tmdb_coverage",
+    "view_budget_by_genre",
+    "view_budget_by_year",
+    "view_top_rated",
+    "view_artist_summary",
+    "view_cast_gender",
 )
 
 

@@ -26,8 +26,8 @@ def test_stdout_holds_only_the_ddl_and_the_summary_goes_to_stderr(invoke, lake: 
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("-- moviedl athena-ddl")
     statements = [s for s in sqlglot.parse(result.stdout, read="athena") if s is not None]
-    assert len(statements) == 19
-    assert "OK" in result.stderr and "tables 9" in result.stderr and "views 5" in result.stderr
+    assert len(statements) == 30
+    assert "OK" in result.stderr and "tables 9" in result.stderr and "views 16" in result.stderr
 
 
 def test_output_file_gets_the_ddl_and_stdout_the_summary(invoke, lake: Path, tmp_path: Path) -> None:
@@ -47,7 +47,7 @@ def test_json_format_carries_the_statements_instead_of_raw_sql(invoke, lake: Pat
     assert rows["moviedl"]["statement"] == "CREATE DATABASE IF NOT EXISTS `moviedl`"
     assert rows["moviedl.trusted_movies"]["projection"].startswith("ALTER TABLE `moviedl`.`trusted_movies`")
     assert rows["moviedl.v_genre_summary"]["kind"] == "view"
-    assert summary["ok"] is True and summary["counts"]["statements"] == 19
+    assert summary["ok"] is True and summary["counts"]["statements"] == 30
 
 
 def test_database_flag_and_config_name_the_database(invoke, lake: Path, clean_env: Path) -> None:

@@ -79,6 +79,86 @@ def test_top_titles_rank_by_votes_and_skip_titles_without_votes(lake: Path) -> N
         (1, "Gama", 2000), (2, "Alfa", 1000), (3, "Beta", 500)]
 
 
+def test_genre_decade_counts_a_title_once_per_genre_and_keeps_no_year_apart(lake: Path) -> None:
+    con = _duckdb_over(lake)
+    assert _rows(con, "SELECT * FROM v_genre_decade ORDER BY genre, decade NULLS LAST") == [
+        # genre, decade, type, titles, rated titles, avg rating, total votes
+        ("(unknown)", None, "movie", 1, 0, None, None),
+        ("Comedy", 1990, "movie", 1, 1, 8.0, 1000),
+        ("Comedy", 2000, "series", 1, 1, 9.0, 2000),
+        ("Drama", 1990, "movie", 2, 2, 7.0, 1500),
+    ]
+
+
+def test_kind_decade_and_tmdb_coverage_count_titles_per_type(lake: Path) -> None:
+    con = _duckdb_over(lake)
+    assert _rows(con, "SELECT title_type, decade, titles, rated_titles, avg_imdb_rating, avg_runtime_minutes "
+                      "FROM v_kind_decade ORDER BY ALL") == [
+        ("movie", 1990, 2, 2, 7.0, 110.0), ("movie", None, 1, 0, None, None), ("series", 2000, 1, 1, 9.0, 45.0)]
+    assert _rows(con, "SELECT * FROM v_tmdb_coverage ORDER BY ALL") == [
+        # Beta has no TMDB data, Delta neither: Alfa is the one 1990s movie covered
+        ("movie", 1990, 2, 1, 1, 0.5), ("movie", None, 1, 0, 1, 0.0), ("series", 2000, 1, 1, 0, 1.0)]
+
+
+def test_distributions_bin_ratings_by_half_points_and_runtimes_by_15_minutes(lake: Path) -> None:
+    con = _duckdb_over(lake)
+    assert _rows(con, "SELECT rating_bin, sum(titles) FROM v_rating_distribution GROUP BY ALL ORDER BY 1") == [
+        (6.0, 1), (8.0, 1), (9.0, 1)]
+    assert _rows(con, "SELECT runtime_bin, sum(titles) FROM v_runtime_distribution GROUP BY ALL ORDER BY 1") == [
+        (45, 1), (90, 1), (120, 1)]  # 100 min falls in 90-104, 120 in 120-134
+
+
+def test_language_summary_keeps_titles_without_tmdb_under_null(lake: Path) -> None:
+    con = _duckdb_over(lake)
+    assert _rows(con, "SELECT original_language, sum(titles), sum(rated_titles) FROM v_language_summary "
+                      "GROUP BY ALL ORDER BY 1 NULLS LAST") == [("en", 2, 2), (None, 2, 1)]
+
+
+def test_budget_views_sum_titles_with_both_and_give_revenue_over_budget(lake: Path) -> None:
+    con = _duckdb_over(lake)
+    assert _rows(con, "SELECT * FROM v_budget_by_genre ORDER BY ALL") == [
+        # genre, type, decade, titles, budget, revenue, roi
+        ("Comedy", "movie", 1990, 1, 100, 300, 3.0),
+        ("Comedy", "series", 2000, 1, 50, 25, 0.5),
+        ("Drama", "movie", 1990, 1, 100, 300, 3.0),
+    ]
+    assert _rows(con, "SELECT * FROM v_budget_by_year ORDER BY ALL") == [
+        (1994, 1990, "movie", 1, 100, 300, 3.0), (2005, 2000, "series", 1, 50, 25, 0.5)]
+
+
+def test_top_rated_needs_10k_votes(lake: Path) -> None:
+    con = _duckdb_over(lake)
+    assert _rows(con, "SELECT count(*) FROM v_top_rated") == [(0,)]  # the fixture's titles have < 10k votes
+    con.execute("CREATE OR REPLACE TEMP TABLE v_title_facts AS SELECT * REPLACE (imdb_votes * 10 AS imdb_votes) "
+                "FROM v_title_facts")
+    ranked = _rows(con, duckdb_view_sql("v_top_rated") + " ORDER BY rating_rank")
+    assert [(r[0], r[2], r[-1]) for r in ranked] == [(1, "Gama", 20000), (2, "Alfa", 10000)]  # Beta: 5,000
+
+
+def duckdb_view_sql(name: str) -> str:
+    """The SELECT of view ``name``, to run it over a changed input."""
+    view = next(v for v in load_views() if v.name == name)
+    return view.sql.split(" AS\n", 1)[1]
+
+
+def test_artist_summary_and_cast_gender_read_every_spelling_of_gender(lake: Path) -> None:
+    con = _duckdb_over(lake)
+    assert _rows(con, "SELECT name, gender, titles, rated_titles, avg_imdb_rating, total_imdb_votes "
+                      "FROM v_artist_summary ORDER BY name") == [
+        ("Ana Lima", "F", 3, 2, 8.5, 3000), ("Bruno Reis", "M", 1, 1, 6.0, 500)]
+    assert _rows(con, "SELECT genre, gender, sum(credits) FROM v_cast_gender GROUP BY ALL ORDER BY ALL") == [
+        ("(unknown)", "female", 1), ("Comedy", "female", 2), ("Drama", "female", 1), ("Drama", "male", 1)]
+    # The IMDb-derived files say actor/actress: the same shares, and an unknown value stays unknown.
+    con.execute("CREATE OR REPLACE TEMP TABLE dim_artista AS SELECT * REPLACE (CASE gender WHEN 'F' THEN "
+                "' Actress' WHEN 'M' THEN 'actor' END AS gender) FROM dim_artista")
+    con.execute("INSERT INTO dim_artista VALUES (203, 'Caio', 'self', NULL, NULL, NULL)")
+    con.execute("CREATE OR REPLACE TEMP TABLE fato_elenco AS SELECT * FROM fato_elenco UNION ALL SELECT 2, 203, NULL")
+    assert _rows(con, f"SELECT genre, gender, sum(credits) FROM ({duckdb_view_sql('v_cast_gender')}) "
+                      "GROUP BY ALL ORDER BY ALL") == [
+        ("(unknown)", "female", 1), ("Comedy", "female", 2), ("Drama", "female", 1), ("Drama", "male", 1),
+        ("Drama", "unknown", 1)]
+
+
 def test_views_have_no_array_columns_quicksight_cannot_read(lake: Path) -> None:
     con = _duckdb_over(lake)
     for view in load_views():

@@ -69,7 +69,7 @@ def test_execute_runs_every_statement_in_the_workgroup_and_reports_each_state(
                     "--execute", "--format", "json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["counts"]["executed"] == 19  # database, 9 tables, 4 projection updates, 5 views
+    assert summary["counts"]["executed"] == 30  # database, 9 tables, 4 projection updates, 16 views
     rows = {r["object"]: r for r in summary["rows"]}
     assert rows[database]["athena"] == "SUCCEEDED"
     assert rows[f"{database}.trusted_movies"]["athena"] == "SUCCEEDED; SUCCEEDED"  # CREATE, then ALTER

@@ -4,6 +4,7 @@ CREATE OR REPLACE VIEW v_title_facts AS
 SELECT
     f.film_id,
     f.imdb_id,
+    f.tmdb_id,
     f.title,
     f.original_title,
     f.title_type,
@@ -24,5 +25,5 @@ FROM dim_filmes AS f
 LEFT JOIN fato_filme AS ff ON ff.film_id = f.film_id
 LEFT JOIN dim_genero AS g ON g.genre_id = ff.genre_id
 GROUP BY
-    f.film_id, f.imdb_id, f.title, f.original_title, f.title_type, f.release_year, f.decade,
+    f.film_id, f.imdb_id, f.tmdb_id, f.title, f.original_title, f.title_type, f.release_year, f.decade,
     f.runtime_minutes, f.original_language;

@@ -228,6 +228,7 @@ CREATE OR REPLACE VIEW "moviedl"."v_title_facts" AS
 SELECT
   "f"."film_id",
   "f"."imdb_id",
+  "f"."tmdb_id",
   "f"."title",
   "f"."original_title",
   "f"."title_type",
@@ -253,6 +254,7 @@ LEFT JOIN "moviedl"."dim_genero" AS "g"
 GROUP BY
   "f"."film_id",
   "f"."imdb_id",
+  "f"."tmdb_id",
   "f"."title",
   "f"."original_title",
   "f"."title_type",
@@ -341,3 +343,222 @@ FROM (
 ) AS "ranked"
 WHERE
   "vote_rank" <= 100;
+
+-- v_genre_decade: Per genre, decade of release and title type: titles (a title counts once in each
+-- of its genres), how many have an IMDb rating, their average rating and their IMDb votes in
+-- total. Titles without a release year have a NULL decade. Genre popularity over time reads it.
+CREATE OR REPLACE VIEW "moviedl"."v_genre_decade" AS
+SELECT
+  "g"."genre",
+  "f"."decade",
+  "f"."title_type",
+  COUNT(*) AS "titles",
+  COUNT("ff"."imdb_rating") AS "rated_titles",
+  ROUND(AVG("ff"."imdb_rating"), 2) AS "avg_imdb_rating",
+  CAST(SUM("ff"."imdb_votes") AS BIGINT) AS "total_imdb_votes"
+FROM "moviedl"."fato_filme" AS "ff"
+JOIN "moviedl"."dim_genero" AS "g"
+  ON "g"."genre_id" = "ff"."genre_id"
+JOIN "moviedl"."dim_filmes" AS "f"
+  ON "f"."film_id" = "ff"."film_id"
+GROUP BY
+  "g"."genre",
+  "f"."decade",
+  "f"."title_type";
+
+-- v_kind_decade: Movies against series per decade of release: titles, rated titles, average IMDb
+-- rating, IMDb votes in total and average runtime. Titles without a release year have a NULL
+-- decade.
+CREATE OR REPLACE VIEW "moviedl"."v_kind_decade" AS
+SELECT
+  "title_type",
+  "decade",
+  COUNT(*) AS "titles",
+  COUNT("imdb_rating") AS "rated_titles",
+  ROUND(AVG("imdb_rating"), 2) AS "avg_imdb_rating",
+  CAST(SUM("imdb_votes") AS BIGINT) AS "total_imdb_votes",
+  COUNT("runtime_minutes") AS "timed_titles",
+  ROUND(AVG("runtime_minutes"), 1) AS "avg_runtime_minutes"
+FROM "moviedl"."v_title_facts"
+GROUP BY
+  "title_type",
+  "decade";
+
+-- v_rating_distribution: IMDb ratings in bins of 0.5 (rating_bin 7.5 holds 7.5 to 7.9; a 10 falls
+-- in the 9.5 bin), per title type and decade of release.
+CREATE OR REPLACE VIEW "moviedl"."v_rating_distribution" AS
+SELECT
+  "title_type",
+  "decade",
+  LEAST(CAST(FLOOR("imdb_rating" * 2) AS DOUBLE) / 2, 9.5) AS "rating_bin",
+  COUNT(*) AS "titles"
+FROM "moviedl"."v_title_facts"
+WHERE
+  NOT "imdb_rating" IS NULL
+GROUP BY
+  "title_type",
+  "decade",
+  LEAST(CAST(FLOOR("imdb_rating" * 2) AS DOUBLE) / 2, 9.5);
+
+-- v_runtime_distribution: Runtimes in bins of 15 minutes (runtime_bin 90 holds 90 to 104 minutes;
+-- 240 holds 4 hours and more), per title type and decade of release. For series the runtime is an
+-- episode's.
+CREATE OR REPLACE VIEW "moviedl"."v_runtime_distribution" AS
+SELECT
+  "title_type",
+  "decade",
+  CAST(LEAST(FLOOR(CAST("runtime_minutes" AS DOUBLE) / 15) * 15, 240) AS INTEGER) AS "runtime_bin",
+  COUNT(*) AS "titles"
+FROM "moviedl"."v_title_facts"
+WHERE
+  NOT "runtime_minutes" IS NULL AND "runtime_minutes" > 0
+GROUP BY
+  "title_type",
+  "decade",
+  CAST(LEAST(FLOOR(CAST("runtime_minutes" AS DOUBLE) / 15) * 15, 240) AS INTEGER);
+
+-- v_language_summary: Per original language (TMDB's ISO 639-1 code; NULL without TMDB data), title
+-- type and decade of release: titles, rated titles and their average IMDb rating.
+CREATE OR REPLACE VIEW "moviedl"."v_language_summary" AS
+SELECT
+  "original_language",
+  "title_type",
+  "decade",
+  COUNT(*) AS "titles",
+  COUNT("imdb_rating") AS "rated_titles",
+  ROUND(AVG("imdb_rating"), 2) AS "avg_imdb_rating"
+FROM "moviedl"."v_title_facts"
+GROUP BY
+  "original_language",
+  "title_type",
+  "decade";
+
+-- v_tmdb_coverage: How many titles have TMDB data, per title type and decade of release: titles,
+-- with_tmdb, without_tmdb and the share covered (0 to 1).
+CREATE OR REPLACE VIEW "moviedl"."v_tmdb_coverage" AS
+SELECT
+  "title_type",
+  "decade",
+  COUNT(*) AS "titles",
+  COUNT("tmdb_id") AS "with_tmdb",
+  COUNT(*) - COUNT("tmdb_id") AS "without_tmdb",
+  ROUND(CAST(COUNT("tmdb_id") AS DOUBLE) / COUNT(*), 4) AS "coverage"
+FROM "moviedl"."v_title_facts"
+GROUP BY
+  "title_type",
+  "decade";
+
+-- v_budget_by_genre: TMDB budget and revenue (US dollars) per genre, title type and decade, over
+-- the titles that have both: titles, budget and revenue in total, and return on investment
+-- (revenue / budget). A title counts once in each of its genres.
+CREATE OR REPLACE VIEW "moviedl"."v_budget_by_genre" AS
+SELECT
+  "g"."genre",
+  "f"."title_type",
+  "f"."decade",
+  COUNT(*) AS "titles",
+  CAST(SUM("ff"."budget") AS BIGINT) AS "budget",
+  CAST(SUM("ff"."revenue") AS BIGINT) AS "revenue",
+  ROUND(CAST(SUM("ff"."revenue") AS DOUBLE) / SUM("ff"."budget"), 2) AS "roi"
+FROM "moviedl"."fato_filme" AS "ff"
+JOIN "moviedl"."dim_genero" AS "g"
+  ON "g"."genre_id" = "ff"."genre_id"
+JOIN "moviedl"."dim_filmes" AS "f"
+  ON "f"."film_id" = "ff"."film_id"
+WHERE
+  "ff"."budget" > 0 AND "ff"."revenue" > 0
+GROUP BY
+  "g"."genre",
+  "f"."title_type",
+  "f"."decade";
+
+-- v_budget_by_year: TMDB budget and revenue (US dollars) per release year and title type, over the
+-- titles that have both: titles, budget and revenue in total, and return on investment (revenue /
+-- budget).
+CREATE OR REPLACE VIEW "moviedl"."v_budget_by_year" AS
+SELECT
+  "release_year",
+  "decade",
+  "title_type",
+  COUNT(*) AS "titles",
+  CAST(SUM("budget") AS BIGINT) AS "budget",
+  CAST(SUM("revenue") AS BIGINT) AS "revenue",
+  ROUND(CAST(SUM("revenue") AS DOUBLE) / SUM("budget"), 2) AS "roi"
+FROM "moviedl"."v_title_facts"
+WHERE
+  "budget" > 0 AND "revenue" > 0 AND NOT "release_year" IS NULL
+GROUP BY
+  "release_year",
+  "decade",
+  "title_type";
+
+-- v_top_rated: Titles with at least 10,000 IMDb votes, ranked by IMDb rating (rating_rank 1 is the
+-- best; ties go to more votes, then the smaller film_id). Filter on imdb_votes for a higher bar.
+CREATE OR REPLACE VIEW "moviedl"."v_top_rated" AS
+SELECT
+  ROW_NUMBER() OVER (ORDER BY "imdb_rating" DESC, "imdb_votes" DESC, "film_id") AS "rating_rank",
+  "film_id",
+  "title",
+  "title_type",
+  "release_year",
+  "decade",
+  "genres",
+  "imdb_rating",
+  "imdb_votes"
+FROM "moviedl"."v_title_facts"
+WHERE
+  NOT "imdb_rating" IS NULL AND "imdb_votes" >= 10000;
+
+-- v_artist_summary: Per artist: titles they are credited in, how many of those have an IMDb
+-- rating, the average rating and the IMDb votes of those titles in total. Order by titles or by
+-- avg_imdb_rating (with a floor on rated_titles) for the top artists.
+CREATE OR REPLACE VIEW "moviedl"."v_artist_summary" AS
+SELECT
+  "a"."artist_id",
+  "a"."name",
+  "a"."gender",
+  "a"."birth_year",
+  COUNT(*) AS "titles",
+  COUNT("t"."imdb_rating") AS "rated_titles",
+  ROUND(AVG("t"."imdb_rating"), 2) AS "avg_imdb_rating",
+  CAST(SUM("t"."imdb_votes") AS BIGINT) AS "total_imdb_votes"
+FROM "moviedl"."fato_elenco" AS "e"
+JOIN "moviedl"."dim_artista" AS "a"
+  ON "a"."artist_id" = "e"."artist_id"
+JOIN "moviedl"."v_title_facts" AS "t"
+  ON "t"."film_id" = "e"."film_id"
+GROUP BY
+  "a"."artist_id",
+  "a"."name",
+  "a"."gender",
+  "a"."birth_year";
+
+-- v_cast_gender: Credits per genre, title type, decade and artist gender ('female', 'male',
+-- 'unknown'): generoArtista reads actor/actress in the IMDb-derived files and M/F in some exports.
+CREATE OR REPLACE VIEW "moviedl"."v_cast_gender" AS
+SELECT
+  "g"."genre",
+  "f"."title_type",
+  "f"."decade",
+  CASE
+    WHEN LOWER(TRIM("a"."gender")) IN ('f', 'actress')
+    THEN 'female'
+    WHEN LOWER(TRIM("a"."gender")) IN ('m', 'actor')
+    THEN 'male'
+    ELSE 'unknown'
+  END AS "gender",
+  COUNT(*) AS "credits"
+FROM "moviedl"."fato_elenco" AS "e"
+JOIN "moviedl"."dim_artista" AS "a"
+  ON "a"."artist_id" = "e"."artist_id"
+JOIN "moviedl"."dim_filmes" AS "f"
+  ON "f"."film_id" = "e"."film_id"
+JOIN "moviedl"."fato_filme" AS "ff"
+  ON "ff"."film_id" = "e"."film_id"
+JOIN "moviedl"."dim_genero" AS "g"
+  ON "g"."genre_id" = "ff"."genre_id"
+GROUP BY
+  1,
+  2,
+  3,
+  4;

@@ -1,0 +1,14 @@
+-- Movies against series per decade of release: titles, rated titles, average IMDb rating,
+-- IMDb votes in total and average runtime. Titles without a release year have a NULL decade.
+CREATE OR REPLACE VIEW v_kind_decade AS
+SELECT
+    title_type,
+    decade,
+    count(*) AS titles,
+    count(imdb_rating) AS rated_titles,
+    round(avg(imdb_rating), 2) AS avg_imdb_rating,
+    CAST(sum(imdb_votes) AS BIGINT) AS total_imdb_votes,
+    count(runtime_minutes) AS timed_titles,
+    round(avg(runtime_minutes), 1) AS avg_runtime_minutes
+FROM v_title_facts
+GROUP BY title_type, decade;
