@@ -1,0 +1,1146 @@
+// moviedl report: draws the panels of the page from its embedded data, offline.
+// Plain JS, no library. The data contract is documented in moviedl/report_page.py's callers;
+// this script reads data.filters, data.sources and data.panels, keeps the filter state in the
+// URL hash, and redraws every panel on each change.
+"use strict";
+(() => {
+  const SVGNS = "http://www.w3.org/2000/svg";
+  const PALETTE = ["#2f6db5", "#e07b39", "#3a9d5d", "#b5485d", "#7a5cb3", "#8c6d31", "#3f9fb5", "#8c8c8c"];
+  const HEAT = [[239, 245, 252], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
+  const DASH = "\u2013";
+  const UNKNOWN = "(unknown)";
+  const FONT = 12;
+  const TICK = 11;
+
+  const data = JSON.parse(document.getElementById("moviedl-data").textContent);
+  const panels = Array.isArray(data.panels) ? data.panels : [];
+  const sources = data.sources || {};
+  const filterData = data.filters || {};
+
+  // ---------------------------------------------------------------------------------------
+  // Number formats: one function for axes, labels, tooltips and tables (report_page.py's
+  // format_value follows the same rules, for the cards).
+
+  function abbreviate(v) {
+    const sign = v < 0 ? "-" : "";
+    let a = Math.abs(v);
+    if (a < 1000) {
+      if (Number.isInteger(a)) return sign + String(a);
+      const t = a.toFixed(1);
+      if (t !== "1000.0") return sign + t;
+      a = 1000;
+    }
+    const units = [[1e3, "k"], [1e6, "M"], [1e9, "B"]];
+    let i = a >= 1e9 ? 2 : a >= 1e6 ? 1 : 0;
+    let t = (a / units[i][0]).toFixed(1);
+    if (Number(t) >= 1000 && i < 2) {
+      i += 1;
+      t = (a / units[i][0]).toFixed(1);
+    }
+    return sign + t + units[i][1];
+  }
+
+  function format(kind, value) {
+    if (value === null || value === undefined || (typeof value === "number" && !Number.isFinite(value))) return DASH;
+    if (kind === "text" || typeof value !== "number") return String(value);
+    const neg = value < 0 ? "-" : "";
+    switch (kind) {
+      case "count": return abbreviate(value);
+      case "money": return neg + "$" + abbreviate(Math.abs(value));
+      case "rating": return neg + Math.abs(value).toFixed(1);
+      case "percent": return Math.floor(value * 100 + 0.5) + "%";
+      case "minutes": return Math.floor(value + 0.5) + " min";
+      case "ratio": return neg + Math.abs(value).toFixed(1) + "\u00d7";
+      case "decade": return Math.trunc(value) + "s";
+      case "year": return String(Math.trunc(value));
+      case "bin": return Number.isInteger(value) ? String(value) : value.toFixed(1);
+      default: return abbreviate(value);
+    }
+  }
+
+  // A formatter for one axis of category values: bins get one decimal for all or none.
+  function categoryFormatter(kind, values) {
+    if (kind === "bin" && values.some((v) => typeof v === "number" && !Number.isInteger(v))) {
+      return (v) => (typeof v === "number" ? v.toFixed(1) : format("text", v));
+    }
+    return (v) => (v === null || v === undefined ? "(none)" : format(kind || "text", v));
+  }
+
+  const WORDS = { imdb: "IMDb", tmdb: "TMDB", avg: "average", num: "number", title_type: "kind" };
+  function humanize(field) {
+    if (!field) return "";
+    if (WORDS[field]) return WORDS[field];
+    return String(field).split("_").map((w) => WORDS[w] || w).join(" ");
+  }
+
+  function guessFormat(field) {
+    const f = String(field || "");
+    if (/budget|revenue|gross/.test(f)) return "money";
+    if (/rating/.test(f)) return "rating";
+    if (/runtime|minutes/.test(f)) return "minutes";
+    if (/coverage|share/.test(f)) return "percent";
+    if (/roi|ratio/.test(f)) return "ratio";
+    if (/decade/.test(f)) return "decade";
+    if (/year/.test(f)) return "year";
+    return "count";
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // SVG helpers and text measurement.
+
+  function el(name, attrs, parent) {
+    const node = document.createElementNS(SVGNS, name);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v !== null && v !== undefined) node.setAttribute(k, String(v));
+    }
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+
+  function text(parent, x, y, str, attrs) {
+    const node = el("text", Object.assign({ x: r1(x), y: r1(y) }, attrs || {}), parent);
+    node.textContent = str;
+    return node;
+  }
+
+  function tip(node, str) {
+    el("title", {}, node).textContent = str;
+    return node;
+  }
+
+  function r1(v) {
+    return Math.round(v * 10) / 10;
+  }
+
+  let measurer = null;
+  const widthCache = new Map();
+  function textWidth(str, size, weight) {
+    size = size || FONT;
+    const key = size + "|" + (weight || "") + "|" + str;
+    if (widthCache.has(key)) return widthCache.get(key);
+    if (!measurer) {
+      measurer = el("svg", { class: "measure", "aria-hidden": "true" });
+      measurer.appendChild(el("text", { x: 0, y: 20 }));
+      document.body.appendChild(measurer);
+    }
+    const node = measurer.firstChild;
+    node.setAttribute("font-size", size);
+    if (weight) node.setAttribute("font-weight", weight);
+    else node.removeAttribute("font-weight");
+    node.textContent = str;
+    // a pixel of margin for rounding and hinting
+    const w = Math.ceil(node.getComputedTextLength()) + 1;
+    widthCache.set(key, w);
+    return w;
+  }
+
+  function maxWidth(strings, size, weight) {
+    let m = 0;
+    for (const s of strings) m = Math.max(m, textWidth(s, size, weight));
+    return m;
+  }
+
+  // Shorten `str` with an ellipsis to fit `width` pixels (the full text goes in a tooltip).
+  function fit(str, width, size) {
+    if (textWidth(str, size) <= width) return str;
+    let lo = 0;
+    let hi = str.length;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (textWidth(str.slice(0, mid) + "\u2026", size) <= width) lo = mid;
+      else hi = mid - 1;
+    }
+    return str.slice(0, lo) + "\u2026";
+  }
+
+  function newSvg(label) {
+    return el("svg", { class: "chart", role: "img", "aria-label": label, width: "100%",
+      preserveAspectRatio: "xMinYMin meet" });
+  }
+
+  function finish(svg, width, height) {
+    svg.setAttribute("viewBox", `0 0 ${Math.round(width)} ${Math.ceil(height)}`);
+    return svg;
+  }
+
+  function overlaps(indices, positions, widths, gap) {
+    let lastRight = -Infinity;
+    for (const i of indices) {
+      if (positions[i] - widths[i] / 2 < lastRight + gap) return true;
+      lastRight = positions[i] + widths[i] / 2;
+    }
+    return false;
+  }
+
+  // Which labels of an axis to write so that none overlaps its neighbour: for numeric
+  // categories (years, decades, bins) those at round values (every 10 years...), otherwise
+  // every k-th.
+  function keptLabels(positions, widths, values) {
+    const n = positions.length;
+    const all = [...Array(n).keys()];
+    if (!overlaps(all, positions, widths, 6)) return all;
+    if (values && n > 2 && values.every((v) => typeof v === "number" && Number.isFinite(v))) {
+      for (const step of [0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000]) {
+        const idx = all.filter((i) => Math.abs(values[i] / step - Math.round(values[i] / step)) < 1e-9);
+        if (idx.length >= 2 && !overlaps(idx, positions, widths, 6)) return idx;
+      }
+    }
+    for (let k = 2; k < n; k++) {
+      const idx = all.filter((i) => i % k === 0);
+      if (!overlaps(idx, positions, widths, 6)) return idx;
+    }
+    return [0];
+  }
+
+  // Centred labels under an axis, thinned, kept inside [minX, maxX].
+  function axisLabels(g, positions, labels, y, minX, maxX, values) {
+    const widths = labels.map((s) => textWidth(s, TICK));
+    const xs = positions.map((p, i) => Math.min(Math.max(p, minX + widths[i] / 2), maxX - widths[i] / 2));
+    for (const i of keptLabels(xs, widths, values)) {
+      text(g, xs[i], y, labels[i], { "text-anchor": "middle", "font-size": TICK, class: "tick" });
+    }
+  }
+
+  // Legend items in rows that wrap at `width`; returns the height used.
+  function legend(g, items, x0, y0, width) {
+    let x = x0;
+    let y = y0;
+    const row = 18;
+    for (const item of items) {
+      const w = 14 + textWidth(item.label, TICK) + 14;
+      if (x > x0 && x + w > x0 + width) { x = x0; y += row; }
+      el("rect", { x, y: y + 2, width: 10, height: 10, rx: 2, fill: item.color }, g);
+      text(g, x + 14, y + 11, item.label, { "font-size": TICK });
+      x += w;
+    }
+    return y - y0 + row;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Scales and ticks.
+
+  function niceStep(span, count) {
+    const raw = span / Math.max(count, 1);
+    const p = Math.pow(10, Math.floor(Math.log10(raw)));
+    for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= raw - 1e-12) return m * p;
+    return 10 * p;
+  }
+
+  function clean(v) {
+    return Number(v.toPrecision(12));
+  }
+
+  // Ticks covering [lo, hi] with nice steps; the domain is widened to the outer ticks.
+  function niceTicks(lo, hi, count) {
+    if (!(hi > lo)) hi = lo + (lo === 0 ? 1 : Math.abs(lo));
+    const step = niceStep(hi - lo, count || 5);
+    const start = Math.floor(lo / step + 1e-9);
+    const stop = Math.ceil(hi / step - 1e-9);
+    const ticks = [];
+    for (let i = start; i <= stop; i++) ticks.push(clean(i * step));
+    return ticks;
+  }
+
+  // Ticks inside [lo, hi] (the domain is not widened: bars fill the plot).
+  function innerTicks(lo, hi, count) {
+    if (!(hi > lo)) return [lo];
+    const step = niceStep(hi - lo, count || 5);
+    const ticks = [];
+    for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + 1e-9 * step; i++) ticks.push(clean(i * step));
+    return ticks;
+  }
+
+  function logDomain(lo, hi) {
+    let a = Math.pow(10, Math.floor(Math.log10(lo)));
+    let b = Math.pow(10, Math.ceil(Math.log10(hi)));
+    if (b <= a) b = a * 10;
+    return [clean(a), clean(b)];
+  }
+
+  function logTicks(lo, hi) {
+    const e0 = Math.round(Math.log10(lo));
+    const e1 = Math.round(Math.log10(hi));
+    const ticks = [];
+    const every = Math.max(1, Math.ceil((e1 - e0) / 8));
+    for (let e = e0; e <= e1; e += every) {
+      ticks.push(clean(Math.pow(10, e)));
+      if (e1 - e0 <= 2 && e < e1) {
+        ticks.push(clean(2 * Math.pow(10, e)), clean(5 * Math.pow(10, e)));
+      }
+    }
+    return ticks.sort((a, b) => a - b);
+  }
+
+  function heatColor(t) {
+    t = Math.min(Math.max(t, 0), 1) * (HEAT.length - 1);
+    const i = Math.min(Math.floor(t), HEAT.length - 2);
+    const f = t - i;
+    const c = HEAT[i].map((v, k) => Math.round(v + (HEAT[i + 1][k] - v) * f));
+    return `rgb(${c[0]},${c[1]},${c[2]})`;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Filters: state, URL hash, controls.
+
+  const genreOptions = (filterData.genres || []).filter((g) => g !== UNKNOWN).concat([UNKNOWN]);
+  const decadeOptions = filterData.decades || [];
+  const kindOptions = filterData.kinds || [];
+  const voteOptions = filterData.min_votes && filterData.min_votes.length ? filterData.min_votes : [0];
+  const defaultVotes = voteOptions.includes(0) ? 0 : Math.min(...voteOptions);
+  const state = { genre: "", decade: null, kind: "", votes: defaultVotes };
+
+  function readHash() {
+    const p = new URLSearchParams(location.hash.replace(/^#/, ""));
+    const g = p.get("genre");
+    state.genre = g !== null && genreOptions.includes(g) ? g : "";
+    const d = Number(p.get("decade"));
+    state.decade = p.has("decade") && decadeOptions.includes(d) ? d : null;
+    const k = p.get("kind");
+    state.kind = k !== null && kindOptions.includes(k) ? k : "";
+    const v = Number(p.get("votes"));
+    state.votes = p.has("votes") && voteOptions.includes(v) ? v : defaultVotes;
+  }
+
+  function stateHash() {
+    const p = new URLSearchParams();
+    if (state.genre) p.set("genre", state.genre);
+    if (state.decade !== null) p.set("decade", String(state.decade));
+    if (state.kind) p.set("kind", state.kind);
+    if (state.votes !== defaultVotes) p.set("votes", String(state.votes));
+    const s = p.toString();
+    return s ? "#" + s : "";
+  }
+
+  function writeHash() {
+    const h = stateHash();
+    if (h === location.hash) return;
+    const url = location.href.split("#")[0] + h;
+    try {
+      history.replaceState(null, "", url);
+    } catch (e) {
+      location.hash = h;
+    }
+  }
+
+  const controls = {};
+
+  function buildFilters() {
+    const form = document.getElementById("filters");
+    if (!form) return;
+    form.replaceChildren();
+    form.addEventListener("submit", (e) => e.preventDefault());
+    const defs = [
+      ["genre", "Genre", [["", "All"]].concat(genreOptions.map((g) => [g, g]))],
+      ["decade", "Decade", [["", "All"]].concat(decadeOptions.map((d) => [String(d), format("decade", d)]))],
+      ["kind", "Kind", [["", "All"]].concat(kindOptions.map((k) => [k, k]))],
+      ["votes", "Min. IMDb votes", voteOptions.map((v) => [String(v), v === 0 ? "any" : "\u2265 " + format("count", v)])],
+    ];
+    for (const [key, label, options] of defs) {
+      const wrap = document.createElement("label");
+      wrap.textContent = label;
+      const select = document.createElement("select");
+      select.name = key;
+      select.id = "filter-" + key;
+      for (const [value, shown] of options) {
+        const option = document.createElement("option");
+        option.value = value;
+        option.textContent = shown;
+        select.appendChild(option);
+      }
+      select.addEventListener("change", () => {
+        const v = select.value;
+        if (key === "decade") state.decade = v === "" ? null : Number(v);
+        else if (key === "votes") state.votes = Number(v);
+        else state[key] = v;
+        writeHash();
+        update();
+      });
+      wrap.appendChild(select);
+      form.appendChild(wrap);
+      controls[key] = select;
+    }
+    const reset = document.createElement("button");
+    reset.type = "button";
+    reset.id = "filter-reset";
+    reset.textContent = "Reset";
+    reset.addEventListener("click", () => {
+      state.genre = "";
+      state.decade = null;
+      state.kind = "";
+      state.votes = defaultVotes;
+      writeHash();
+      update();
+    });
+    form.appendChild(reset);
+    controls.reset = reset;
+    const summary = document.createElement("span");
+    summary.className = "summary";
+    form.appendChild(summary);
+    controls.summary = summary;
+  }
+
+  function syncControls() {
+    if (!controls.genre) return;
+    controls.genre.value = state.genre;
+    controls.decade.value = state.decade === null ? "" : String(state.decade);
+    controls.kind.value = state.kind;
+    controls.votes.value = String(state.votes);
+    const active = [];
+    if (state.genre) active.push(state.genre);
+    if (state.decade !== null) active.push(format("decade", state.decade));
+    if (state.kind) active.push(state.kind);
+    if (state.votes > 0) active.push("\u2265 " + format("count", state.votes) + " votes");
+    controls.reset.disabled = active.length === 0;
+    controls.summary.textContent = (active.length ? "Charts show " + active.join(" \u00b7 ") : "Charts show all titles") +
+      "; the cards and data quality cover the whole report.";
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Rows: filtering, exclusion, grouping, aggregation.
+
+  function indexOf(columns) {
+    const ix = Object.create(null);
+    columns.forEach((c, i) => { ix[c] = i; });
+    return ix;
+  }
+
+  function genresOf(v) {
+    return v === null || v === undefined ? [] : String(v).split(", ");
+  }
+
+  function selectRows(spec, src) {
+    const ix = indexOf(src.columns || []);
+    const tests = [];
+    const notFiltered = [];
+    if (state.genre) {
+      const g = state.genre;
+      if ("genre" in ix) { const i = ix.genre; tests.push((r) => r[i] === g); }
+      else if ("genres" in ix) { const i = ix.genres; tests.push((r) => genresOf(r[i]).includes(g)); }
+      else notFiltered.push("genre");
+    }
+    if (state.decade !== null) {
+      const d = state.decade;
+      if ("decade" in ix) { const i = ix.decade; tests.push((r) => r[i] === d); }
+      else notFiltered.push("decade");
+    }
+    if (state.kind) {
+      const k = state.kind;
+      if ("title_type" in ix) { const i = ix.title_type; tests.push((r) => r[i] === k); }
+      else notFiltered.push("kind");
+    }
+    if (state.votes > 0) {
+      const v = state.votes;
+      if ("imdb_votes" in ix) { const i = ix.imdb_votes; tests.push((r) => r[i] !== null && r[i] >= v); }
+      else notFiltered.push("minimum votes");
+    }
+    for (const [field, values] of Object.entries(spec.exclude || {})) {
+      const drop = new Set(values || []);
+      if (field in ix) { const i = ix[field]; tests.push((r) => !drop.has(r[i])); }
+      else if (field === "genre" && "genres" in ix) {
+        const i = ix.genres;
+        tests.push((r) => !genresOf(r[i]).some((g) => drop.has(g)));
+      }
+    }
+    const rows = (src.rows || []).filter((r) => tests.every((t) => t(r)));
+    return { rows, ix, notFiltered };
+  }
+
+  function column(ix, field) {
+    if (!(field in ix)) throw new Error(`the source has no column "${field}"`);
+    return ix[field];
+  }
+
+  // An accumulator factory for a value spec {field, agg, weight, num, den}.
+  function aggregator(vspec, ix) {
+    const agg = vspec.agg || "sum";
+    const num = (v) => typeof v === "number" && Number.isFinite(v);
+    if (agg === "sum" || agg === "max") {
+      const i = column(ix, vspec.field);
+      const isMax = agg === "max";
+      return () => {
+        let acc = null;
+        return {
+          add(r) { const v = r[i]; if (num(v)) acc = acc === null ? v : isMax ? Math.max(acc, v) : acc + v; },
+          get() { return acc; },
+        };
+      };
+    }
+    if (agg === "count") {
+      const i = vspec.field ? column(ix, vspec.field) : -1;
+      return () => {
+        let n = 0;
+        return { add(r) { if (i < 0 || (r[i] !== null && r[i] !== undefined)) n += 1; }, get() { return n; } };
+      };
+    }
+    if (agg === "wavg") {
+      const i = column(ix, vspec.field);
+      const w = column(ix, vspec.weight);
+      return () => {
+        let s = 0;
+        let sw = 0;
+        return {
+          add(r) { if (num(r[i]) && num(r[w])) { s += r[i] * r[w]; sw += r[w]; } },
+          get() { return sw ? s / sw : null; },
+        };
+      };
+    }
+    if (agg === "ratio") {
+      const n = column(ix, vspec.num);
+      const d = column(ix, vspec.den);
+      return () => {
+        let sn = 0;
+        let sd = 0;
+        return {
+          add(r) { if (num(r[n]) && num(r[d])) { sn += r[n]; sd += r[d]; } },
+          get() { return sd ? sn / sd : null; },
+        };
+      };
+    }
+    throw new Error(`unknown aggregation "${agg}"`);
+  }
+
+  // Groups of rows by the key fields, each with one aggregated value per measure.
+  function group(rows, ix, keyFields, measures) {
+    const keyCols = keyFields.map((f) => column(ix, f));
+    const makers = measures.map((m) => aggregator(m, ix));
+    const groups = new Map();
+    for (const r of rows) {
+      const keys = keyCols.map((i) => (r[i] === undefined ? null : r[i]));
+      const id = JSON.stringify(keys);
+      let g = groups.get(id);
+      if (!g) {
+        g = { keys, accs: makers.map((m) => m()) };
+        groups.set(id, g);
+      }
+      for (const a of g.accs) a.add(r);
+    }
+    return [...groups.values()].map((g) => ({ keys: g.keys, values: g.accs.map((a) => a.get()) }));
+  }
+
+  function compareKeys(a, b) {
+    if (a === null) return b === null ? 0 : 1;
+    if (b === null) return -1;
+    if (typeof a === "number" && typeof b === "number") return a - b;
+    return String(a).localeCompare(String(b));
+  }
+
+  function uniqueSorted(values) {
+    return [...new Set(values)].sort(compareKeys);
+  }
+
+  // Category order: by x ascending, or by a total descending (ties by x).
+  function orderCategories(xs, totals, sort) {
+    const out = xs.slice();
+    if (sort === "value_desc") {
+      out.sort((a, b) => (totals.get(b) || 0) - (totals.get(a) || 0) || compareKeys(a, b));
+    } else {
+      out.sort(compareKeys);
+    }
+    return out;
+  }
+
+  function limited(list, limit) {
+    return typeof limit === "number" && limit > 0 ? list.slice(0, limit) : list;
+  }
+
+  function valueFormat(spec) {
+    return spec.format || guessFormat(spec.value && spec.value.field);
+  }
+
+  function valueTitle(spec) {
+    if (spec.value_title) return spec.value_title;
+    if (!spec.value && Array.isArray(spec.series_values)) {
+      return spec.series_values.map((s) => s.label || humanize(s.field)).join(" and ");
+    }
+    const v = spec.value || {};
+    if (v.agg === "ratio" && spec.format === "percent") return `share of ${humanize(v.den)} ${humanize(v.num)}`;
+    if (v.agg === "ratio") return humanize(v.num) + " \u00f7 " + humanize(v.den);
+    if (v.agg === "count") return v.field ? `titles with ${humanize(v.field)}` : "titles";
+    if (v.agg === "wavg") return "average " + humanize(v.field).replace(/^average /, "");
+    return humanize(v.field);
+  }
+
+  // A mark's tooltip: "Drama · 1990s: 12 titles", "1990: budget $1.2M".
+  function say(key, title, formatted, kind) {
+    if (!title) return `${key}: ${formatted}`;
+    return kind === "count" ? `${key}: ${formatted} ${title}` : `${key}: ${title} ${formatted}`;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Charts. Each takes (spec, rows, ix, width) and returns {node, marks, note?} or null when
+  // nothing is left to draw (the panel then shows its `empty` note).
+
+  function drawHbar(spec, rows, ix, W) {
+    const measures = [spec.value];
+    if (spec.label) measures.push(spec.label);
+    let groups = group(rows, ix, [spec.x], measures).filter((g) => g.values[0] !== null);
+    if (!groups.length) return null;
+    const totals = new Map(groups.map((g) => [g.keys[0], g.values[0]]));
+    const order = limited(orderCategories(groups.map((g) => g.keys[0]), totals, spec.sort || "value_desc"), spec.limit);
+    const byKey = new Map(groups.map((g) => [g.keys[0], g]));
+    groups = order.map((k) => byKey.get(k));
+
+    const fx = categoryFormatter(spec.x_format, order);
+    const vf = valueFormat(spec);
+    const title = valueTitle(spec);
+    const labelSpec = spec.label;
+    const prefix = labelSpec ? (labelSpec.prefix !== undefined && labelSpec.prefix !== null ? labelSpec.prefix
+      : labelSpec.agg === "wavg" ? "avg " : "") : "";
+    const labelFormat = labelSpec ? labelSpec.format || guessFormat(labelSpec.field) : null;
+    const names = groups.map((g) => fx(g.keys[0]));
+    const ends = groups.map((g) => format(vf, g.values[0]) +
+      (labelSpec ? " \u00b7 " + prefix + format(labelFormat, g.values[1]) : ""));
+
+    const labelW = Math.min(maxWidth(names), Math.floor(W * 0.4));
+    const endW = maxWidth(ends) + 6;
+    const x0 = labelW + 8;
+    const plotW = Math.max(40, W - x0 - endW - 2);
+    const values = groups.map((g) => g.values[0]);
+    const hi = Math.max(0, ...values);
+    const lo = Math.min(0, ...values);
+    const span = hi - lo || 1;
+    const sx = (v) => x0 + ((v - lo) / span) * plotW;
+    const row = 22;
+    const top = 4;
+    const plotH = groups.length * row;
+
+    const svg = newSvg(`${spec.title || "bar chart"}: ${title} per ${humanize(spec.x)}`);
+    const g = el("g", {}, svg);
+    const ticks = innerTicks(lo, hi, Math.max(2, Math.floor(plotW / 80)));
+    for (const t of ticks) {
+      el("line", { x1: r1(sx(t)), x2: r1(sx(t)), y1: top, y2: top + plotH, class: "grid-line" }, g);
+    }
+    const marks = [];
+    groups.forEach((grp, i) => {
+      const y = top + i * row;
+      const v = grp.values[0];
+      const shown = fit(names[i], labelW);
+      const label = text(g, x0 - 6, y + row / 2 + 4, shown, { "text-anchor": "end", class: "label" });
+      if (shown !== names[i]) tip(label, names[i]);
+      const xa = sx(Math.min(0, v));
+      const w = Math.max(Math.abs(sx(v) - sx(0)), 1);
+      const bar = el("rect", { x: r1(xa), y: y + 3, width: r1(w), height: row - 6, fill: PALETTE[0], class: "mark" }, g);
+      tip(bar, say(names[i], title, ends[i], vf));
+      marks.push(bar);
+      text(g, xa + w + 4, y + row / 2 + 4, ends[i], { class: "value" });
+    });
+    el("line", { x1: r1(sx(0)), x2: r1(sx(0)), y1: top, y2: top + plotH, class: "axis-line" }, g);
+    const tickY = top + plotH + 14;
+    axisLabels(g, ticks.map(sx), ticks.map((t) => format(vf, t)), tickY, 0, W);
+    text(g, x0 + plotW / 2, tickY + 17, title, { "text-anchor": "middle", class: "axis-title", "font-size": TICK });
+    return { node: finish(svg, W, tickY + 22), marks };
+  }
+
+  // Vertical bars per x; with series (a field or several measures) bars side by side.
+  function drawColumns(spec, rows, ix, W, grouped) {
+    let seriesNames = [null];
+    let valueAt;
+    let xs;
+    const totals = new Map();
+    if (grouped && Array.isArray(spec.series_values) && spec.series_values.length) {
+      const measures = spec.series_values.map((s) => Object.assign({ agg: "sum" }, s));
+      const groups = group(rows, ix, [spec.x], measures);
+      seriesNames = spec.series_values.map((s) => s.label || humanize(s.field));
+      const byKey = new Map(groups.map((g) => [g.keys[0], g.values]));
+      xs = groups.map((g) => g.keys[0]);
+      valueAt = (x, j) => (byKey.get(x) || [])[j] ?? null;
+      for (const g of groups) totals.set(g.keys[0], g.values.reduce((a, v) => a + (v || 0), 0));
+    } else if (grouped && spec.series) {
+      const groups = group(rows, ix, [spec.x, spec.series], [spec.value]);
+      seriesNames = uniqueSorted(groups.map((g) => g.keys[1]));
+      const cell = new Map(groups.map((g) => [JSON.stringify(g.keys), g.values[0]]));
+      xs = [...new Set(groups.map((g) => g.keys[0]))];
+      valueAt = (x, j) => cell.get(JSON.stringify([x, seriesNames[j]])) ?? null;
+      for (const g of groups) totals.set(g.keys[0], (totals.get(g.keys[0]) || 0) + (g.values[0] || 0));
+    } else {
+      const groups = group(rows, ix, [spec.x], [spec.value]);
+      const byKey = new Map(groups.map((g) => [g.keys[0], g.values[0]]));
+      xs = groups.map((g) => g.keys[0]);
+      valueAt = (x) => byKey.get(x) ?? null;
+      for (const g of groups) totals.set(g.keys[0], g.values[0] || 0);
+    }
+    xs = xs.filter((x) => x !== null && seriesNames.some((_, j) => valueAt(x, j) !== null));
+    if (!xs.length) return null;
+    xs = limited(orderCategories(xs, totals, spec.sort || "x_asc"), spec.limit);
+
+    const vf = valueFormat(spec);
+    const title = valueTitle(spec);
+    const fx = categoryFormatter(spec.x_format, xs);
+    const sf = (s) => (s === null ? "(none)" : String(s));
+    const all = [];
+    for (const x of xs) seriesNames.forEach((_, j) => { const v = valueAt(x, j); if (v !== null) all.push(v); });
+    const lo = Math.min(0, ...all);
+    const hi = Math.max(0, ...all);
+    const ticks = niceTicks(lo, hi, 5);
+    const d0 = ticks[0];
+    const d1 = ticks[ticks.length - 1];
+    const tickLabels = ticks.map((t) => format(vf, t));
+    const yTitle = spec.y_title || title;
+    const x0 = 18 + maxWidth(tickLabels, TICK) + 6;
+    const plotW = Math.max(40, W - x0 - 4);
+
+    const svg = newSvg(`${spec.title || "column chart"}: ${title} per ${humanize(spec.x)}`);
+    const g = el("g", {}, svg);
+    let top = 6;
+    const multi = seriesNames.length > 1 || seriesNames[0] !== null;
+    if (multi) {
+      top += legend(g, seriesNames.map((s, j) => ({ label: sf(s), color: PALETTE[j % PALETTE.length] })), x0, 2, plotW) + 4;
+    }
+    const slot = plotW / xs.length;
+    const names = xs.map(fx);
+    const valueLabels = !multi ? xs.map((x) => format(vf, valueAt(x, 0))) : [];
+    const showValues = !multi && maxWidth(valueLabels, TICK - 1) + 4 <= slot;
+    if (showValues) top += 12;
+    const plotH = 180;
+    const sy = (v) => top + plotH - ((v - d0) / (d1 - d0 || 1)) * plotH;
+
+    ticks.forEach((t, i) => {
+      el("line", { x1: x0, x2: x0 + plotW, y1: r1(sy(t)), y2: r1(sy(t)), class: t === 0 ? "axis-line" : "grid-line" }, g);
+      text(g, x0 - 6, sy(t) + 4, tickLabels[i], { "text-anchor": "end", "font-size": TICK, class: "tick" });
+    });
+    const yt = text(g, 0, 0, yTitle, { "text-anchor": "middle", "font-size": TICK, class: "axis-title",
+      transform: `translate(12 ${r1(top + plotH / 2)}) rotate(-90)` });
+    yt.removeAttribute("x");
+    yt.removeAttribute("y");
+
+    const marks = [];
+    const inner = slot * (slot > 12 ? 0.8 : 0.9);
+    const bw = inner / seriesNames.length;
+    xs.forEach((x, i) => {
+      const left = x0 + i * slot + (slot - inner) / 2;
+      seriesNames.forEach((s, j) => {
+        const v = valueAt(x, j);
+        if (v === null) return;
+        const y1 = sy(Math.max(v, 0));
+        const y2 = sy(Math.min(v, 0));
+        const bar = el("rect", { x: r1(left + j * bw), y: r1(y1), width: r1(Math.max(bw - (seriesNames.length > 1 ? 1 : 0), 0.5)),
+          height: r1(Math.max(y2 - y1, 0.5)), fill: PALETTE[j % PALETTE.length], class: "mark" }, g);
+        tip(bar, say(multi ? `${names[i]} \u00b7 ${sf(s)}` : names[i], spec.series_values ? "" : title, format(vf, v), vf));
+        marks.push(bar);
+        if (showValues) {
+          text(g, left + inner / 2, y1 - 4, valueLabels[i], { "text-anchor": "middle", "font-size": TICK - 1, class: "tick" });
+        }
+      });
+    });
+    const labelY = top + plotH + 18;
+    axisLabels(g, xs.map((_, i) => x0 + (i + 0.5) * slot), names, labelY, x0 - 4, W, xs);
+    const xTitle = spec.x_title || humanize(spec.x);
+    text(g, x0 + plotW / 2, labelY + 17, xTitle, { "text-anchor": "middle", "font-size": TICK, class: "axis-title" });
+    return { node: finish(svg, W, labelY + 22), marks };
+  }
+
+  function drawStacked(spec, rows, ix, W) {
+    const groups = group(rows, ix, [spec.x, spec.series], [spec.value]);
+    const series = uniqueSorted(groups.map((g) => g.keys[1]));
+    const cell = new Map(groups.map((g) => [JSON.stringify(g.keys), g.values[0] || 0]));
+    const totals = new Map();
+    for (const g of groups) totals.set(g.keys[0], (totals.get(g.keys[0]) || 0) + Math.max(g.values[0] || 0, 0));
+    let xs = [...totals.keys()].filter((x) => totals.get(x) > 0);
+    if (!xs.length) return null;
+    xs = limited(orderCategories(xs, totals, spec.sort || "x_asc"), spec.limit);
+    const fx = categoryFormatter(spec.x_format, xs);
+    const vf = valueFormat(spec);
+    const title = valueTitle(spec);
+    const sf = (s) => (s === null ? "(none)" : String(s));
+    const names = xs.map(fx);
+    const labelW = Math.min(maxWidth(names), Math.floor(W * 0.4));
+    const x0 = labelW + 8;
+    const plotW = Math.max(40, W - x0 - 8);
+    const row = 22;
+
+    const svg = newSvg(`${spec.title || "share chart"}: share of ${title} per ${humanize(spec.x)} by ${humanize(spec.series)}`);
+    const g = el("g", {}, svg);
+    const top = 4 + legend(g, series.map((s, j) => ({ label: sf(s), color: PALETTE[j % PALETTE.length] })), x0, 2, plotW) + 4;
+    const plotH = xs.length * row;
+    for (const t of [0, 0.25, 0.5, 0.75, 1]) {
+      el("line", { x1: r1(x0 + t * plotW), x2: r1(x0 + t * plotW), y1: top, y2: top + plotH, class: "grid-line" }, g);
+    }
+    const marks = [];
+    xs.forEach((x, i) => {
+      const y = top + i * row;
+      const shown = fit(names[i], labelW);
+      const label = text(g, x0 - 6, y + row / 2 + 4, shown, { "text-anchor": "end" });
+      if (shown !== names[i]) tip(label, names[i]);
+      const total = totals.get(x);
+      let left = x0;
+      series.forEach((s, j) => {
+        const v = Math.max(cell.get(JSON.stringify([x, s])) || 0, 0);
+        if (v <= 0) return;
+        const w = (v / total) * plotW;
+        const share = format("percent", v / total);
+        const seg = el("rect", { x: r1(left), y: y + 3, width: r1(w), height: row - 6,
+          fill: PALETTE[j % PALETTE.length], class: "mark" }, g);
+        tip(seg, say(`${names[i]} \u00b7 ${sf(s)}`, title, format(vf, v), vf) + ` (${share})`);
+        marks.push(seg);
+        if (textWidth(share, TICK - 1) + 6 <= w) {
+          text(g, left + w / 2, y + row / 2 + 4, share, { "text-anchor": "middle", "font-size": TICK - 1, class: "on-dark" });
+        }
+        left += w;
+      });
+    });
+    const tickY = top + plotH + 14;
+    const ticks = [0, 0.25, 0.5, 0.75, 1];
+    axisLabels(g, ticks.map((t) => x0 + t * plotW), ticks.map((t) => format("percent", t)), tickY, 0, W);
+    text(g, x0 + plotW / 2, tickY + 17, spec.value_title || `share of ${title}`,
+      { "text-anchor": "middle", "font-size": TICK, class: "axis-title" });
+    return { node: finish(svg, W, tickY + 22), marks };
+  }
+
+  function drawHeatmap(spec, rows, ix, W, panelId) {
+    const groups = group(rows, ix, [spec.x, spec.y], [spec.value]).filter((g) => g.keys[0] !== null && g.keys[1] !== null);
+    if (!groups.length || !groups.some((g) => g.values[0] !== null)) return null;
+    const xs = uniqueSorted(groups.map((g) => g.keys[0]));
+    const totals = new Map();
+    for (const g of groups) totals.set(g.keys[1], (totals.get(g.keys[1]) || 0) + (g.values[0] || 0));
+    const ys = limited(orderCategories([...totals.keys()], totals, spec.y_sort || "value_desc"), spec.limit);
+    const cell = new Map(groups.map((g) => [JSON.stringify(g.keys), g.values[0]]));
+    const vf = valueFormat(spec);
+    const title = valueTitle(spec);
+    const fx = categoryFormatter(spec.x_format, xs);
+    const fy = categoryFormatter(spec.y_format || "text", ys);
+    const xNames = xs.map(fx);
+    const yNames = ys.map(fy);
+    const values = [];
+    for (const y of ys) for (const x of xs) { const v = cell.get(JSON.stringify([x, y])); if (v !== null && v !== undefined) values.push(v); }
+    const vmax = Math.max(...values);
+    const vmin = Math.min(...values);
+    const agg = (spec.value && spec.value.agg) || "sum";
+    const c0 = (agg === "sum" || agg === "count" || agg === "max") && vmin >= 0 ? 0 : vmin;
+    const c1 = vmax > c0 ? vmax : c0 + 1;
+
+    const labelW = Math.min(maxWidth(yNames), Math.floor(W * 0.35));
+    const x0 = labelW + 8;
+    const plotW = Math.max(40, W - x0 - 2);
+    const cw = plotW / xs.length;
+    const ch = 22;
+    const top = 2;
+    const svg = newSvg(`${spec.title || "heatmap"}: ${title} per ${humanize(spec.y)} and ${humanize(spec.x)}`);
+    const g = el("g", {}, svg);
+    const marks = [];
+    ys.forEach((y, i) => {
+      const cy = top + i * ch;
+      const shown = fit(yNames[i], labelW);
+      const label = text(g, x0 - 6, cy + ch / 2 + 4, shown, { "text-anchor": "end" });
+      if (shown !== yNames[i]) tip(label, yNames[i]);
+      xs.forEach((x, j) => {
+        const v = cell.get(JSON.stringify([x, y]));
+        const has = v !== null && v !== undefined;
+        const t = has ? (v - c0) / (c1 - c0) : 0;
+        const rect = el("rect", { x: r1(x0 + j * cw), y: cy, width: r1(cw), height: ch,
+          fill: has ? heatColor(t) : "#f4f5f7", stroke: "#fff", "stroke-width": 1, class: has ? "mark" : "empty-cell" }, g);
+        tip(rect, has ? say(`${yNames[i]} \u00b7 ${xNames[j]}`, title, format(vf, v), vf) : `${yNames[i]} \u00b7 ${xNames[j]}: no data`);
+        if (has) {
+          marks.push(rect);
+          const s = format(vf, v);
+          if (textWidth(s, TICK - 1) + 4 <= cw) {
+            text(g, x0 + (j + 0.5) * cw, cy + ch / 2 + 4, s, { "text-anchor": "middle", "font-size": TICK - 1,
+              class: t > 0.55 ? "on-dark" : "cell-value" });
+          }
+        }
+      });
+    });
+    const plotH = ys.length * ch;
+    const labelY = top + plotH + 15;
+    axisLabels(g, xs.map((_, j) => x0 + (j + 0.5) * cw), xNames, labelY, x0 - 4, W, xs);
+    text(g, x0 + plotW / 2, labelY + 17, spec.x_title || humanize(spec.x), { "text-anchor": "middle", "font-size": TICK, class: "axis-title" });
+
+    // colour scale legend: a gradient bar with the low, middle and high values
+    const ly = labelY + 30;
+    const legendTitle = title + ":";
+    const tw = textWidth(legendTitle, TICK);
+    const gw = Math.max(60, Math.min(240, plotW - tw - 10));
+    const gx = x0 + tw + 8;
+    const gradId = `heat-${panelId}`;
+    const defs = el("defs", {}, svg);
+    const grad = el("linearGradient", { id: gradId, x1: 0, x2: 1, y1: 0, y2: 0 }, defs);
+    HEAT.forEach((c, k) => el("stop", { offset: k / (HEAT.length - 1), "stop-color": `rgb(${c.join(",")})` }, grad));
+    text(g, x0, ly + 9, legendTitle, { "font-size": TICK, class: "axis-title" });
+    const scale = el("rect", { x: gx, y: ly, width: gw, height: 10, fill: `url(#${gradId})`, class: "scale" }, g);
+    tip(scale, `${title}: ${format(vf, c0)} to ${format(vf, c1)}`);
+    const legendTicks = [c0, (c0 + c1) / 2, c1];
+    axisLabels(g, legendTicks.map((_, k) => gx + (k / 2) * gw), legendTicks.map((v) => format(vf, v)), ly + 24, gx - 20, W);
+    return { node: finish(svg, W, ly + 30), marks };
+  }
+
+  function drawScatter(spec, rows, ix, W) {
+    const p = spec.point || {};
+    const xi = column(ix, p.x);
+    const yi = column(ix, p.y);
+    const li = p.label && p.label in ix ? ix[p.label] : -1;
+    const si = spec.series && spec.series in ix ? ix[spec.series] : -1;
+    const ok = (v, log) => typeof v === "number" && Number.isFinite(v) && (!log || v > 0);
+    let points = rows.filter((r) => ok(r[xi], spec.log_x) && ok(r[yi], spec.log_y));
+    if (!points.length) return null;
+    if (Array.isArray(spec.order) && spec.order.length) points = sortRows(points, ix, spec.order);
+    const cap = typeof spec.limit === "number" && spec.limit > 0 ? spec.limit : 3000;
+    const shown = points.slice(0, cap);
+    const xf = p.x_format || (spec.format && guessFormat(p.x) === "count" ? spec.format : guessFormat(p.x));
+    const yf = p.y_format || (spec.format && guessFormat(p.y) === "count" ? spec.format : guessFormat(p.y));
+    const xTitle = spec.x_title || humanize(p.x);
+    const yTitle = spec.y_title || humanize(p.y);
+    const xsAll = shown.map((r) => r[xi]);
+    const ysAll = shown.map((r) => r[yi]);
+    const extent = (vals, log) => {
+      const lo = Math.min(...vals);
+      const hi = Math.max(...vals);
+      if (log) { const d = logDomain(lo, hi); return { d, ticks: logTicks(d[0], d[1]) }; }
+      const ticks = niceTicks(lo === hi ? lo - 1 : lo, lo === hi ? hi + 1 : hi, 5);
+      return { d: [ticks[0], ticks[ticks.length - 1]], ticks };
+    };
+    const ex = extent(xsAll, spec.log_x);
+    const ey = extent(ysAll, spec.log_y);
+    if (spec.diagonal && spec.log_x && spec.log_y) {
+      const d = [Math.min(ex.d[0], ey.d[0]), Math.max(ex.d[1], ey.d[1])];
+      ex.d = d; ey.d = d.slice();
+      ex.ticks = logTicks(d[0], d[1]); ey.ticks = ex.ticks.slice();
+    }
+    const yLabels = ey.ticks.map((t) => format(yf, t));
+    const xLabels = ex.ticks.map((t) => format(xf, t));
+    const x0 = 18 + maxWidth(yLabels, TICK) + 6;
+    const right = Math.ceil(textWidth(xLabels[xLabels.length - 1], TICK) / 2) + 2;
+    const plotW = Math.max(40, W - x0 - right);
+    const top = 8;
+    const plotH = 240;
+    const scale = (log, d, v) => (log ? (Math.log10(v) - Math.log10(d[0])) / (Math.log10(d[1]) - Math.log10(d[0]))
+      : (v - d[0]) / (d[1] - d[0] || 1));
+    const px = (v) => x0 + scale(spec.log_x, ex.d, v) * plotW;
+    const py = (v) => top + plotH - scale(spec.log_y, ey.d, v) * plotH;
+
+    const svg = newSvg(`${spec.title || "scatter plot"}: ${yTitle} against ${xTitle}, one point per title`);
+    const g = el("g", {}, svg);
+    ey.ticks.forEach((t, i) => {
+      el("line", { x1: x0, x2: x0 + plotW, y1: r1(py(t)), y2: r1(py(t)), class: "grid-line" }, g);
+      text(g, x0 - 6, py(t) + 4, yLabels[i], { "text-anchor": "end", "font-size": TICK, class: "tick" });
+    });
+    for (const t of ex.ticks) el("line", { x1: r1(px(t)), x2: r1(px(t)), y1: top, y2: top + plotH, class: "grid-line" }, g);
+    el("rect", { x: x0, y: top, width: r1(plotW), height: plotH, fill: "none", class: "axis-line" }, g);
+    const yt = text(g, 0, 0, yTitle + (spec.log_y ? " (log)" : ""), { "text-anchor": "middle", "font-size": TICK,
+      class: "axis-title", transform: `translate(12 ${r1(top + plotH / 2)}) rotate(-90)` });
+    yt.removeAttribute("x");
+    yt.removeAttribute("y");
+    if (spec.diagonal && spec.log_x && spec.log_y) {
+      tip(el("line", { x1: r1(px(ex.d[0])), y1: r1(py(ey.d[0])), x2: r1(px(ex.d[1])), y2: r1(py(ey.d[1])),
+        stroke: "#9aa3ad", "stroke-dasharray": "4 3" }, g), `${yTitle} = ${xTitle}`);
+    }
+    const seriesValues = si >= 0 ? uniqueSorted(shown.map((r) => r[si])) : [];
+    const marks = [];
+    for (const r of shown) {
+      const color = si >= 0 ? PALETTE[seriesValues.indexOf(r[si]) % PALETTE.length] : PALETTE[0];
+      const dot = el("circle", { cx: r1(px(r[xi])), cy: r1(py(r[yi])), r: 3.5, fill: color, "fill-opacity": 0.55, class: "mark" }, g);
+      const name = li >= 0 && r[li] !== null ? String(r[li]) : "";
+      tip(dot, `${name ? name + ": " : ""}${xTitle} ${format(xf, r[xi])}, ${yTitle} ${format(yf, r[yi])}`);
+      marks.push(dot);
+    }
+    const labelY = top + plotH + 18;
+    axisLabels(g, ex.ticks.map(px), xLabels, labelY, 0, W);
+    text(g, x0 + plotW / 2, labelY + 17, xTitle + (spec.log_x ? " (log)" : ""), { "text-anchor": "middle", "font-size": TICK, class: "axis-title" });
+    let height = labelY + 22;
+    if (si >= 0) height += legend(g, seriesValues.map((s, j) => ({ label: s === null ? "(none)" : String(s), color: PALETTE[j % PALETTE.length] })), x0, height, plotW);
+    let note = "";
+    if (shown.length < rows.length) {
+      note = `${format("count", shown.length)} of ${format("count", rows.length)} titles shown`;
+      const missing = rows.length - points.length;
+      const reasons = [];
+      if (missing) reasons.push(`${format("count", missing)} lack ${spec.log_x || spec.log_y ? "a positive " : "a "}${humanize(p.x)} or ${humanize(p.y)}`);
+      if (points.length > shown.length) reasons.push(`capped at ${format("count", cap)}`);
+      note += " (" + reasons.join("; ") + ")";
+    }
+    return { node: finish(svg, W, height), marks, note };
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Tables.
+
+  function sortRows(rows, ix, order) {
+    const keys = order.filter((o) => o && o.field in ix).map((o) => ({ i: ix[o.field], desc: !!o.desc }));
+    return rows.slice().sort((a, b) => {
+      for (const k of keys) {
+        const va = a[k.i];
+        const vb = b[k.i];
+        const na = va === null || va === undefined;
+        const nb = vb === null || vb === undefined;
+        if (na || nb) { if (na !== nb) return na ? 1 : -1; continue; }
+        const c = typeof va === "number" && typeof vb === "number" ? va - vb
+          : String(va).localeCompare(String(vb), undefined, { sensitivity: "base", numeric: true });
+        if (c) return k.desc ? -c : c;
+      }
+      return 0;
+    });
+  }
+
+  const tableSort = new Map(); // panel id -> {field, desc} chosen by a header click
+
+  function drawTable(spec, rows, ix, W, panelId, redraw) {
+    const cols = (spec.columns || []).filter((c) => c.field in ix);
+    if (!cols.length) throw new Error("the table has no column in its source");
+    const top = limited(Array.isArray(spec.order) ? sortRows(rows, ix, spec.order) : rows, spec.limit);
+    const chosen = tableSort.get(panelId);
+    const shown = chosen ? sortRows(top, ix, [chosen]) : top;
+    const sortedField = chosen ? chosen.field : spec.order && spec.order[0] ? spec.order[0].field : null;
+    const sortedDesc = chosen ? chosen.desc : spec.order && spec.order[0] ? !!spec.order[0].desc : false;
+
+    const wrap = document.createElement("div");
+    wrap.className = "table-wrap";
+    const table = document.createElement("table");
+    table.className = "data";
+    const thead = table.createTHead();
+    const hr = thead.insertRow();
+    for (const c of cols) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.dataset.field = c.field;
+      const numeric = (c.format || "text") !== "text";
+      if (numeric) th.className = "num";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.title = `sort by ${c.label || c.field}`;
+      button.appendChild(document.createTextNode(c.label || humanize(c.field)));
+      const arrow = document.createElement("span");
+      arrow.className = "arrow";
+      arrow.setAttribute("aria-hidden", "true");
+      if (c.field === sortedField) {
+        th.classList.add("sorted");
+        th.setAttribute("aria-sort", sortedDesc ? "descending" : "ascending");
+        arrow.textContent = sortedDesc ? "\u25bc" : "\u25b2";
+      }
+      button.appendChild(arrow);
+      th.appendChild(button);
+      th.addEventListener("click", () => {
+        const desc = c.field === sortedField ? !sortedDesc : numeric;
+        tableSort.set(panelId, { field: c.field, desc });
+        redraw();
+      });
+      hr.appendChild(th);
+    }
+    const tbody = table.createTBody();
+    for (const r of shown) {
+      const tr = tbody.insertRow();
+      for (const c of cols) {
+        const td = tr.insertCell();
+        const kind = c.format || "text";
+        td.textContent = format(kind, r[ix[c.field]]);
+        td.dataset.field = c.field;
+        if (kind !== "text") td.className = "num";
+      }
+    }
+    wrap.appendChild(table);
+    const note = top.length < rows.length ? `top ${format("count", top.length)} of ${format("count", rows.length)} rows` : "";
+    return { node: wrap, marks: [...tbody.rows], note };
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Panels.
+
+  const DRAW = {
+    hbar: drawHbar,
+    columns: (s, r, i, w) => drawColumns(s, r, i, w, false),
+    grouped: (s, r, i, w) => drawColumns(s, r, i, w, true),
+    stacked_share: drawStacked,
+    heatmap: drawHeatmap,
+    scatter: drawScatter,
+    table: drawTable,
+  };
+
+  const lastWidth = new Map();
+
+  function note(body, str) {
+    const p = document.createElement("p");
+    p.className = "note empty";
+    p.textContent = str;
+    body.replaceChildren(p);
+  }
+
+  function drawPanel(spec) {
+    if (spec.chart === "quality") return;
+    const section = document.getElementById("panel-" + spec.id);
+    if (!section) return;
+    const body = section.querySelector(".body");
+    const badges = section.querySelector(".badges");
+    const foot = section.querySelector(".foot");
+    badges.replaceChildren();
+    foot.textContent = "";
+    const src = sources[spec.source];
+    if (!src) {
+      section.dataset.rows = "0";
+      note(body, `No data source "${spec.source}" in this report.`);
+      return;
+    }
+    const { rows, ix, notFiltered } = selectRows(spec, src);
+    section.dataset.rows = String(rows.length);
+    for (const name of notFiltered) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = "not filtered by " + name;
+      badge.title = `this panel's data has no ${name}: it shows every ${name}`;
+      badges.appendChild(badge);
+    }
+    const draw = DRAW[spec.chart];
+    if (!draw) {
+      note(body, `Unknown chart type "${spec.chart}".`);
+      return;
+    }
+    if (!rows.length) {
+      note(body, spec.empty || "No title matches the filters.");
+      return;
+    }
+    const width = Math.max(body.clientWidth || 0, 240);
+    lastWidth.set(spec.id, body.clientWidth);
+    let out;
+    try {
+      out = draw(spec, rows, ix, width, spec.id, () => drawPanel(spec));
+    } catch (err) {
+      console.error(`moviedl report: panel ${spec.id}:`, err);
+      note(body, `This chart could not be drawn: ${err.message}`);
+      return;
+    }
+    if (!out) {
+      note(body, spec.empty || "No title matches the filters.");
+      return;
+    }
+    body.replaceChildren(out.node);
+    foot.textContent = out.note || "";
+  }
+
+  let draws = 0;
+  function drawAll() {
+    for (const spec of panels) drawPanel(spec);
+    draws += 1;
+    document.body.dataset.draws = String(draws);
+    document.body.dataset.ready = "1";
+  }
+
+  function update() {
+    syncControls();
+    drawAll();
+  }
+
+  function onHash() {
+    if (location.hash === stateHash()) return;
+    readHash();
+    update();
+  }
+
+  let pending = false;
+  function onResize() {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      const changed = panels.some((p) => {
+        const s = document.getElementById("panel-" + p.id);
+        const b = s && s.querySelector(".body");
+        return b && lastWidth.has(p.id) && Math.abs(b.clientWidth - lastWidth.get(p.id)) > 1;
+      });
+      if (changed) drawAll();
+    });
+  }
+
+  window.moviedlReport = { format, state, redraw: drawAll };
+  for (const n of document.querySelectorAll(".nojs")) n.remove();
+  buildFilters();
+  readHash();
+  update();
+  window.addEventListener("hashchange", onHash);
+  window.addEventListener("popstate", onHash);
+  window.addEventListener("resize", onResize);
+})();
