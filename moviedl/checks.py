@@ -1,10 +1,11 @@
 """Audit checks on Parquet datasets against the contract: one implementation for every command.
 
 ``refine`` runs them on what it staged before publishing anything; ``validate`` runs the same
-functions on what a lake holds (including data written by other tools). Each function takes a
-DuckDB connection and a :class:`Dataset` (local Parquet files of one table or partition) and
-returns :class:`~moviedl.summary.Check` objects carrying the observed value; none raises for bad
-data. All work happens in DuckDB: metadata for row counts, one aggregate per question.
+functions on what a lake holds (including data written by other tools). Each function takes an
+:class:`~moviedl.engine.Engine` and a :class:`Dataset` (local Parquet files of one table or
+partition) and returns :class:`~moviedl.summary.Check` objects carrying the observed value; none
+raises for bad data. All work happens in the engine: Parquet footers for row counts, one
+aggregate per question.
 
 Check names are stable (``validate --format json`` documents them): ``readable``, ``not empty``,
 ``schema``, ``rows reconcile``, ``not null``, ``primary key``, ``unique``, ``foreign key``,
@@ -24,10 +25,8 @@ from dataclasses import dataclass, field, replace
 from itertools import zip_longest
 from pathlib import Path
 
-import duckdb
-
 from moviedl.contract import Table
-from moviedl.duck import ident, idents, one, scalar
+from moviedl.engine import Engine, ident, idents, one, scalar
 from moviedl.summary import MAX_SAMPLES, Check, Status
 
 MAX_FILES_NAMED = 3
@@ -50,13 +49,9 @@ class Dataset:
     def view_name(self) -> str:
         return "audit_" + re.sub(r"[^A-Za-z0-9_]", "_", self.target)
 
-    def register(self, con: duckdb.DuckDBPyConnection) -> str:
-        """Create (or replace) a temp view over the files; returns its quoted name."""
-        con.sql(
-            "SELECT * FROM read_parquet($files, hive_partitioning = false)",
-            params={"files": list(self.files)},
-        ).create_view(self.view_name, replace=True)
-        return ident(self.view_name)
+    def register(self, engine: Engine) -> str:
+        """Create (or replace) a view over the files; returns its quoted name."""
+        return engine.register_parquet(self.view_name, self.files)
 
 
 @dataclass
@@ -94,9 +89,9 @@ def _check(
     )
 
 
-def _samples(con: duckdb.DuckDBPyConnection, query: str, params: Mapping[str, object] | None = None) -> list[str]:
+def _samples(engine: Engine, query: str, params: Mapping[str, object] | None = None) -> list[str]:
     """Up to :data:`MAX_SAMPLES` rows of ``query`` (a SELECT without LIMIT), each as one text."""
-    rows = con.execute(f"SELECT * FROM ({query}) LIMIT {MAX_SAMPLES}", params or None).fetchall()
+    rows = engine.rows(f"SELECT * FROM ({query}) LIMIT {MAX_SAMPLES}", params)
     return [", ".join("NULL" if v is None else str(v) for v in row) for row in rows]
 
 
@@ -104,20 +99,11 @@ def _name(path: str) -> str:
     return Path(path).name if len(Path(path).parts) < 3 else "/".join(Path(path).parts[-2:])
 
 
-def file_metadata(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
-    """A Parquet file's key-value metadata; for Trusted files moviedl records there the Raw
-    files read and the row accounting (``contract.META_*``), for reconciling with Raw."""
-    rows = con.execute(
-        "SELECT decode(key), decode(value) FROM parquet_kv_metadata($path)", {"path": path}
-    ).fetchall()
-    return {str(k): str(v) for k, v in rows}
-
-
 # --- the checks ------------------------------------------------------------------------------
 
 
-def readable(con: duckdb.DuckDBPyConnection, ds: Dataset) -> tuple[Check, dict[str, int] | None]:
-    """Every file is a Parquet file DuckDB can open; returns the row count of each file."""
+def readable(engine: Engine, ds: Dataset) -> tuple[Check, dict[str, int] | None]:
+    """Every file is a Parquet file the engine can open; returns the row count of each file."""
     expected = "≥ 1 Parquet file, each readable"
     if not ds.files:
         where = f" in {ds.location}" if ds.location else ""
@@ -125,15 +111,10 @@ def readable(con: duckdb.DuckDBPyConnection, ds: Dataset) -> tuple[Check, dict[s
     rows: dict[str, int] = {}
     for path in ds.files:
         try:
-            found = one(
-                con,
-                "SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata($path)",
-                {"path": path},
-            )
-        except duckdb.Error as exc:
+            rows[path] = engine.parquet_rows(path)
+        except engine.errors as exc:
             message = str(exc).splitlines()[0]
             return _check("readable", ds, False, f"{_name(path)}: {message}", expected), None
-        rows[path] = int(found[0]) if found else 0
     return _check(
         "readable", ds, True, f"{len(rows)} file(s), {sum(rows.values()):,} rows", expected
     ), rows
@@ -156,20 +137,14 @@ def not_empty(ds: Dataset, file_rows: Mapping[str, int], *, input_rows: int | No
     return _check("not empty", ds, True, f"{total:,} rows", "≥ 1 row in every file")
 
 
-def schema(con: duckdb.DuckDBPyConnection, ds: Dataset) -> Check:
+def schema(engine: Engine, ds: Dataset) -> Check:
     """Each file has exactly the contract's columns, in order, with the contract's types."""
     expected_cols = list(ds.table.schema)
     expected = f"{len(expected_cols)} columns as in the contract"
     for path in ds.files:
         try:
-            found = [
-                (str(name), str(type_))
-                for name, type_, *_ in con.execute(
-                    "DESCRIBE SELECT * FROM read_parquet($path, hive_partitioning = false)",
-                    {"path": path},
-                ).fetchall()
-            ]
-        except duckdb.Error as exc:
+            found = engine.parquet_schema(path)
+        except engine.errors as exc:
             return _check(
                 "schema", ds, False, f"{_name(path)}: {str(exc).splitlines()[0]}", expected
             )
@@ -233,13 +208,13 @@ def reconciles(ds: Dataset, rows_out: int, recon: Reconciliation) -> Check:
     )
 
 
-def not_null(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> Check | None:
+def not_null(engine: Engine, view: str, ds: Dataset) -> Check | None:
     """The contract's non-nullable columns (keys among them) hold no NULL."""
     columns = ds.table.not_null
     if not columns:
         return None
     counts = ", ".join(f"count(*) FILTER (WHERE {ident(c)} IS NULL)" for c in columns)
-    found = one(con, f"SELECT {counts} FROM {view}")
+    found = one(engine, f"SELECT {counts} FROM {view}")
     bad = [f"{c}: {n:,} NULL" for c, n in zip(columns, found, strict=True) if n]
     return _check(
         "not null", ds, not bad, "; ".join(bad) or "no NULL", f"no NULL in {', '.join(columns)}"
@@ -247,35 +222,35 @@ def not_null(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> Check | 
 
 
 def _duplicates(
-    con: duckdb.DuckDBPyConnection, view: str, columns: Sequence[str]
+    engine: Engine, view: str, columns: Sequence[str]
 ) -> tuple[int, str, list[str]]:
     """(keys held by more than one row, a message with the extra rows, sample keys)."""
     cols = idents(list(columns))
     dupes = f"SELECT {cols}, count(*) AS n FROM {view} GROUP BY ALL HAVING count(*) > 1"
-    found = one(con, f"SELECT count(*), sum(n) - count(*) FROM ({dupes})")
+    found = one(engine, f"SELECT count(*), sum(n) - count(*) FROM ({dupes})")
     keys, extra = (int(found[0] or 0), int(found[1] or 0)) if found else (0, 0)
-    samples = _samples(con, f"SELECT {cols}, n AS rows FROM ({dupes}) ORDER BY ALL") if keys else []
+    samples = _samples(engine, f"SELECT {cols}, n AS rows FROM ({dupes}) ORDER BY ALL") if keys else []
     example = f", e.g. {samples[0]}" if samples else ""
     return keys, f"{extra:,} duplicate rows over {keys:,} key(s){example}", samples
 
 
-def primary_key(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> Check | None:
+def primary_key(engine: Engine, view: str, ds: Dataset) -> Check | None:
     """No two rows share a primary key."""
     key = ds.table.primary_key
     if not key:
         return None
-    dupes, observed, samples = _duplicates(con, view, key)
+    dupes, observed, samples = _duplicates(engine, view, key)
     return _check(
         "primary key", ds, dupes == 0, observed if dupes else "unique",
         f"({', '.join(key)}) unique", samples,
     )
 
 
-def unique(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> list[Check]:
+def unique(engine: Engine, view: str, ds: Dataset) -> list[Check]:
     """Further unique column sets (``imdb_id`` of DimFilmes, ``genre`` of DimGenero)."""
     found = []
     for columns in ds.table.unique:
-        dupes, observed, samples = _duplicates(con, view, columns)
+        dupes, observed, samples = _duplicates(engine, view, columns)
         found.append(
             _check(
                 "unique",
@@ -290,7 +265,7 @@ def unique(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> list[Check
 
 
 def foreign_keys(
-    con: duckdb.DuckDBPyConnection, view: str, ds: Dataset, parents: Mapping[str, Dataset]
+    engine: Engine, view: str, ds: Dataset, parents: Mapping[str, Dataset]
 ) -> list[Check]:
     """Every foreign key resolves in its parent; a ``total`` key also covers every parent row."""
     found = []
@@ -300,7 +275,7 @@ def foreign_keys(
         if parent is None:
             found.append(_check("foreign key", ds, False, f"{fk.parent} is not available", label))
             continue
-        parent_view = parent.register(con)
+        parent_view = parent.register(engine)
         on = " AND ".join(
             f"c.{ident(a)} = p.{ident(b)}"
             for a, b in zip(fk.columns, fk.parent_columns, strict=True)
@@ -308,9 +283,9 @@ def foreign_keys(
         some_child = " AND ".join(f"c.{ident(a)} IS NOT NULL" for a in fk.columns)
         child_cols = ", ".join(f"c.{ident(a)}" for a in fk.columns)
         orphan_rows = f"FROM {view} AS c ANTI JOIN {parent_view} AS p ON {on} WHERE {some_child}"
-        orphans = scalar(con, f"SELECT count(*) {orphan_rows}")
+        orphans = scalar(engine, f"SELECT count(*) {orphan_rows}")
         samples = (
-            _samples(con, f"SELECT DISTINCT {child_cols} {orphan_rows} ORDER BY ALL") if orphans else []
+            _samples(engine, f"SELECT DISTINCT {child_cols} {orphan_rows} ORDER BY ALL") if orphans else []
         )
         observed = (
             f"{orphans:,} row(s) with no {fk.parent} row, e.g. {samples[0]}" if orphans else "all resolve"
@@ -318,7 +293,7 @@ def foreign_keys(
         found.append(_check("foreign key", ds, orphans == 0, observed, label, samples))
         if fk.total:
             uncovered = scalar(
-                con, f"SELECT count(*) FROM {parent_view} AS p ANTI JOIN {view} AS c ON {on}"
+                engine, f"SELECT count(*) FROM {parent_view} AS p ANTI JOIN {view} AS c ON {on}"
             )
             observed = (
                 f"{uncovered:,} {fk.parent} row(s) missing from {ds.table.name}"
@@ -341,7 +316,7 @@ def foreign_keys(
 
 
 def audit(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     ds: Dataset,
     *,
     input_rows: int | None = None,
@@ -352,25 +327,25 @@ def audit(
     null, primary key, unique, foreign keys. Data checks are skipped once the files cannot be
     read or do not have the contract's columns (their answers would mean nothing)."""
     result = Audit()
-    check, file_rows = readable(con, ds)
+    check, file_rows = readable(engine, ds)
     result.checks.append(check)
     if file_rows is None:
         return result
     result.rows = sum(file_rows.values())
     result.checks.append(not_empty(ds, file_rows, input_rows=input_rows))
-    check = schema(con, ds)
+    check = schema(engine, ds)
     result.checks.append(check)
     if check.status is Status.FAIL:
         return result
     if reconciliation is not None:
         result.checks.append(reconciles(ds, result.rows, reconciliation))
-    view = ds.register(con)
-    for found in (not_null(con, view, ds), primary_key(con, view, ds)):
+    view = ds.register(engine)
+    for found in (not_null(engine, view, ds), primary_key(engine, view, ds)):
         if found is not None:
             result.checks.append(found)
-    result.checks.extend(unique(con, view, ds))
+    result.checks.extend(unique(engine, view, ds))
     if ds.table.foreign_keys:
-        result.checks.extend(foreign_keys(con, view, ds, parents or {}))
+        result.checks.extend(foreign_keys(engine, view, ds, parents or {}))
     return result
 
 
@@ -489,14 +464,14 @@ def rule_problems(rules: Sequence[Rule], today: dt.date | None = None, row: str 
 
 
 def all_null_columns(
-    con: duckdb.DuckDBPyConnection, view: str, ds: Dataset, rows: int | None = None
+    engine: Engine, view: str, ds: Dataset, rows: int | None = None
 ) -> Check | None:
     """No column that should carry data is NULL on every row (a warning: the contract's
     ``sparse`` columns may be). Skipped for an empty dataset."""
     columns = [c.name for c in ds.table.columns if not c.sparse]
     if not columns or rows == 0:
         return None
-    counts = one(con, f"SELECT count(*), {', '.join(f'count({ident(c)})' for c in columns)} FROM {view}")
+    counts = one(engine, f"SELECT count(*), {', '.join(f'count({ident(c)})' for c in columns)} FROM {view}")
     if not counts or not counts[0]:
         return None
     empty = [c for c, n in zip(columns, counts[1:], strict=True) if not n]
@@ -508,7 +483,7 @@ def all_null_columns(
 
 
 def rule_checks(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     view: str,
     ds: Dataset,
     *,
@@ -522,7 +497,7 @@ def rule_checks(
         return []
     bounds = year_bounds(today)
     counts = one(
-        con,
+        engine,
         f"SELECT {', '.join(f'count(*) FILTER (WHERE {r.bad})' for r in rules)} FROM {view}",
         bounds if any("$min_year" in r.bad for r in rules) else None,
     )
@@ -542,7 +517,7 @@ def rule_checks(
             per_rule.append([
                 f"{rule.label}: {row}"
                 for row in _samples(
-                    con, f"SELECT {shown} FROM {view} WHERE {rule.bad}",
+                    engine, f"SELECT {shown} FROM {view} WHERE {rule.bad}",
                     bounds if "$min_year" in rule.bad else None,
                 )
             ])
@@ -555,7 +530,7 @@ def rule_checks(
     return found
 
 
-def imdb_ids(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> Check | None:
+def imdb_ids(engine: Engine, view: str, ds: Dataset) -> Check | None:
     """Every ``imdb_id`` is ``tt`` followed by at least 7 digits."""
     if "imdb_id" not in ds.table.column_names:
         return None
@@ -563,8 +538,8 @@ def imdb_ids(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> Check | 
         f"FROM {view} WHERE imdb_id IS NOT NULL AND NOT regexp_full_match(imdb_id, $pattern)"
     )
     params = {"pattern": IMDB_ID_PATTERN}
-    bad = scalar(con, f"SELECT count(*) {malformed}", params)
-    samples = _samples(con, f"SELECT DISTINCT imdb_id {malformed} ORDER BY 1", params) if bad else []
+    bad = scalar(engine, f"SELECT count(*) {malformed}", params)
+    samples = _samples(engine, f"SELECT DISTINCT imdb_id {malformed} ORDER BY 1", params) if bad else []
     observed = f"{bad:,} malformed id(s), e.g. {samples[0]!r}" if bad else "well formed"
     return _check(
         "imdb id format", ds, not bad, observed, f"imdb_id matches {IMDB_ID_PATTERN}", samples
@@ -572,20 +547,20 @@ def imdb_ids(con: duckdb.DuckDBPyConnection, view: str, ds: Dataset) -> Check | 
 
 
 def value_checks(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     view: str,
     ds: Dataset,
     rows: int | None = None,
     severity: Mapping[str, str] | None = None,
 ) -> list[Check]:
     """:func:`all_null_columns`, :func:`rule_checks` and :func:`imdb_ids` on a registered view."""
-    found = [all_null_columns(con, view, ds, rows), *rule_checks(con, view, ds, severity=severity),
-             imdb_ids(con, view, ds)]
+    found = [all_null_columns(engine, view, ds, rows),
+             *rule_checks(engine, view, ds, severity=severity), imdb_ids(engine, view, ds)]
     return [c for c in found if c is not None]
 
 
 def fact_covers_trusted(
-    con: duckdb.DuckDBPyConnection, target: str, fact: str, films: str, genres: str, trusted: str
+    engine: Engine, target: str, fact: str, films: str, genres: str, trusted: str
 ) -> Check:
     """Every (title, genre) pair of ``trusted`` (a view of ``imdb_id, genre_key``) is a row of the
     fact ``fact`` (joined to the dimensions ``films`` and ``genres`` by key)."""
@@ -595,9 +570,9 @@ def fact_covers_trusted(
         f"JOIN {films} AS d USING (film_id) JOIN {genres} AS g USING (genre_id)) AS r "
         "ON t.imdb_id = r.imdb_id AND t.genre_key = r.genre_key"
     )
-    missing = scalar(con, f"SELECT count(*) {absent}")
-    total = scalar(con, f"SELECT count(*) FROM {trusted}")
-    samples = _samples(con, f"SELECT t.imdb_id, t.genre_key {absent} ORDER BY ALL") if missing else []
+    missing = scalar(engine, f"SELECT count(*) {absent}")
+    total = scalar(engine, f"SELECT count(*) FROM {trusted}")
+    samples = _samples(engine, f"SELECT t.imdb_id, t.genre_key {absent} ORDER BY ALL") if missing else []
     observed = (
         f"{missing:,} of {total:,} pairs missing, e.g. ({samples[0]})"
         if missing else f"all {total:,} pairs present"

@@ -9,6 +9,9 @@ Trusted stage has published, and is rebuilt from every Trusted partition.
 
 Which dates the Trusted stage builds: ``--date D`` builds that date's partitions; without it,
 the latest Raw date plus every earlier Raw date whose Trusted partition is missing (catch-up).
+
+Everything runs on one :class:`~moviedl.engine.Engine` (today :class:`~moviedl.duck.DuckDBEngine`,
+the only place this module names DuckDB).
 """
 
 from __future__ import annotations
@@ -19,9 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-import duckdb
-
-from moviedl import duck, progress
+from moviedl import progress
 from moviedl.checks import (
     Audit,
     Dataset,
@@ -37,7 +38,9 @@ from moviedl.checks import (
 )
 from moviedl.config import Settings
 from moviedl.contract import DIM_FILMES, DIM_GENERO, FATO_FILME, QUARANTINE, TRUSTED_TABLES
-from moviedl.errors import ConfigError, DataCheckError, ExitCode, UsageError
+from moviedl.duck import DuckDBEngine
+from moviedl.engine import Engine
+from moviedl.errors import DataCheckError, ExitCode, UsageError
 from moviedl.lake import Lake
 from moviedl.publish import DEFAULT_KEEP_VERSIONS, Publisher, Staged, Workspace, clean_stale_staging
 from moviedl.sources import KINDS
@@ -99,7 +102,7 @@ class _Run:
     lake: Lake
     options: RefineOptions
     summary: Summary
-    con: duckdb.DuckDBPyConnection
+    engine: Engine
     ws: Workspace
     lake_checks: list[Check] = field(default_factory=list)  # Refined checks of no one table
 
@@ -117,23 +120,18 @@ def refine(settings: Settings, lake: Lake, options: RefineOptions | None = None)
         summary.date = ", ".join(days)
     with Workspace(lake) as ws:
         clean_stale_staging(lake, ws.run_id)
-        con = duck.connect(settings, ws.scratch)
-        run = _Run(settings, lake, options, summary, con, ws)
+        engine: Engine = DuckDBEngine.open(settings, ws.scratch)
+        run = _Run(settings, lake, options, summary, engine, ws)
         try:
             ok = True
             if options.stage in (Stage.trusted, Stage.all):
                 ok = _stage(run, "Trusted", _build_trusted(run, inventory, days))
             if ok and options.stage in (Stage.refined, Stage.all):
                 _stage(run, "Refined", _build_refined(run))
-        except duckdb.OutOfMemoryException as exc:
-            raise ConfigError(
-                f"DuckDB ran out of memory (duckdb.memory_limit = {settings.duckdb_memory_limit}): "
-                f"{str(exc).splitlines()[0]}; nothing more was published",
-                hint="Raise duckdb.memory_limit in moviedl.toml, or point duckdb.temp_directory at a "
-                "disk with free space so DuckDB can spill.",
-            ) from None
+        except engine.out_of_memory as exc:
+            raise engine.out_of_memory_error(exc, "; nothing more was published") from None
         finally:
-            con.close()
+            engine.close()
     _count(run)
     return summary
 
@@ -172,7 +170,7 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
             if key:
                 progress.activity(f"typing {kind.file_name} of {day}")
                 empty = CSV_TABLES[kind.name].name in run.options.force_empty
-                outputs.append(build_csv(run.con, run.ws, kind, day, key, force_empty=empty,
+                outputs.append(build_csv(run.engine, run.ws, kind, day, key, force_empty=empty,
                                          severity=run.settings.checks_severity))
             elif day in inventory.csv:
                 run.summary.notes.append(
@@ -184,7 +182,7 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
             if keys:
                 progress.activity(f"typing TMDB {folder} of {day} ({len(keys)} files)")
                 empty = table.name in run.options.force_empty
-                out = build_tmdb(run.con, run.ws, folder, day, keys, force_empty=empty,
+                out = build_tmdb(run.engine, run.ws, folder, day, keys, force_empty=empty,
                                  severity=run.settings.checks_severity)
                 if out.rows_in:
                     outputs.append(out)
@@ -202,36 +200,36 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
 def _build_refined(run: _Run) -> list[Staged]:
     progress.activity("building the star schema")
     try:
-        inputs = register_inputs(run.con, run.ws)
+        inputs = register_inputs(run.engine, run.ws)
         if not inputs.has_titles:
             raise UsageError(
                 f"the Trusted zone of {run.lake.uri} is empty: nothing to build Refined from",
                 hint="Run 'moviedl refine' (all stages) after 'moviedl ingest-csv'.",
             )
-        outputs = build_refined(run.con, run.ws, inputs, force_empty=run.options.force_empty)
-    except duckdb.OutOfMemoryException:
+        outputs = build_refined(run.engine, run.ws, inputs, force_empty=run.options.force_empty)
+    except run.engine.out_of_memory:
         raise
-    except duckdb.Error as exc:
+    except run.engine.errors as exc:
         raise DataCheckError(
             f"the Trusted zone of {run.lake.uri} could not be read as the contract describes it: "
             f"{str(exc).splitlines()[0]}",
             hint="Run 'moviedl validate --zone trusted' to find the damaged partition.",
         ) from None
-    enriched, titles = coverage(run.con)
+    enriched, titles = coverage(run.engine)
     if inputs.has_tmdb:
         run.summary.notes.append(f"TMDB: {enriched:,} of {titles:,} titles enriched")
     else:
         run.summary.notes.append(
             "no TMDB data in the Trusted zone yet: Refined TMDB columns are NULL"
         )
-    duck.run_script(run.con, "validate_trusted_pairs")  # what FatoFilme must cover
+    run.engine.run_script("validate_trusted_pairs")  # what FatoFilme must cover
     latest = max((d for parts in inputs.partitions.values() for d in parts), default=None)
     run.lake_checks = [
         tmdb_coverage(DIM_FILMES.name, enriched, titles, run.settings.validate_min_tmdb_coverage),
         freshness("lake", dt.date.fromisoformat(latest) if latest else None,
                   dt.datetime.now(dt.UTC).date(), run.settings.validate_max_age_days),
     ]
-    drop_work_tables(run.con)
+    drop_work_tables(run.engine)
     return outputs
 
 
@@ -293,9 +291,9 @@ def _star_checks(run: _Run, outputs: list[Staged]) -> list[Check]:
     staged = {out.table.name: Dataset(out.table, (str(out.path),)) for out in outputs}
     found = list(run.lake_checks)
     if all(t.name in staged for t in (FATO_FILME, DIM_FILMES, DIM_GENERO)):
-        views = {name: ds.register(run.con) for name, ds in staged.items()}
+        views = {name: ds.register(run.engine) for name, ds in staged.items()}
         found.insert(0, fact_covers_trusted(
-            run.con, FATO_FILME.name, views[FATO_FILME.name], views[DIM_FILMES.name],
+            run.engine, FATO_FILME.name, views[FATO_FILME.name], views[DIM_FILMES.name],
             views[DIM_GENERO.name], "v_trusted_pairs",
         ))
     return found
@@ -309,7 +307,7 @@ def _audit(run: _Run, out: Staged, siblings: list[Staged]) -> Audit:
         quarantined = 0
         if out.quarantine_path is not None:
             _check, rows = readable(
-                run.con, Dataset(QUARANTINE, (str(out.quarantine_path),), out.dt)
+                run.engine, Dataset(QUARANTINE, (str(out.quarantine_path),), out.dt)
             )
             quarantined = sum(rows.values()) if rows else 0
         recon = Reconciliation(out.rows_in, out.duplicates or 0, quarantined, out.rows_in_label)
@@ -320,10 +318,10 @@ def _audit(run: _Run, out: Staged, siblings: list[Staged]) -> Audit:
         for s in siblings
         if s.table.zone == out.table.zone
     }
-    result = audit(run.con, ds, input_rows=out.rows_in, reconciliation=recon, parents=parents)
+    result = audit(run.engine, ds, input_rows=out.rows_in, reconciliation=recon, parents=parents)
     if any(c.name == "schema" and c.status is Status.PASS for c in result.checks):
         result.checks += value_checks(
-            run.con, ds.register(run.con), ds, result.rows, run.settings.checks_severity
+            run.engine, ds.register(run.engine), ds, result.rows, run.settings.checks_severity
         )
     if out.table.zone == "trusted":
         result.checks.append(quarantine_share(

@@ -4,15 +4,16 @@ Each title takes its latest snapshot (the latest ``dt`` holding it); TMDB data j
 never by title. The transformation is ``sql/refined.sql``; this module gives it its inputs
 (published Trusted partitions, downloaded first when the lake is on S3), writes each table to the
 staging area ordered by its primary key (so the same input gives the same bytes whatever its row
-order) and returns :class:`~moviedl.publish.Staged` outputs for the audit.
+order) and returns :class:`~moviedl.publish.Staged` outputs for the audit. It runs on an
+:class:`~moviedl.engine.Engine`; the SQL is DuckDB's (``stable_key`` is MD5-based,
+``nfc_normalize``, ``struct_pack``/``arg_max``, list functions): another engine needs its own
+``refined`` scripts, computing the same keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-
-import duckdb
 
 from moviedl.contract import (
     DIM_FILMES,
@@ -23,7 +24,7 @@ from moviedl.contract import (
     TRUSTED_TMDB_SERIES,
     Table,
 )
-from moviedl.duck import ident, idents, one, run_script, scalar, sql_text, write_parquet
+from moviedl.engine import Engine, ident, idents, one, scalar, sql_for, write_parquet
 from moviedl.publish import Staged, Workspace
 from moviedl.trusted import trusted_partitions
 
@@ -59,45 +60,38 @@ class Inputs:
         return bool(self.count(TRUSTED_TMDB_MOVIES) or self.count(TRUSTED_TMDB_SERIES))
 
 
-def register_inputs(con: duckdb.DuckDBPyConnection, ws: Workspace) -> Inputs:
+def register_inputs(engine: Engine, ws: Workspace) -> Inputs:
     """Create the views ``in_movies``, ``in_series``, ``in_tmdb_movies``, ``in_tmdb_series`` over
-    every published Trusted partition (each row tagged with its ``dt``)."""
+    every published Trusted partition (each row tagged with its ``dt``; with the contract's
+    columns and no row when a table has no partition, so the SQL still binds)."""
     inputs = Inputs()
     for view, table in INPUT_VIEWS.items():
         partitions = trusted_partitions(ws.lake, table)
         inputs.partitions[table.name] = partitions
         files = [(str(ws.input_path(key)), day) for day, keys in partitions.items() for key in keys]
-        if files:
-            relation = con.sql(
-                f"SELECT {idents(table.column_names)}, p.dt "
-                "FROM read_parquet($files, filename = true, union_by_name = true, hive_partitioning = false) AS t "
-                "JOIN (SELECT unnest($files) AS filename, unnest($days) AS dt) AS p USING (filename)",
-                params={"files": [f for f, _ in files], "days": [d for _, d in files]},
-            )
-        else:  # an empty input with the contract's columns, so the SQL still binds
-            typed = ", ".join(f"CAST(NULL AS {c.type}) AS {ident(c.name)}" for c in table.columns)
-            relation = con.sql(f"SELECT {typed}, CAST(NULL AS VARCHAR) AS dt WHERE false")
-        relation.create_view(view, replace=True)
+        engine.register_parquet(
+            view, [f for f, _ in files], columns=table.schema, per_file={"dt": [d for _, d in files]}
+        )
     return inputs
 
 
 def build_refined(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     ws: Workspace,
     inputs: Inputs,
     *,
     force_empty: Collection[str] = (),
 ) -> list[Staged]:
     """Build every Refined table into the staging area (dimensions first, then facts)."""
-    run_script(con, "refined")
+    engine.run_script("refined")
     titles = scalar(
-        con,
+        engine,
         "SELECT count(DISTINCT imdb_id) FROM (SELECT imdb_id FROM in_movies "
         "UNION ALL SELECT imdb_id FROM in_series)",
     )
     expected = dict(zip(
         ("dim_genero", "dim_artista", "fato_filme", "fato_elenco"),
-        con.execute(sql_text("refined_expected_rows")).fetchone() or (),
+        one(engine, sql_for("refined_expected_rows", engine.name)),
         strict=True,
     ))
     labels = {
@@ -110,7 +104,7 @@ def build_refined(
     for table in REFINED_TABLES:
         out = Staged(table, None, ws.staged_path(table.data_key()), sources=inputs.sources)
         out.rows_written = write_parquet(
-            con,
+            engine,
             f"SELECT {idents(table.column_names)} FROM {ident(table.name)} ORDER BY {idents(table.primary_key)}",
             out.path,
             broken_writer=table.name in force_empty,
@@ -123,13 +117,13 @@ def build_refined(
     return outputs
 
 
-def tmdb_coverage(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+def tmdb_coverage(engine: Engine) -> tuple[int, int]:
     """(titles with TMDB data, titles) in the built DimFilmes."""
-    row = one(con, "SELECT count(tmdb_id), count(*) FROM dim_filmes")
+    row = one(engine, "SELECT count(tmdb_id), count(*) FROM dim_filmes")
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
-def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+def drop_work_tables(engine: Engine) -> None:
     for name in (
         "fato_filme",
         "fato_elenco",
@@ -139,6 +133,6 @@ def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
         "r_title_genres",
         "r_latest",
     ):
-        con.execute(f"DROP VIEW IF EXISTS {ident(name)}")
+        engine.execute(f"DROP VIEW IF EXISTS {ident(name)}")
     for name in ("r_cast", "r_tmdb", "r_titles"):
-        con.execute(f"DROP TABLE IF EXISTS {ident(name)}")
+        engine.execute(f"DROP TABLE IF EXISTS {ident(name)}")

@@ -1,7 +1,7 @@
 """Raw -> Trusted: typed Parquet, one partition ``dt=YYYY-MM-DD`` per Raw ingestion date.
 
-CSV: DuckDB reads every field as text with the file's own header names (so columns are matched by
-name, never by position), then ``sql/trusted_csv.sql`` types them strictly, splits the comma
+CSV: the engine reads every field as text with the file's own header names (so columns are matched
+by name, never by position), then ``sql/trusted_csv.sql`` types them strictly, splits the comma
 lists, counts and drops exact duplicate rows, and sets aside rows that cannot be typed (the
 quarantine: source file, line number, the line as stored, reason).
 
@@ -10,7 +10,10 @@ as a list, dates as DATE ('' -> NULL), budget/revenue as BIGINT (0 -> NULL), one
 (the latest fetch wins); records that cannot be typed are quarantined the same way.
 
 Each builder writes the partition's Parquet file (zstd) into the run's staging area and returns a
-:class:`~moviedl.publish.Staged` with its counts; nothing here publishes.
+:class:`~moviedl.publish.Staged` with its counts; nothing here publishes. The work runs on an
+:class:`~moviedl.engine.Engine`. The SQL is DuckDB's: reading the Raw files (``read_csv``,
+``read_json_objects``), the typing macros, ``rowid`` and the in-place updates are what another
+engine needs its own scripts for (:func:`moviedl.engine.sql_for`).
 """
 
 from __future__ import annotations
@@ -19,8 +22,6 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import duckdb
 
 from moviedl.checks import rule_problems, rules_for
 from moviedl.contract import (
@@ -33,7 +34,7 @@ from moviedl.contract import (
     Table,
 )
 from moviedl.csvcheck import longest_line
-from moviedl.duck import idents, run_script, scalar, write_parquet
+from moviedl.engine import Engine, idents, scalar, write_parquet
 from moviedl.errors import InputFileError
 from moviedl.lake import Lake
 from moviedl.manifest import RawManifest, read_manifest
@@ -44,7 +45,6 @@ CSV_TABLES: dict[str, Table] = TRUSTED_CSV_TABLES  # kind name -> table
 TMDB_TABLES: dict[str, Table] = {k.folder: TRUSTED_TMDB_TABLES[k.name] for k in KINDS}  # folder -> table
 TMDB_SQL = {k.folder: f"trusted_tmdb_{k.name}" for k in KINDS}  # folder -> sql/<name>.sql
 MAX_REASONS = 5
-DUCKDB_MAX_LINE_SIZE = 2_097_152  # read_csv's default
 
 
 @dataclass
@@ -93,7 +93,7 @@ def trusted_partitions(lake: Lake, table: Table) -> dict[str, list[str]]:
 
 
 def read_header(path: Path, where: str, kind: SourceKind) -> dict[str, str]:
-    """The file's own header as DuckDB ``columns`` (every column VARCHAR, in file order)."""
+    """The file's own header as the CSV reader's ``columns`` (every column VARCHAR, in file order)."""
     with open(path, "rb") as stream:
         first = stream.readline(1 << 16)
     text = first.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace").rstrip("\r\n")
@@ -109,15 +109,17 @@ def read_header(path: Path, where: str, kind: SourceKind) -> dict[str, str]:
     return {name: "VARCHAR" for name in names}
 
 
-def define_row_rules(con: duckdb.DuckDBPyConnection, table: Table, severity: Mapping[str, str]) -> None:
+def define_row_rules(engine: Engine, table: Table, severity: Mapping[str, str]) -> None:
     """The macro ``csv_row_problems(row)`` the Trusted SQL quarantines with: the value rules of
     :data:`moviedl.checks.RULES` that apply to ``table`` (less those ``checks.severity`` turns off)."""
     rules = rules_for(table.column_names, severity)
-    con.execute(f"CREATE OR REPLACE TEMP MACRO csv_row_problems(r) AS {rule_problems(rules, row='r')}")
+    engine.execute(
+        f"CREATE OR REPLACE TEMP MACRO csv_row_problems(r) AS {rule_problems(rules, row='r')}"
+    )
 
 
 def build_csv(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     ws: Workspace,
     kind: SourceKind,
     day: str,
@@ -134,28 +136,28 @@ def build_csv(
     path = ws.input_path(key)
     columns = read_header(path, where, kind)
     manifest = read_manifest(lake, key)
-    define_row_rules(con, table, severity or {})
-    params = {"path": str(path), "columns": columns, "max_line_size": _max_line_size(manifest, path)}
+    define_row_rules(engine, table, severity or {})
+    params = {"path": str(path), "columns": columns, "longest_line": _longest_line(manifest, path)}
     try:
-        run_script(con, "trusted_csv", params)
-    except (duckdb.InvalidInputException, duckdb.IOException) as exc:
+        engine.run_script("trusted_csv", params)
+    except engine.input_errors as exc:
         raise InputFileError(
-            f"{where}: DuckDB could not read it as a '|'-delimited {kind.file_name}: "
+            f"{where}: {engine.label} could not read it as a '|'-delimited {kind.file_name}: "
             f"{str(exc).splitlines()[0]}",
             hint="Re-ingest the file with 'moviedl ingest-csv --overwrite', which checks every line.",
         ) from None
     out = Staged(table, day, ws.staged_path(table.data_key(day)), sources=[key])
-    rows_read = scalar(con, "SELECT count(*) FROM csv_typed")
-    out.duplicates = scalar(con, "SELECT coalesce(sum(copies - 1), 0) FROM csv_first")
+    rows_read = scalar(engine, "SELECT count(*) FROM csv_typed")
+    out.duplicates = scalar(engine, "SELECT coalesce(sum(copies - 1), 0) FROM csv_first")
     _quarantine(
-        con,
+        engine,
         ws,
         out,
         "SELECT $source AS source_file, line, raw, reason FROM csv_quarantine",
         {"source": key},
     )
     out.rows_written = write_parquet(
-        con,
+        engine,
         f"SELECT {idents(table.column_names)} FROM csv_trusted",
         out.path,
         metadata=_lineage(out, rows_read),
@@ -171,9 +173,9 @@ def build_csv(
         out.rows_in, out.rows_in_label = rows_read, "rows read"
         out.notes.append(f"{where} has no ingest-csv manifest: rows reconciled against rows read")
     for view in ("csv_trusted", "csv_quarantine"):
-        con.execute(f"DROP VIEW {view}")
+        engine.execute(f"DROP VIEW {view}")
     for name in ("csv_first", "csv_typed"):
-        con.execute(f"DROP TABLE {name}")
+        engine.execute(f"DROP TABLE {name}")
     return out
 
 
@@ -181,7 +183,7 @@ def build_csv(
 
 
 def build_tmdb(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     ws: Workspace,
     folder: str,
     day: str,
@@ -195,26 +197,26 @@ def build_tmdb(
     table = TMDB_TABLES[folder]
     locals_ = [str(ws.input_path(key)) for key in keys]
     try:
-        run_script(con, "trusted_tmdb_read", {"files": locals_})
-    except (duckdb.InvalidInputException, duckdb.IOException) as exc:
+        engine.run_script("trusted_tmdb_read", {"files": locals_})
+    except engine.input_errors as exc:
         where = ws.lake.uri_of(keys[0].rsplit("/", 1)[0] + "/")
         raise InputFileError(
             f"{where}: a TMDB JSON file could not be read: {str(exc).splitlines()[0]}",
             hint="Each file must be a JSON array of TMDB records; delete the damaged file and run "
             "'moviedl ingest-tmdb' again to fetch its titles.",
         ) from None
-    run_script(con, TMDB_SQL[folder])
+    engine.run_script(TMDB_SQL[folder])
     rules = rules_for(table.column_names, severity or {})
-    con.execute(f"UPDATE tmdb_typed SET reason = {rule_problems(rules)} WHERE reason IS NULL")
-    run_script(con, "trusted_tmdb_finish")
+    engine.execute(f"UPDATE tmdb_typed SET reason = {rule_problems(rules)} WHERE reason IS NULL")
+    engine.run_script("trusted_tmdb_finish")
     out = Staged(table, day, ws.staged_path(table.data_key(day)), sources=list(keys))
-    out.rows_in = scalar(con, "SELECT count(*) FROM tmdb_raw")
+    out.rows_in = scalar(engine, "SELECT count(*) FROM tmdb_raw")
     out.rows_in_label = "records read"
     out.duplicates = scalar(
-        con, "SELECT count(*) - count(DISTINCT imdb_id) FROM tmdb_typed WHERE reason IS NULL"
+        engine, "SELECT count(*) - count(DISTINCT imdb_id) FROM tmdb_typed WHERE reason IS NULL"
     )
     _quarantine(
-        con,
+        engine,
         ws,
         out,
         "SELECT f.source_file, q.line, q.raw, q.reason FROM tmdb_quarantine AS q "
@@ -222,13 +224,13 @@ def build_tmdb(
         {"locals": locals_, "keys": list(keys)},
     )
     out.rows_written = write_parquet(
-        con,
+        engine,
         f"SELECT {idents(table.column_names)} FROM tmdb_distinct ORDER BY seq",
         out.path,
         metadata=_lineage(out, out.rows_in),
         broken_writer=force_empty,
     )
-    con.execute(
+    engine.execute(
         "DROP TABLE tmdb_raw; DROP TABLE tmdb_typed; DROP TABLE tmdb_quarantine; DROP TABLE tmdb_distinct"
     )
     return out
@@ -237,13 +239,14 @@ def build_tmdb(
 # --- shared -----------------------------------------------------------------------------------
 
 
-def _max_line_size(manifest: RawManifest | None, path: Path) -> int:
-    """DuckDB's ``max_line_size`` for a stored CSV: room for its longest line, so whatever
-    ingest-csv accepted, refine reads (the manifest records it; older lakes measure it here)."""
+def _longest_line(manifest: RawManifest | None, path: Path) -> int:
+    """The longest line of a stored CSV (bytes), which the engine's CSV reader must accept so
+    that whatever ingest-csv accepted, refine reads (the manifest records it; older lakes
+    measure it here). ``sql/trusted_csv.sql`` sizes DuckDB's ``max_line_size`` from it."""
     longest = manifest.longest_line if manifest is not None else None
     if longest is None:
         longest = longest_line(path)
-    return max(DUCKDB_MAX_LINE_SIZE, longest + 1024)
+    return longest
 
 
 
@@ -258,25 +261,25 @@ def _lineage(out: Staged, rows_read: int) -> dict[str, str]:
 
 
 def _quarantine(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     ws: Workspace,
     out: Staged,
     select: str,
     params: dict[str, object],
 ) -> None:
     """Write the rows that could not be typed (if any) next to the staged partition."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE q_out AS {select}", params)
-    out.quarantined = scalar(con, "SELECT count(*) FROM q_out")
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE q_out AS {select}", params)
+    out.quarantined = scalar(engine, "SELECT count(*) FROM q_out")
     if out.quarantined:
         key = out.quarantine_key
         assert key is not None
         out.quarantine_path = ws.staged_path(key)
-        write_parquet(con, "SELECT * FROM q_out ORDER BY source_file, line", out.quarantine_path)
+        write_parquet(engine, "SELECT * FROM q_out ORDER BY source_file, line", out.quarantine_path)
         out.quarantine_reasons = [
             f"{source} line {line}: {reason}"
-            for source, line, reason in con.execute(
+            for source, line, reason in engine.rows(
                 "SELECT source_file, line, reason FROM q_out ORDER BY source_file, line LIMIT $n",
                 {"n": MAX_REASONS},
-            ).fetchall()
+            )
         ]
-    con.execute("DROP TABLE q_out")
+    engine.execute("DROP TABLE q_out")

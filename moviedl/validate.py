@@ -14,6 +14,11 @@ holds and what does not.
 Every check becomes a :class:`~moviedl.summary.Check` in the summary; one row per dataset gives
 its zone, files, rows, bytes and worst status. Exit 1 when a check fails, or when one warns and
 ``strict`` is set. Nothing is written to the lake except the run record.
+
+validate runs on DuckDB (it checks any lake from one machine): the Trusted and Refined checks go
+through the :class:`~moviedl.engine.Engine` seam, the very code of refine's audit; the Raw JSON
+checks (:mod:`moviedl.validate_raw`, given the DuckDB connection) and the count of Raw records
+(``read_json_objects``) are DuckDB's own.
 """
 
 from __future__ import annotations
@@ -25,16 +30,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
-import duckdb
-
-from moviedl import duck, progress
+from moviedl import progress
 from moviedl.checks import (
     Dataset,
     Reconciliation,
     apply_severity,
     audit,
     fact_covers_trusted,
-    file_metadata,
     freshness,
     quarantine_share,
     readable,
@@ -56,7 +58,9 @@ from moviedl.contract import (
     TRUSTED_TABLES,
     Table,
 )
-from moviedl.errors import ConfigError, ExitCode, UsageError
+from moviedl.duck import DuckDBEngine
+from moviedl.engine import one, scalar
+from moviedl.errors import ExitCode, UsageError
 from moviedl.lake import Lake
 from moviedl.manifest import read_manifest
 from moviedl.publish import Workspace
@@ -97,7 +101,7 @@ class ValidateOptions:
 
 
 class _Files:
-    """Local files DuckDB can read: in place for a local lake, downloaded once from S3."""
+    """Local files the engine can read: in place for a local lake, downloaded once from S3."""
 
     def __init__(self, lake: Lake, root: Path) -> None:
         self.lake, self.root = lake, root
@@ -111,7 +115,7 @@ class _Run:
     settings: Settings
     lake: Lake
     options: ValidateOptions
-    con: duckdb.DuckDBPyConnection
+    engine: DuckDBEngine
     files: _Files
     summary: Summary
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset -> summary row
@@ -136,22 +140,17 @@ def validate(settings: Settings, lake: Lake, options: ValidateOptions | None = N
     lake.check()
     with tempfile.TemporaryDirectory(prefix="moviedl-validate-") as tmp:
         (Path(tmp) / "scratch").mkdir()
-        con = duck.connect(settings, Path(tmp) / "scratch")
-        run = _Run(settings, lake, options, con, _Files(lake, Path(tmp) / "inputs"), summary)
+        engine = DuckDBEngine.open(settings, Path(tmp) / "scratch")
+        run = _Run(settings, lake, options, engine, _Files(lake, Path(tmp) / "inputs"), summary)
         try:
             if options.covers(Zone.raw) or options.covers(Zone.trusted):
                 _dated_zones(run)
             if options.covers(Zone.refined):
                 _refined(run)
-        except duckdb.OutOfMemoryException as exc:
-            raise ConfigError(
-                f"DuckDB ran out of memory (duckdb.memory_limit = {settings.duckdb_memory_limit}): "
-                f"{str(exc).splitlines()[0]}",
-                hint="Raise duckdb.memory_limit in moviedl.toml, or point duckdb.temp_directory at a "
-                "disk with free space so DuckDB can spill.",
-            ) from None
+        except engine.out_of_memory as exc:
+            raise engine.out_of_memory_error(exc) from None
         finally:
-            con.close()
+            engine.close()
     _conclude(run)
     return summary
 
@@ -219,7 +218,7 @@ def _raw(run: _Run, day: str, csv_keys: dict[str, str]) -> None:
         if match and "-".join(match.group(2, 3, 4)) == day:
             tmdb.setdefault(match.group(1), []).append((info.key, info.size))
     if tmdb:
-        results += check_tmdb(run.con, run.lake, day, tmdb, run.files.input_path)
+        results += check_tmdb(run.engine.con, run.lake, day, tmdb, run.files.input_path)
     else:
         run.summary.notes.append(f"no TMDB JSON in the Raw zone for {day}")
     for result in results:
@@ -242,14 +241,14 @@ def _trusted(run: _Run, table: Table, day: str, keys: list[str]) -> None:
     ds = Dataset(table, tuple(str(run.files.input_path(k)) for k in keys), day,
                  run.lake.uri_of(table.prefix(day)))
     recon = _reconciliation(run, table, day, ds)
-    result = audit(run.con, ds, input_rows=recon.rows_in if recon else None, reconciliation=recon)
+    result = audit(run.engine, ds, input_rows=recon.rows_in if recon else None, reconciliation=recon)
     checks = list(result.checks)
     if recon is None and result.rows is not None and _schema_ok(checks):
         checks.append(Check("rows reconcile", ds.target,
                             "no moviedl row accounting in the file metadata: cannot reconcile",
                             Status.WARN, "rows in = rows out + duplicates + quarantined"))
     if _schema_ok(checks):
-        checks += value_checks(run.con, ds.register(run.con), ds, result.rows,
+        checks += value_checks(run.engine, ds.register(run.engine), ds, result.rows,
                                run.settings.checks_severity)
     if recon is not None:
         checks.append(quarantine_share(ds.target, recon.quarantined, recon.rows_in,
@@ -268,8 +267,8 @@ def _reconciliation(run: _Run, table: Table, day: str, ds: Dataset) -> Reconcili
     """Rows in (the Raw manifest or records), duplicates (file metadata) and quarantined (the
     quarantine file) of a Trusted partition; None when the files carry no row accounting."""
     try:
-        metas = [file_metadata(run.con, path) for path in ds.files]
-    except duckdb.Error:
+        metas = [run.engine.parquet_metadata(path) for path in ds.files]
+    except run.engine.errors:
         return None
     if not metas or any(META_ROWS_READ not in m for m in metas):
         return None
@@ -286,17 +285,17 @@ def _reconciliation(run: _Run, table: Table, day: str, ds: Dataset) -> Reconcili
             rows_in, what = sum(m.rows for m in manifests if m), "Raw manifest rows"
     elif sources and all(run.lake.exists(s) for s in sources):
         try:
-            rows_in = duck.scalar(
-                run.con, "SELECT count(*) FROM read_json_objects($f, format = 'array')",
+            rows_in = scalar(
+                run.engine, "SELECT count(*) FROM read_json_objects($f, format = 'array')",
                 {"f": [str(run.files.input_path(s)) for s in sources]},
             )
             what = "Raw records"
-        except duckdb.Error:
+        except run.engine.errors:
             pass  # the Raw check names the damaged file
     quarantined = sum(int(m.get(META_QUARANTINED) or 0) for m in metas)
     key = table.quarantine_key(day)
     if run.lake.exists(key):
-        _check, counts = readable(run.con, Dataset(QUARANTINE, (str(run.files.input_path(key)),), day))
+        _check, counts = readable(run.engine, Dataset(QUARANTINE, (str(run.files.input_path(key)),), day))
         quarantined = sum(counts.values()) if counts else 0
     elif quarantined:
         run.summary.notes.append(f"{ds.target}: {quarantined:,} quarantined rows recorded but "
@@ -319,18 +318,19 @@ def _refined(run: _Run) -> None:
         recon = None
         if table is DIM_FILMES and isinstance(trusted, int):  # one row per Trusted title
             recon = Reconciliation(trusted, what="distinct Trusted titles")
-        result = audit(run.con, ds, parents=good, reconciliation=recon)
+        result = audit(run.engine, ds, parents=good, reconciliation=recon)
         checks = list(result.checks)
         if _schema_ok(checks):
             good[table.name] = ds
-            checks += value_checks(run.con, ds.register(run.con), ds, result.rows,
+            checks += value_checks(run.engine, ds.register(run.engine), ds, result.rows,
                                    run.settings.checks_severity)
         run.dataset("refined", ds.target, len(keys), result.rows, sum(s for _, s in keys))
         run.add(checks)
     if all(t.name in good for t in (DIM_FILMES, DIM_GENERO, FATO_FILME)):
         run.add([_fact_coverage(run, good, trusted)])
-        enriched, titles = duck.one(
-            run.con, f"SELECT count(tmdb_id), count(*) FROM {good[DIM_FILMES.name].register(run.con)}"
+        enriched, titles = one(
+            run.engine,
+            f"SELECT count(tmdb_id), count(*) FROM {good[DIM_FILMES.name].register(run.engine)}",
         )
         run.add([tmdb_coverage(DIM_FILMES.name, int(enriched), int(titles),
                                run.settings.validate_min_tmdb_coverage)])
@@ -346,23 +346,23 @@ def _trusted_pairs(run: _Run) -> int | str:
     """Build ``v_trusted_pairs`` (the (title, genre) pairs of the latest Trusted snapshot of
     every title) and return the number of titles; or why it could not be built."""
     try:
-        inputs = register_inputs(run.con, cast(Workspace, run.files))
+        inputs = register_inputs(run.engine, cast(Workspace, run.files))
         if not inputs.has_titles:
             return "no Trusted titles to compare"
-        duck.run_script(run.con, "validate_trusted_pairs")
-    except duckdb.OutOfMemoryException:
+        run.engine.run_script("validate_trusted_pairs")
+    except run.engine.out_of_memory:
         raise
-    except duckdb.Error as exc:
+    except run.engine.errors as exc:
         return f"the Trusted zone could not be read: {str(exc).splitlines()[0][:160]}"
-    return duck.scalar(run.con, "SELECT count(DISTINCT imdb_id) FROM v_trusted_pairs")
+    return scalar(run.engine, "SELECT count(DISTINCT imdb_id) FROM v_trusted_pairs")
 
 
 def _fact_coverage(run: _Run, good: dict[str, Dataset], trusted: int | str) -> Check:
     if isinstance(trusted, str):
         return Check("fact covers trusted", FATO_FILME.name, trusted, Status.WARN,
                      "every (title, genre) of the latest Trusted snapshot has a row")
-    views = {name: ds.register(run.con) for name, ds in good.items()}
-    return fact_covers_trusted(run.con, FATO_FILME.name, views[FATO_FILME.name],
+    views = {name: ds.register(run.engine) for name, ds in good.items()}
+    return fact_covers_trusted(run.engine, FATO_FILME.name, views[FATO_FILME.name],
                                views[DIM_FILMES.name], views[DIM_GENERO.name], "v_trusted_pairs")
 
 

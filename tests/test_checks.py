@@ -22,13 +22,13 @@ from moviedl.checks import (
     unique,
 )
 from moviedl.contract import DIM_FILMES, DIM_GENERO, FATO_FILME, TRUSTED_MOVIES, Table
-from moviedl.duck import ident, idents
+from moviedl.duck import DuckDBEngine, ident, idents
 from moviedl.summary import Status
 
 
 @pytest.fixture
-def con() -> duckdb.DuckDBPyConnection:
-    return duckdb.connect()
+def con() -> DuckDBEngine:
+    return DuckDBEngine(duckdb.connect())
 
 
 def make(path: Path, table: Table, rows: list[dict[str, Any]]) -> Dataset:

@@ -11,13 +11,13 @@ from typing import Any
 import duckdb
 import pytest
 
-from moviedl.checks import file_metadata
 from moviedl.contract import (
     TRUSTED_MOVIES,
     TRUSTED_SERIES,
     TRUSTED_TMDB_MOVIES,
     TRUSTED_TMDB_SERIES,
 )
+from moviedl.duck import DuckDBEngine
 from moviedl.sources import MOVIES
 from tests.conftest import list_lake, read_lake_object
 from tests.test_refine import (
@@ -153,7 +153,7 @@ def lineage(lake_uri: str, key: str, s3: Any = None) -> dict[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "f.parquet"
         path.write_bytes(read_lake_object(lake_uri, key, s3) or b"")
-        found = file_metadata(duckdb.connect(), str(path))
+        found = DuckDBEngine(duckdb.connect()).parquet_metadata(str(path))
     return {k: v for k, v in found.items() if k.startswith("moviedl.")}
 
 

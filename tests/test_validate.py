@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from moviedl.checks import file_metadata, freshness, tmdb_coverage
+from moviedl.checks import freshness, tmdb_coverage
 from moviedl.config import load_settings
 from moviedl.contract import (
     DIM_FILMES,
@@ -28,6 +28,7 @@ from moviedl.contract import (
     TRUSTED_SERIES,
     TRUSTED_TMDB_MOVIES,
 )
+from moviedl.duck import DuckDBEngine
 from moviedl.lake import open_lake
 from moviedl.manifest import RawManifest
 from moviedl.summary import Status
@@ -113,7 +114,7 @@ def rewrite(path: Path, select: str) -> None:
     """Replace the Parquet file ``path`` by ``select`` over its rows (table ``t``), keeping its
     key-value metadata (the row accounting refine wrote)."""
     con = duckdb.connect()
-    meta = file_metadata(con, str(path))
+    meta = DuckDBEngine(con).parquet_metadata(str(path))
     con.execute("CREATE TABLE t AS SELECT * FROM read_parquet($p, hive_partitioning = false)", {"p": str(path)})
     forge(path, select, con=con, meta=meta)
 

@@ -1,7 +1,8 @@
 -- Raw CSV -> typed rows (Trusted movies or series).
 -- Parameters: $path (local CSV file), $columns (the file's own header names -> VARCHAR, in
--- header order, so columns are matched by name, never by position), $max_line_size (bytes:
--- the longest line ingest-csv measured, so whatever it stored is read).
+-- header order, so columns are matched by name, never by position), $longest_line (bytes:
+-- the longest line ingest-csv measured; read_csv's max_line_size gets room for it above its
+-- 2 MB default, so whatever ingest-csv stored is read).
 -- Needs the macro csv_row_problems(row) (made by moviedl.trusted from moviedl.checks.RULES):
 -- why a typed row breaks a value rule (year ranges, death before birth, artist gender...).
 -- Output:
@@ -44,7 +45,7 @@ WITH scanned AS (
     SELECT *
     FROM read_csv($path, delim = '|', quote = '', escape = '', header = true,
                   auto_detect = false, nullstr = chr(0), columns = $columns, strict_mode = true,
-                  max_line_size = $max_line_size)
+                  max_line_size = greatest(2097152, $longest_line + 1024))
     UNION ALL BY NAME
     SELECT * FROM (SELECT CAST(NULL AS VARCHAR) AS "anoTermino" WHERE false)
 ),
