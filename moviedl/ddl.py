@@ -10,6 +10,10 @@ definition: wrong DDL is never emitted.
 Athena DDL (:func:`athena_table`), DuckDB views (:func:`duckdb_table`) and the Glue
 ``TableInput`` (:mod:`moviedl.catalog`). Trusted tables are partitioned by ``dt`` with partition
 projection, so Athena finds new ingestion dates without crawlers or ``MSCK REPAIR``.
+
+DuckDB-only on purpose (it takes a DuckDB connection, not an :class:`~moviedl.engine.Engine`):
+the contract's types are DuckDB type names, and :func:`parquet_schema` lets DuckDB name the types
+of an Arrow schema read from a footer; athena-ddl checks its views in DuckDB too.
 """
 
 from __future__ import annotations

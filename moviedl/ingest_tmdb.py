@@ -16,6 +16,9 @@ every request for ``tmdb.outage_seconds`` the client's circuit breaker stops the
 (exit 3, :class:`~moviedl.tmdb_client.TmdbOutage`) after saving what was fetched. Ids the ledger
 records in a Raw file that no longer exists (deleted by hand, e.g. because it was damaged) are
 fetched again.
+
+DuckDB-only on purpose (a raw connection, not an :class:`~moviedl.engine.Engine`): picking ids
+and keeping the ledger are small, single-machine work that precedes refine.
 """
 
 from __future__ import annotations

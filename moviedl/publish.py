@@ -39,6 +39,11 @@ file keeps every key and unique value unique, but some of its rows are used by n
 run, which converges to the staged dimensions (it recognises an already published expanded
 version and does not archive it). The version archived for a dimension is always the one readers
 had before the run, never the transient expanded one.
+
+DuckDB-only on purpose: the expand step opens its own small DuckDB connection on the staged and
+published files (local, one file per table) rather than the run's
+:class:`~moviedl.engine.Engine` — it is part of publishing one file per table, which an engine
+writing several files per table (Spark) will need to replace, not reuse.
 """
 
 from __future__ import annotations

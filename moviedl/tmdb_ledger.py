@@ -16,6 +16,8 @@ The ledger is also reconciled the other way: an entry naming a Raw file that no 
 its ids are fetched again — only those (:attr:`Ledger.missing_files`, :attr:`Ledger.missing_ids`).
 At the end of that run the whole ledger is rewritten without them (:meth:`Ledger.compact`; a
 crash before the old files are deleted leaves them to be dropped again next time).
+
+Loaded into ingest-tmdb's DuckDB connection (DuckDB-only on purpose, like :mod:`moviedl.ingest_tmdb`).
 """
 
 from __future__ import annotations

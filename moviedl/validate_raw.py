@@ -8,6 +8,10 @@ manifest ``ingest-csv`` recorded: a Raw file that changed after ingestion is an 
 TMDB: DuckDB reads every JSON file of the date at once (``sql/validate_tmdb_files.sql``): each
 file parses as a JSON array, holds ≤ 100 records and ≤ 10 MB, one media type (the one its folder
 calls for); no IMDb id is stored twice across the files of the date.
+
+DuckDB-only on purpose (it takes validate's DuckDB connection, not an
+:class:`~moviedl.engine.Engine`): a file that does not parse is reported with DuckDB's own JSON
+reader error, and validate always runs on DuckDB.
 """
 
 from __future__ import annotations
