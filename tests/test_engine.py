@@ -1,0 +1,231 @@
+"""The engine seam (moviedl.engine): what the DuckDB engine does for refine, seen from outside.
+
+The Trusted and Refined builders and the audit run on an :class:`~moviedl.engine.Engine`; these
+tests drive them through :class:`~moviedl.duck.DuckDBEngine` and read what it wrote with pyarrow
+(not with moviedl's code).
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from moviedl import duck
+from moviedl.checks import Dataset, audit
+from moviedl.config import load_settings
+from moviedl.contract import (
+    META_DUPLICATES,
+    META_QUARANTINED,
+    META_ROWS_READ,
+    META_SOURCES,
+    REFINED_TABLES,
+    TRUSTED_MOVIES,
+)
+from moviedl.duck import DuckDBEngine
+from moviedl.engine import Engine, one, scalar, sql_for, write_parquet
+from moviedl.errors import ConfigError
+from moviedl.lake import LocalLake
+from moviedl.publish import Workspace
+from moviedl.sources import MOVIES
+from moviedl.star_schema import build_refined, drop_work_tables, register_inputs
+from moviedl.summary import Status
+from moviedl.trusted import build_csv
+from tests.conftest import SAMPLE_DATE
+
+ROOT = Path(__file__).parent.parent
+
+
+def open_engine(tmp_path: Path, **flags: str | int) -> DuckDBEngine:
+    settings = load_settings({f"duckdb.{k}": v for k, v in flags.items()}, env={})
+    spill = tmp_path / "spill"
+    spill.mkdir(exist_ok=True)
+    return DuckDBEngine.open(settings, spill)
+
+
+def table_rows(path: Path) -> list[dict]:
+    return pq.read_table(path).to_pylist()
+
+
+# --- the connection moviedl configures ----------------------------------------------------------
+
+
+def test_the_engine_opens_duckdb_with_the_settings(tmp_path: Path) -> None:
+    engine = open_engine(tmp_path, memory_limit="512MB", threads=1)
+    try:
+        settings = dict(engine.rows(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN "
+            "('memory_limit', 'threads', 'TimeZone', 'temp_directory', 'preserve_insertion_order', "
+            "'autoinstall_known_extensions')"
+        ))
+    finally:
+        engine.close()
+    assert settings["memory_limit"] in ("488.2 MiB", "512.0 MB")  # DuckDB shows it in its units
+    assert settings["threads"] == "1"
+    assert settings["TimeZone"] == "UTC"
+    assert settings["temp_directory"] == str(tmp_path / "spill")
+    assert settings["preserve_insertion_order"] == "true"
+    assert settings["autoinstall_known_extensions"] == "false"
+
+
+def test_settings_duckdb_refuses_are_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="DuckDB refused its settings"):
+        open_engine(tmp_path, memory_limit="lots")
+
+
+def test_running_out_of_memory_names_the_setting_to_raise(tmp_path: Path) -> None:
+    """refine and validate stop with this error when a query runs out of memory."""
+    engine: Engine = open_engine(tmp_path, memory_limit="20MB", threads=1)
+    try:
+        with pytest.raises(engine.out_of_memory) as caught:
+            engine.rows("SELECT len(l) FROM (SELECT list(i) AS l FROM range(20000000) t(i))")
+        assert isinstance(caught.value, engine.errors)  # caught first, then the other errors
+        error = engine.out_of_memory_error(caught.value, "; nothing more was published")
+    finally:
+        engine.close()
+    assert error.message.startswith("DuckDB ran out of memory (duckdb.memory_limit = 20MB): ")
+    assert error.message.endswith("; nothing more was published")
+    assert "duckdb.temp_directory" in (error.hint or "")
+
+
+# --- Parquet in and out -------------------------------------------------------------------------
+
+
+def test_written_parquet_is_zstd_with_its_metadata_and_reads_back(tmp_path: Path) -> None:
+    engine = DuckDBEngine(duckdb.connect())
+    path = tmp_path / "out.parquet"
+    written = write_parquet(
+        engine, "SELECT i AS n, 'x' || i AS s FROM range($n) t(i)", path, {"n": 5},
+        metadata={"moviedl.rows_read": "5"},
+    )
+    assert written == 5
+    assert table_rows(path) == [{"n": i, "s": f"x{i}"} for i in range(5)]
+    assert pq.ParquetFile(path).metadata.row_group(0).column(0).compression == "ZSTD"
+    assert engine.parquet_rows(str(path)) == 5
+    assert engine.parquet_schema(str(path)) == [("n", "BIGINT"), ("s", "VARCHAR")]
+    assert engine.parquet_metadata(str(path))["moviedl.rows_read"] == "5"
+
+
+def test_the_broken_writer_hook_leaves_an_empty_file_of_the_same_schema(tmp_path: Path) -> None:
+    engine = DuckDBEngine(duckdb.connect())
+    path = tmp_path / "out.parquet"
+    written = write_parquet(engine, "SELECT 1 AS a, 'b' AS b", path, broken_writer=True)
+    assert written == 1  # what the writer claims...
+    assert pq.read_table(path).num_rows == 0  # ...is not what the file holds: the audit catches it
+    assert pq.read_schema(path).names == ["a", "b"]
+
+
+def test_unreadable_parquet_raises_the_engines_error(tmp_path: Path) -> None:
+    engine = DuckDBEngine(duckdb.connect())
+    bad = tmp_path / "bad.parquet"
+    bad.write_text("not parquet")
+    with pytest.raises(engine.errors):
+        engine.parquet_rows(str(bad))
+
+
+def test_registered_parquet_matches_columns_by_name_and_tags_each_file(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    pq.write_table(pa.table({"k": [1, 2], "v": ["a", "b"]}), first)
+    pq.write_table(pa.table({"v": ["c"], "k": [3]}), second)  # the same columns, another order
+    engine = DuckDBEngine(duckdb.connect())
+    name = engine.register_parquet(
+        "tagged", [str(first), str(second)], columns=[("k", "BIGINT"), ("v", "VARCHAR")],
+        per_file={"dt": ["2024-01-01", "2024-01-02"]},
+    )
+    assert name == '"tagged"'
+    assert sorted(engine.rows("SELECT k, v, dt FROM tagged")) == [
+        (1, "a", "2024-01-01"), (2, "b", "2024-01-01"), (3, "c", "2024-01-02"),
+    ]
+    engine.register_parquet("plain", [str(first)])
+    assert engine.rows("SELECT * FROM plain ORDER BY k") == [(1, "a"), (2, "b")]
+
+
+def test_no_file_registers_an_empty_relation_of_the_columns() -> None:
+    engine = DuckDBEngine(duckdb.connect())
+    engine.register_parquet(
+        "nothing", [], columns=TRUSTED_MOVIES.schema, per_file={"dt": []}
+    )
+    assert scalar(engine, "SELECT count(*) FROM nothing") == 0
+    described = [(n, t) for n, t, *_ in engine.rows("DESCRIBE nothing")]
+    assert described == [*TRUSTED_MOVIES.schema, ("dt", "VARCHAR")]
+
+
+# --- the refine scripts ---------------------------------------------------------------------------
+
+
+def test_the_engine_types_a_raw_csv_into_a_trusted_partition(sample_lake: Path, tmp_path: Path) -> None:
+    lake = LocalLake(sample_lake)
+    key = MOVIES.raw_key(dt.date.fromisoformat(SAMPLE_DATE))
+    engine = open_engine(tmp_path)
+    with Workspace(lake) as ws:
+        try:
+            out = build_csv(engine, ws, MOVIES, SAMPLE_DATE, key)
+            staged = pq.read_table(out.path)
+            published = pq.read_table(sample_lake / TRUSTED_MOVIES.data_key(SAMPLE_DATE))
+            meta = {k.decode(): v.decode() for k, v in (pq.read_metadata(out.path).metadata or {}).items()}
+            result = audit(engine, Dataset(TRUSTED_MOVIES, (str(out.path),), SAMPLE_DATE))
+        finally:
+            engine.close()
+    assert staged.num_rows == out.rows_written > 0
+    assert staged.schema.names == list(TRUSTED_MOVIES.column_names)
+    assert staged.to_pylist() == published.to_pylist()  # what refine published for the sample
+    assert meta[META_SOURCES] == key
+    assert int(meta[META_ROWS_READ]) == out.rows_written + (out.duplicates or 0) + (out.quarantined or 0)
+    assert int(meta[META_DUPLICATES]) == out.duplicates
+    assert int(meta[META_QUARANTINED]) == out.quarantined
+    assert result.passed and result.rows == out.rows_written
+
+
+def test_the_engine_builds_the_star_schema_refine_published(sample_lake: Path, tmp_path: Path) -> None:
+    lake = LocalLake(sample_lake)
+    engine = open_engine(tmp_path)
+    with Workspace(lake) as ws:
+        try:
+            inputs = register_inputs(engine, ws)
+            outputs = build_refined(engine, ws, inputs)
+            built = {out.table.name: (out, table_rows(out.path)) for out in outputs}
+            staged = {out.table.name: Dataset(out.table, (str(out.path),)) for out in outputs}
+            audits = {
+                out.table.name: audit(engine, staged[out.table.name], parents=staged)
+                for out in outputs
+            }
+            drop_work_tables(engine)
+            left = one(engine, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'dim_filmes'")
+        finally:
+            engine.close()
+    assert inputs.has_titles and [o.table for o in outputs] == list(REFINED_TABLES)
+    for table in REFINED_TABLES:
+        out, rows = built[table.name]
+        assert len(rows) == out.rows_written == out.rows_in > 0, table.name
+        assert rows == table_rows(sample_lake / table.data_key()), table.name
+        assert audits[table.name].passed, [c.describe() for c in audits[table.name].failures]
+        assert all(c.status is Status.PASS for c in audits[table.name].checks), table.name
+    assert left == (0,)
+
+
+# --- the seam itself ------------------------------------------------------------------------------
+
+
+def test_sql_without_an_engine_file_is_the_shared_file() -> None:
+    assert sql_for("refined", "duckdb") == duck.sql_text("refined")
+    assert sql_for("refined", "spark") == duck.sql_text("refined")  # until spark has its own
+
+
+@pytest.mark.parametrize("module", ["engine", "checks", "trusted", "star_schema", "refine"])
+def test_engine_neutral_modules_do_not_reach_for_duckdb(module: str) -> None:
+    """Only the engine chooses DuckDB: these modules import neither duckdb nor moviedl.duck
+    (refine names DuckDBEngine, the engine it opens, and nothing else of it)."""
+    tree = ast.parse((ROOT / "moviedl" / f"{module}.py").read_text("utf-8"))
+    imported = [
+        (node.module, [a.name for a in node.names]) if isinstance(node, ast.ImportFrom)
+        else (None, [a.name for a in node.names])
+        for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
+    ]
+    assert not [names for mod, names in imported if mod is None and "duckdb" in names]
+    allowed = {"refine": ["DuckDBEngine"]}.get(module)
+    assert [names for mod, names in imported if mod == "moviedl.duck"] == ([allowed] if allowed else [])
