@@ -81,6 +81,7 @@ def render(data: dict[str, Any]) -> str:
         f"<style>{css}</style></head><body>"
         f"{header}{_cards(data.get('headline') or {})}{filters}"
         f'<main class="grid">{sections}</main>'
+        '<svg id="measure" class="measure" aria-hidden="true"></svg>'
         f'<script type="application/json" id="{DATA_ID}">{embed_json(data)}</script>'
         f"<script>{js}</script></body></html>\n"
     )

@@ -55,6 +55,7 @@ def test_csp_allows_exactly_the_inline_style_and_script() -> None:
 def test_the_page_is_offline() -> None:
     page = render(DATA)
     assert report_page.external_references(page) == []
+    assert "http:" not in page and "https:" not in page  # not even a namespace
     assert not re.search(r"""(?:src|href)\s*=|url\(|@import""", page.split('<script type="application/json"')[0])
     # the checker finds what it is meant to find
     for bad in ('<img src="https://example.com/x.png">', "<a href='//cdn.example.org/x.js'>",
@@ -193,6 +194,7 @@ def badges(browser: Browser) -> dict[str, list[str]]:
 def test_page_draws_every_panel_without_errors(browser: Browser, page: Path) -> None:
     load(browser, page)
     assert severe(browser.log()) == []
+    assert browser.execute("return performance.getEntriesByType('resource').length") == 0  # nothing fetched
     assert panel_rows(browser) == expected()
     for panel in CHART_PANELS:
         sid = f"#panel-{panel['id']}"
@@ -377,6 +379,43 @@ def test_clicking_a_table_header_sorts_the_table(browser: Browser, page: Path) -
     assert all(re.fullmatch(r"\d+(\.\d[kM])?", v) for v in votes)
     assert browser.execute(f"return getComputedStyle(document.querySelector('{table} td[data-field=imdb_votes]'))"
                            ".textAlign") == "right"
+
+
+def test_a_report_without_rows_shows_each_panels_note(browser: Browser, tmp_path: Path) -> None:
+    data = copy.deepcopy(DATA)
+    for src in data["sources"].values():
+        src["rows"] = []
+    del data["sources"]["cast_gender"]
+    data["panels"].append({"id": "odd", "title": "Odd", "subtitle": "", "chart": "sparkline", "source": "kind_decade"})
+    empty = tmp_path / "empty.html"
+    empty.write_text(render(data), "utf-8")
+    load(browser, empty)
+    assert severe(browser.log()) == []
+    notes = browser.execute(
+        "return Object.fromEntries([...document.querySelectorAll('main section.panel:not(.quality)')]"
+        ".map(s => [s.id.slice(6), [s.dataset.rows, s.querySelector('.note').textContent, !!s.querySelector('svg')]]))")
+    for panel in data["panels"]:
+        if panel["chart"] == "quality":
+            continue
+        rows, text, has_svg = notes[panel["id"]]
+        assert rows == "0" and not has_svg, panel["id"]
+        if panel["id"] == "cast-gender":
+            assert text == 'No data source "cast_gender" in this report.'
+        elif panel["id"] == "odd":
+            assert text == 'Unknown chart type "sparkline".'
+        else:
+            assert text == panel["empty"], panel["id"]
+
+
+def test_resizing_the_window_redraws_to_the_new_width(browser: Browser, page: Path) -> None:
+    load(browser, page, width=1280)
+    wide = browser.execute("return document.querySelector('#panel-genres svg').getAttribute('viewBox')")
+    n = draws(browser)
+    browser.set_window_size(800, 900)
+    redrawn(browser, n)
+    narrow = browser.execute("return document.querySelector('#panel-genres svg').getAttribute('viewBox')")
+    assert float(narrow.split()[2]) > float(wide.split()[2])  # one column: a wider panel
+    assert browser.execute(LAYOUT)["bad"] == []
 
 
 LAYOUT = """

@@ -4,9 +4,14 @@
 // URL hash, and redraws every panel on each change.
 "use strict";
 (() => {
-  const SVGNS = "http://www.w3.org/2000/svg";
+  // The page holds an empty <svg> for measuring text; the HTML parser gave it the SVG
+  // namespace, so no URL needs to be written here (the page names no http address at all).
+  const measurer = document.getElementById("measure");
+  const SVGNS = measurer.namespaceURI;
   const PALETTE = ["#2f6db5", "#e07b39", "#3a9d5d", "#b5485d", "#7a5cb3", "#8c6d31", "#3f9fb5", "#8c8c8c"];
-  const HEAT = [[239, 245, 252], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
+  // Sequential blues; the lightest is still clearly blue, so a small value never looks empty.
+  const HEAT = [[214, 230, 245], [158, 202, 225], [90, 160, 205], [33, 113, 181], [8, 48, 107]];
+  const NO_DATA = "#f6f7f9";
   const DASH = "\u2013";
   const UNKNOWN = "(unknown)";
   const FONT = 12;
@@ -112,17 +117,12 @@
     return Math.round(v * 10) / 10;
   }
 
-  let measurer = null;
   const widthCache = new Map();
   function textWidth(str, size, weight) {
     size = size || FONT;
     const key = size + "|" + (weight || "") + "|" + str;
     if (widthCache.has(key)) return widthCache.get(key);
-    if (!measurer) {
-      measurer = el("svg", { class: "measure", "aria-hidden": "true" });
-      measurer.appendChild(el("text", { x: 0, y: 20 }));
-      document.body.appendChild(measurer);
-    }
+    if (!measurer.firstChild) measurer.appendChild(el("text", { x: 0, y: 20 }));
     const node = measurer.firstChild;
     node.setAttribute("font-size", size);
     if (weight) node.setAttribute("font-weight", weight);
@@ -175,12 +175,15 @@
   // Which labels of an axis to write so that none overlaps its neighbour: for numeric
   // categories (years, decades, bins) those at round values (every 10 years...), otherwise
   // every k-th.
-  function keptLabels(positions, widths, values) {
+  const ROUND_STEPS = [0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000];
+  const STEPS = { minutes: [15, 30, 60, 120, 240], decade: [10, 20, 50, 100] };
+
+  function keptLabels(positions, widths, values, steps) {
     const n = positions.length;
     const all = [...Array(n).keys()];
     if (!overlaps(all, positions, widths, 6)) return all;
     if (values && n > 2 && values.every((v) => typeof v === "number" && Number.isFinite(v))) {
-      for (const step of [0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000]) {
+      for (const step of steps || ROUND_STEPS) {
         const idx = all.filter((i) => Math.abs(values[i] / step - Math.round(values[i] / step)) < 1e-9);
         if (idx.length >= 2 && !overlaps(idx, positions, widths, 6)) return idx;
       }
@@ -193,10 +196,10 @@
   }
 
   // Centred labels under an axis, thinned, kept inside [minX, maxX].
-  function axisLabels(g, positions, labels, y, minX, maxX, values) {
+  function axisLabels(g, positions, labels, y, minX, maxX, values, steps) {
     const widths = labels.map((s) => textWidth(s, TICK));
     const xs = positions.map((p, i) => Math.min(Math.max(p, minX + widths[i] / 2), maxX - widths[i] / 2));
-    for (const i of keptLabels(xs, widths, values)) {
+    for (const i of keptLabels(xs, widths, values, steps)) {
       text(g, xs[i], y, labels[i], { "text-anchor": "middle", "font-size": TICK, class: "tick" });
     }
   }
@@ -219,11 +222,19 @@
   // ---------------------------------------------------------------------------------------
   // Scales and ticks.
 
-  function niceStep(span, count) {
+  // A round step giving about `count` steps over `span`; whole numbers only for counts of
+  // things (no tick at 2.5 titles).
+  function niceStep(span, count, integer) {
     const raw = span / Math.max(count, 1);
     const p = Math.pow(10, Math.floor(Math.log10(raw)));
-    for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= raw - 1e-12) return m * p;
-    return 10 * p;
+    const steps = integer ? [1, 2, 5, 10] : [1, 2, 2.5, 5, 10];
+    let step = 10 * p;
+    for (const m of steps) if (m * p >= raw - 1e-12) { step = m * p; break; }
+    return integer ? Math.max(1, step) : step;
+  }
+
+  function wholeCounts(kind, values) {
+    return (kind === "count" || kind === "money") && values.every((v) => Number.isInteger(v));
   }
 
   function clean(v) {
@@ -231,9 +242,9 @@
   }
 
   // Ticks covering [lo, hi] with nice steps; the domain is widened to the outer ticks.
-  function niceTicks(lo, hi, count) {
+  function niceTicks(lo, hi, count, integer) {
     if (!(hi > lo)) hi = lo + (lo === 0 ? 1 : Math.abs(lo));
-    const step = niceStep(hi - lo, count || 5);
+    const step = niceStep(hi - lo, count || 5, integer);
     const start = Math.floor(lo / step + 1e-9);
     const stop = Math.ceil(hi / step - 1e-9);
     const ticks = [];
@@ -242,9 +253,9 @@
   }
 
   // Ticks inside [lo, hi] (the domain is not widened: bars fill the plot).
-  function innerTicks(lo, hi, count) {
+  function innerTicks(lo, hi, count, integer) {
     if (!(hi > lo)) return [lo];
-    const step = niceStep(hi - lo, count || 5);
+    const step = niceStep(hi - lo, count || 5, integer);
     const ticks = [];
     for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + 1e-9 * step; i++) ticks.push(clean(i * step));
     return ticks;
@@ -606,7 +617,7 @@
 
     const svg = newSvg(`${spec.title || "bar chart"}: ${title} per ${humanize(spec.x)}`);
     const g = el("g", {}, svg);
-    const ticks = innerTicks(lo, hi, Math.max(2, Math.floor(plotW / 80)));
+    const ticks = innerTicks(lo, hi, Math.max(2, Math.floor(plotW / 80)), wholeCounts(vf, values));
     for (const t of ticks) {
       el("line", { x1: r1(sx(t)), x2: r1(sx(t)), y1: top, y2: top + plotH, class: "grid-line" }, g);
     }
@@ -629,6 +640,20 @@
     axisLabels(g, ticks.map(sx), ticks.map((t) => format(vf, t)), tickY, 0, W);
     text(g, x0 + plotW / 2, tickY + 17, title, { "text-anchor": "middle", class: "axis-title", "font-size": TICK });
     return { node: finish(svg, W, tickY + 22), marks };
+  }
+
+  // The step of a numeric x axis (1 for years, 10 for decades, the bin width for bins), or 0
+  // when the categories are not evenly spaced numbers in order.
+  function axisUnit(spec, xs) {
+    const kind = spec.x_format;
+    if (!["year", "decade", "bin", "minutes"].includes(kind) || (spec.sort || "x_asc") !== "x_asc" || spec.limit) return 0;
+    if (xs.length < 2 || !xs.every((x) => typeof x === "number" && Number.isFinite(x))) return 0;
+    let unit = kind === "year" ? 1 : kind === "decade" ? 10 : Infinity;
+    if (unit === Infinity) for (let i = 1; i < xs.length; i++) unit = Math.min(unit, xs[i] - xs[i - 1]);
+    if (!(unit > 0)) return 0;
+    const steps = (xs[xs.length - 1] - xs[0]) / unit;
+    const even = xs.every((x) => Math.abs((x - xs[0]) / unit - Math.round((x - xs[0]) / unit)) < 1e-6);
+    return even && steps <= 500 ? unit : 0;
   }
 
   // Vertical bars per x; with series (a field or several measures) bars side by side.
@@ -671,7 +696,7 @@
     for (const x of xs) seriesNames.forEach((_, j) => { const v = valueAt(x, j); if (v !== null) all.push(v); });
     const lo = Math.min(0, ...all);
     const hi = Math.max(0, ...all);
-    const ticks = niceTicks(lo, hi, 5);
+    const ticks = niceTicks(lo, hi, 5, wholeCounts(vf, all));
     const d0 = ticks[0];
     const d1 = ticks[ticks.length - 1];
     const tickLabels = ticks.map((t) => format(vf, t));
@@ -686,7 +711,18 @@
     if (multi) {
       top += legend(g, seriesNames.map((s, j) => ({ label: sf(s), color: PALETTE[j % PALETTE.length] })), x0, 2, plotW) + 4;
     }
-    const slot = plotW / xs.length;
+    // Years, decades and bins in order sit on a continuous axis: a year (bin) without data is
+    // a gap, and the labels fall on round values. Anything else is one slot per category.
+    let axisXs = xs;
+    let slotOf = (i) => i;
+    const unit = axisUnit(spec, xs);
+    if (unit) {
+      const first = xs[0];
+      const count = Math.round((xs[xs.length - 1] - first) / unit) + 1;
+      axisXs = [...Array(count).keys()].map((k) => clean(first + k * unit));
+      slotOf = (i, x) => Math.round((x - first) / unit);
+    }
+    const slot = plotW / axisXs.length;
     const names = xs.map(fx);
     const valueLabels = !multi ? xs.map((x) => format(vf, valueAt(x, 0))) : [];
     const showValues = !multi && maxWidth(valueLabels, TICK - 1) + 4 <= slot;
@@ -707,7 +743,7 @@
     const inner = slot * (slot > 12 ? 0.8 : 0.9);
     const bw = inner / seriesNames.length;
     xs.forEach((x, i) => {
-      const left = x0 + i * slot + (slot - inner) / 2;
+      const left = x0 + slotOf(i, x) * slot + (slot - inner) / 2;
       seriesNames.forEach((s, j) => {
         const v = valueAt(x, j);
         if (v === null) return;
@@ -723,7 +759,8 @@
       });
     });
     const labelY = top + plotH + 18;
-    axisLabels(g, xs.map((_, i) => x0 + (i + 0.5) * slot), names, labelY, x0 - 4, W, xs);
+    axisLabels(g, axisXs.map((_, i) => x0 + (i + 0.5) * slot), axisXs.map(fx), labelY, x0 - 4, W, axisXs,
+      STEPS[spec.x_format]);
     const xTitle = spec.x_title || humanize(spec.x);
     text(g, x0 + plotW / 2, labelY + 17, xTitle, { "text-anchor": "middle", "font-size": TICK, class: "axis-title" });
     return { node: finish(svg, W, labelY + 22), marks };
@@ -827,7 +864,7 @@
         const has = v !== null && v !== undefined;
         const t = has ? (v - c0) / (c1 - c0) : 0;
         const rect = el("rect", { x: r1(x0 + j * cw), y: cy, width: r1(cw), height: ch,
-          fill: has ? heatColor(t) : "#f4f5f7", stroke: "#fff", "stroke-width": 1, class: has ? "mark" : "empty-cell" }, g);
+          fill: has ? heatColor(t) : NO_DATA, stroke: "#fff", "stroke-width": 1, class: has ? "mark" : "empty-cell" }, g);
         tip(rect, has ? say(`${yNames[i]} \u00b7 ${xNames[j]}`, title, format(vf, v), vf) : `${yNames[i]} \u00b7 ${xNames[j]}: no data`);
         if (has) {
           marks.push(rect);
@@ -841,7 +878,7 @@
     });
     const plotH = ys.length * ch;
     const labelY = top + plotH + 15;
-    axisLabels(g, xs.map((_, j) => x0 + (j + 0.5) * cw), xNames, labelY, x0 - 4, W, xs);
+    axisLabels(g, xs.map((_, j) => x0 + (j + 0.5) * cw), xNames, labelY, x0 - 4, W, xs, STEPS[spec.x_format]);
     text(g, x0 + plotW / 2, labelY + 17, spec.x_title || humanize(spec.x), { "text-anchor": "middle", "font-size": TICK, class: "axis-title" });
 
     // colour scale legend: a gradient bar with the low, middle and high values
