@@ -259,7 +259,7 @@ def _quality_section(panel: dict[str, Any], quality: dict[str, Any]) -> str:
         parts = [f'<span class="status {_status_class(status)}">{escape(status)}</span>']
         if run.get("command"):
             parts.append(f"moviedl {escape(str(run['command']))}")
-        if run.get("exit_code") is not None:
+        if run.get("exit_code") is not None and "exit" not in status:
             parts.append(f"exit code {escape(str(run['exit_code']))}")
         if run.get("ended_at"):
             parts.append(f"ended {escape(_when(str(run['ended_at'])))}")
