@@ -241,7 +241,9 @@ def test_marks_and_axes_use_the_contract_formats(browser: Browser, page: Path) -
     rows = DATA["sources"]["rating_votes"]["rows"]
     drawn = sum(r[6] is not None for r in rows)
     assert drawn < len(rows)
-    assert texts(browser, "#panel-rating-votes .foot")[0].startswith(f"{drawn} of {len(rows)} titles shown")
+    assert texts(browser, "#panel-rating-votes .foot") == [
+        f"{drawn} of {len(rows)} titles shown ({len(rows) - drawn} without both IMDb votes and IMDb rating "
+        "above 0 (log scale))"]
     # the heatmap has a colour scale
     assert browser.execute("return !!document.querySelector('#panel-genre-decade linearGradient stop')")
     heat_tips = texts(browser, "#panel-genre-decade rect.mark > title")
@@ -434,6 +436,7 @@ for (const sec of document.querySelectorAll('main section.panel')) {
     const s = svg.getBoundingClientRect();
     const boxes = [...svg.querySelectorAll('text')].map(t => [t, t.getBoundingClientRect()]).filter(([, r]) => r.width);
     for (const [t, r] of boxes) if (!inside(r, s)) bad.push(sec.id + ': ' + what(t) + ' is clipped');
+    for (const [t] of boxes) if ((t.firstChild.nodeValue || '').endsWith('\u2026')) bad.push(sec.id + ': ' + what(t) + ' is cut short');
     for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
       const [a, ra] = boxes[i], [b, rb] = boxes[j];
       const w = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);

@@ -1,7 +1,19 @@
 // moviedl report: draws the panels of the page from its embedded data, offline.
-// Plain JS, no library. The data contract is documented in moviedl/report_page.py's callers;
-// this script reads data.filters, data.sources and data.panels, keeps the filter state in the
-// URL hash, and redraws every panel on each change.
+// Plain JS, no library, no build step; inlined by moviedl/report_page.py (the CSP allows it by
+// hash). It reads data.filters, data.sources and data.panels (the report data contract), keeps
+// the filter state in the URL hash, and redraws every panel on each change and resize.
+//
+// Optional panel keys beyond the contract (all may be absent or null):
+//   x_title, y_title, value_title   axis / legend titles (default: the field names, readable)
+//   value.agg "count"               rows per group (value.field: rows where it is not null)
+//   label.prefix                    text before the hbar's second figure (default "avg " for wavg)
+//   y_sort "value_desc" | "y_asc"   heatmap row order (default value_desc); limit cuts rows
+//   y_format                        heatmap row labels' format (default text)
+//   point.x_format, point.y_format  scatter axis formats (default from the field name / format)
+//   series (scatter)                one colour per value, with a legend
+//   diagonal (scatter, log x and y) a dashed y = x line
+//   wide                            the panel spans both columns
+// Tests read document.body.dataset.ready / .draws and each section's data-rows.
 "use strict";
 (() => {
   // The page holds an empty <svg> for measuring text; the HTML parser gave it the SVG
@@ -978,7 +990,10 @@
       note = `${format("count", shown.length)} of ${format("count", rows.length)} titles shown`;
       const missing = rows.length - points.length;
       const reasons = [];
-      if (missing) reasons.push(`${format("count", missing)} lack ${spec.log_x || spec.log_y ? "a positive " : "a "}${humanize(p.x)} or ${humanize(p.y)}`);
+      if (missing) {
+        reasons.push(`${format("count", missing)} without both ${humanize(p.x)} and ${humanize(p.y)}` +
+          (spec.log_x || spec.log_y ? " above 0 (log scale)" : ""));
+      }
       if (points.length > shown.length) reasons.push(`capped at ${format("count", cap)}`);
       note += " (" + reasons.join("; ") + ")";
     }
