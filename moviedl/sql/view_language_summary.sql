@@ -1,4 +1,4 @@
--- Per original language (TMDB's ISO 639-1 code; NULL without TMDB data), title type and
+-- Per original language (TMDB's ISO 639-1 code, NULL without TMDB data), title type and
 -- decade of release: titles, rated titles and their average IMDb rating.
 CREATE OR REPLACE VIEW v_language_summary AS
 SELECT

@@ -1,4 +1,4 @@
--- IMDb ratings in bins of 0.5 (rating_bin 7.5 holds 7.5 to 7.9; a 10 falls in the 9.5 bin),
+-- IMDb ratings in bins of 0.5 (rating_bin 7.5 holds 7.5 to 7.9, and a 10 falls in the 9.5 bin),
 -- per title type and decade of release.
 CREATE OR REPLACE VIEW v_rating_distribution AS
 SELECT

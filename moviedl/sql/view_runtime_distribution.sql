@@ -1,4 +1,4 @@
--- Runtimes in bins of 15 minutes (runtime_bin 90 holds 90 to 104 minutes; 240 holds 4 hours
+-- Runtimes in bins of 15 minutes (runtime_bin 90 holds 90 to 104 minutes, 240 holds 4 hours
 -- and more), per title type and decade of release. For series the runtime is an episode's.
 CREATE OR REPLACE VIEW v_runtime_distribution AS
 SELECT

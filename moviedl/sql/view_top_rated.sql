@@ -1,4 +1,4 @@
--- Titles with at least 10,000 IMDb votes, ranked by IMDb rating (rating_rank 1 is the best;
+-- Titles with at least 10,000 IMDb votes, ranked by IMDb rating (rating_rank 1 is the best,
 -- ties go to more votes, then the smaller film_id). Filter on imdb_votes for a higher bar.
 CREATE OR REPLACE VIEW v_top_rated AS
 SELECT

@@ -384,8 +384,8 @@ GROUP BY
   "title_type",
   "decade";
 
--- v_rating_distribution: IMDb ratings in bins of 0.5 (rating_bin 7.5 holds 7.5 to 7.9; a 10 falls
--- in the 9.5 bin), per title type and decade of release.
+-- v_rating_distribution: IMDb ratings in bins of 0.5 (rating_bin 7.5 holds 7.5 to 7.9, and a 10
+-- falls in the 9.5 bin), per title type and decade of release.
 CREATE OR REPLACE VIEW "moviedl"."v_rating_distribution" AS
 SELECT
   "title_type",
@@ -400,7 +400,7 @@ GROUP BY
   "decade",
   LEAST(CAST(FLOOR("imdb_rating" * 2) AS DOUBLE) / 2, 9.5);
 
--- v_runtime_distribution: Runtimes in bins of 15 minutes (runtime_bin 90 holds 90 to 104 minutes;
+-- v_runtime_distribution: Runtimes in bins of 15 minutes (runtime_bin 90 holds 90 to 104 minutes,
 -- 240 holds 4 hours and more), per title type and decade of release. For series the runtime is an
 -- episode's.
 CREATE OR REPLACE VIEW "moviedl"."v_runtime_distribution" AS
@@ -417,7 +417,7 @@ GROUP BY
   "decade",
   CAST(LEAST(FLOOR(CAST("runtime_minutes" AS DOUBLE) / 15) * 15, 240) AS INTEGER);
 
--- v_language_summary: Per original language (TMDB's ISO 639-1 code; NULL without TMDB data), title
+-- v_language_summary: Per original language (TMDB's ISO 639-1 code, NULL without TMDB data), title
 -- type and decade of release: titles, rated titles and their average IMDb rating.
 CREATE OR REPLACE VIEW "moviedl"."v_language_summary" AS
 SELECT
@@ -493,7 +493,7 @@ GROUP BY
   "title_type";
 
 -- v_top_rated: Titles with at least 10,000 IMDb votes, ranked by IMDb rating (rating_rank 1 is the
--- best; ties go to more votes, then the smaller film_id). Filter on imdb_votes for a higher bar.
+-- best, ties go to more votes, then the smaller film_id). Filter on imdb_votes for a higher bar.
 CREATE OR REPLACE VIEW "moviedl"."v_top_rated" AS
 SELECT
   ROW_NUMBER() OVER (ORDER BY "imdb_rating" DESC, "imdb_votes" DESC, "film_id") AS "rating_rank",
