@@ -470,6 +470,7 @@ def report_command(
     genre: Annotated[list[str] | None, typer.Option("--genre", metavar="GENRES", help="Only titles with one of these genres (comma list, repeatable, case-insensitive); an unknown genre exits 2 listing the known ones.", show_default=False)] = None,
     year_from: Annotated[int | None, typer.Option("--year-from", help="Only titles released in or after this year.", show_default=False)] = None,
     year_to: Annotated[int | None, typer.Option("--year-to", help="Only titles released in or before this year.", show_default=False)] = None,
+    top: Annotated[int, typer.Option("--top", min=1, max=100, metavar="ROWS", help="Rows of each top-N table (top-rated, most-voted, artists).")] = 20,
     lake: LakeOption = None,
     config: ConfigOption = None,
     date: UnusedDateOption = None,
@@ -481,15 +482,18 @@ def report_command(
 ) -> None:
     """Build a self-contained HTML dashboard from the Refined zone (opens offline in any browser).
 
-    Headline figures, titles and ratings per genre, titles per decade, rating distribution,
-    budget vs revenue, popularity vs rating, cast gender share per genre, top titles by votes.
+    Every panel reads an analysis view that athena-ddl also emits: genre popularity by decade,
+    ratings vs votes, top-rated and most-voted titles, top artists, rating and runtime
+    distributions, movies vs series, languages, TMDB budget/revenue/ROI and coverage, cast
+    gender, data quality. Filters (genre, decade, type, minimum votes) work in the page itself.
 
     Example: moviedl report --output report.html --genre drama,crime --year-from 1990
     """
     from moviedl.report import ReportOptions
 
     with _errors("report", format):
-        options = ReportOptions(output=output, genres=tuple(genre or ()), year_from=year_from, year_to=year_to)
+        options = ReportOptions(output=output, genres=tuple(genre or ()), year_from=year_from, year_to=year_to,
+                                top_rows=top)
         settings = _settings(lake, config, date, logs=(verbose, log_format, log_file))
         with _live("report", quiet):
             summary = api.report(settings, options)

@@ -1,10 +1,12 @@
 """``moviedl report``: a self-contained HTML dashboard built from the Refined zone.
 
-DuckDB aggregates the Refined tables (read from a local lake directly, or staged from S3
-through the lake layer); :mod:`moviedl.svgchart` draws each aggregate as inline SVG. The page
-needs no network: no script, font, style sheet or image is fetched, so it opens from disk in
-any browser, and stays small because only aggregates (and capped, stable samples for the
-scatter plots) are embedded.
+Every panel reads an analysis view, the same SQL ``athena-ddl`` emits for Athena
+(:mod:`moviedl.views`), run by DuckDB over the Refined tables (read in place from a local
+lake, or staged from S3 through the lake layer) narrowed to the report's scope. The rows go
+into the page as data; :mod:`moviedl.report_page` draws them, with filters, in the page itself.
+Aggregate views are embedded whole; title-level panels get candidates chosen so that the
+page's top-N tables stay exact under any filter, or a stable sample for scatter plots. The page
+needs no network: no script, font, style sheet or image is fetched.
 """
 
 from __future__ import annotations
@@ -13,22 +15,33 @@ import datetime as dt
 import re
 import tempfile
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from moviedl import __version__, duck, svgchart
+from moviedl import __version__, duck, runs, views
 from moviedl.config import Settings
-from moviedl.contract import REFINED_TABLES, TRUSTED_TABLES, Table
+from moviedl.contract import QUARANTINE_PREFIX, REFINED_TABLES, TRUSTED_TABLES, Table
 from moviedl.errors import DataCheckError, ExitCode, UsageError
 from moviedl.files import atomic_file
 from moviedl.lake import Lake
 from moviedl.summary import Check, Status, Summary
 
-_EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import""", re.I)
 _DT = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
+_QUARANTINE = re.compile(re.escape(QUARANTINE_PREFIX) + r"/(.+)/dt=(\d{4}-\d{2}-\d{2})/[^/]+\.parquet$")
+_READ_ONLY_COMMANDS = {"report", "validate", "runs", "athena-ddl", "config"}
+
+
+#: The page's minimum-IMDb-votes choices (0 = any); top-rated candidates are ranked per band.
+MIN_VOTES_CHOICES = (0, 1_000, 10_000, 100_000, 1_000_000)
+#: Rows a top-N table shows; candidates are kept per filter cell so any filter's top N is exact.
+TOP_ROWS = 20
+TOP_ARTISTS = 100
+ARTIST_MIN_RATED_TITLES = 3
+UNKNOWN_GENRE = "(unknown)"
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,7 @@ class ReportOptions:
     year_from: int | None = None
     year_to: int | None = None
     max_points: int = 1500  # per scatter plot: a stable sample keeps the file small
+    top_rows: int = TOP_ROWS  # rows of each top-N table
 
     def __post_init__(self) -> None:
         genres = tuple(dict.fromkeys(g.strip() for text in self.genres for g in text.split(",") if g.strip()))
@@ -64,30 +78,175 @@ def check_output_name(path: Path) -> None:
         )
 
 
-@dataclass
-class _Section:
-    title: str
-    chart: str | None
-    note: str | None = None
-    points: int = 0  # aggregated rows behind the chart
+# --- what the page shows ---------------------------------------------------------------------
+
+
+
+@dataclass(frozen=True)
+class Source:
+    """Rows the page reads: a whole analysis view, or a selection from one (``script``)."""
+
+    name: str
+    view: str  # the analysis view (also emitted by athena-ddl) the rows come from
+    script: str | None = None  # sql/<script>.sql selecting from ``view``; None = the whole view
+
+    def query(self, con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[str, Any]:
+        if self.script is None:
+            cursor = con.execute(f"SELECT * FROM {duck.ident(self.view)} ORDER BY ALL")  # a view name
+        else:
+            text = duck.sql_text(self.script)
+            used = {k: v for k, v in params.items() if f"${k}" in text}
+            cursor = con.execute(text, used or None)
+        columns = [d[0] for d in cursor.description]
+        return {"columns": columns, "rows": [list(r) for r in cursor.fetchall()]}
+
+
+SOURCES: tuple[Source, ...] = (
+    Source("genre_decade", "v_genre_decade"),
+    Source("kind_decade", "v_kind_decade"),
+    Source("rating_distribution", "v_rating_distribution"),
+    Source("runtime_distribution", "v_runtime_distribution"),
+    Source("language_summary", "v_language_summary"),
+    Source("tmdb_coverage", "v_tmdb_coverage"),
+    Source("budget_by_genre", "v_budget_by_genre"),
+    Source("budget_by_year", "v_budget_by_year"),
+    Source("cast_gender", "v_cast_gender"),
+    Source("top_voted", "v_title_facts", "report_top_voted"),
+    Source("top_rated", "v_top_rated", "report_top_rated"),
+    Source("rating_votes", "v_title_facts", "report_rating_votes"),
+    Source("budget_revenue", "v_budget_revenue", "report_budget_revenue"),
+    Source("top_artists", "v_artist_summary", "report_top_artists"),
+)
+
+_NO_TMDB = "They come from TMDB: run moviedl ingest-tmdb, then moviedl refine."
+_TITLE_COLUMNS = [
+    {"field": "title", "label": "title", "format": "text"},
+    {"field": "title_type", "label": "type", "format": "text"},
+    {"field": "release_year", "label": "year", "format": "year"},
+    {"field": "genres", "label": "genres", "format": "text"},
+    {"field": "imdb_rating", "label": "rating", "format": "rating"},
+    {"field": "imdb_votes", "label": "votes", "format": "count"},
+]
+_ARTIST_COLUMNS = [
+    {"field": "name", "label": "artist", "format": "text"},
+    {"field": "titles", "label": "titles", "format": "count"},
+    {"field": "avg_imdb_rating", "label": "avg rating", "format": "rating"},
+    {"field": "rated_titles", "label": "rated", "format": "count"},
+    {"field": "total_imdb_votes", "label": "votes", "format": "count"},
+]
+
+
+def _panel(id: str, title: str, subtitle: str, chart: str, source: str, **spec: Any) -> dict[str, Any]:
+    view = next(s.view for s in SOURCES if s.name == source)
+    base: dict[str, Any] = {"id": id, "title": title, "subtitle": subtitle, "chart": chart, "source": source, "view": view,
+            "x": None, "y": None, "series": None, "value": None, "label": None, "series_values": None,
+            "exclude": {}, "sort": "x_asc", "limit": None, "format": "count", "x_format": "text",
+            "log_x": False, "log_y": False, "point": None, "columns": None, "order": None,
+            "empty": "No title matches the filters.", "diagonal": False, "wide": False,
+            "x_title": None, "y_title": None}
+    unknown = set(spec) - set(base)
+    assert not unknown, unknown
+    base.update(spec)
+    return base
+
+
+def _titles(field: str = "titles") -> dict[str, Any]:
+    return {"field": field, "agg": "sum"}
+
+
+_AVG_RATING = {"field": "avg_imdb_rating", "agg": "wavg", "weight": "rated_titles", "format": "rating"}
+_NO_UNKNOWN_GENRE = {"genre": [UNKNOWN_GENRE]}
+
+def panels(top_rows: int = TOP_ROWS) -> list[dict[str, Any]]:
+    """The page's panels, in order (the spec :mod:`moviedl.report_page` draws)."""
+    return [
+        _panel("genre-decade", "Genre popularity by decade", "titles per genre and decade of release",
+               "heatmap", "genre_decade", x="decade", y="genre", value=_titles(), x_format="decade",
+               exclude=_NO_UNKNOWN_GENRE),
+        _panel("genres", "Titles and average IMDb rating per genre", "a title counts once in each of its genres",
+               "hbar", "genre_decade", x="genre", value=_titles(), label=_AVG_RATING, sort="value_desc",
+               limit=25, exclude=_NO_UNKNOWN_GENRE),
+        _panel("kinds", "Movies and series per decade", "titles per decade of release", "grouped",
+               "kind_decade", x="decade", series="title_type", value=_titles(), x_format="decade"),
+        _panel("rating-votes", "IMDb rating vs votes", "one point per title (a stable sample)", "scatter",
+               "rating_votes", point={"x": "imdb_votes", "y": "imdb_rating", "label": "title"}, log_x=True,
+               empty="No title has both an IMDb rating and votes."),
+        _panel("top-rated", "Top-rated titles", "at least 10k IMDb votes, or the minimum-votes filter",
+               "table", "top_rated", columns=_TITLE_COLUMNS, limit=top_rows,
+               order=[{"field": "imdb_rating", "desc": True}, {"field": "imdb_votes", "desc": True}],
+               empty="No title with at least 10k IMDb votes matches the filters."),
+        _panel("top-voted", "Most-voted titles", "by IMDb votes", "table", "top_voted",
+               columns=_TITLE_COLUMNS, limit=top_rows, order=[{"field": "imdb_votes", "desc": True}],
+               empty="No title with IMDb votes matches the filters."),
+        _panel("artists-titles", "Artists with the most titles", "credited titles; click a header to sort",
+               "table", "top_artists", columns=_ARTIST_COLUMNS, limit=top_rows, exclude={"ranking": ["rating"]},
+               order=[{"field": "titles", "desc": True}, {"field": "total_imdb_votes", "desc": True}],
+               empty="No cast data in FatoElenco."),
+        _panel("artists-rating", "Best-rated artists",
+               f"average IMDb rating of their titles, at least {ARTIST_MIN_RATED_TITLES} rated titles",
+               "table", "top_artists", columns=_ARTIST_COLUMNS, limit=top_rows, exclude={"ranking": ["titles"]},
+               order=[{"field": "avg_imdb_rating", "desc": True}, {"field": "rated_titles", "desc": True}],
+               empty=f"No artist has {ARTIST_MIN_RATED_TITLES} rated titles."),
+        _panel("ratings", "IMDb rating distribution", "titles per bin of 0.5", "columns", "rating_distribution",
+               x="rating_bin", value=_titles(), x_format="bin", empty="No title has an IMDb rating."),
+        _panel("runtime", "Runtime distribution", "titles per 15 minutes (series: an episode)", "columns",
+               "runtime_distribution", x="runtime_bin", value=_titles(), x_format="minutes",
+               empty="No title has a runtime."),
+        _panel("languages", "Original language", "titles per TMDB original language (top 15)", "hbar",
+               "language_summary", x="original_language", value=_titles(), label=_AVG_RATING,
+               sort="value_desc", limit=15, exclude={"original_language": [None]},
+               empty="No title has an original language. " + _NO_TMDB),
+        _panel("budget-genre", "Return on investment by genre", "TMDB revenue ÷ budget, titles with both",
+               "hbar", "budget_by_genre", x="genre", value={"field": "revenue", "agg": "ratio", "num": "revenue",
+               "den": "budget"}, label={"field": "budget", "agg": "sum", "format": "money"}, format="ratio",
+               sort="value_desc", limit=25, exclude=_NO_UNKNOWN_GENRE,
+               empty="No title has both a budget and a revenue. " + _NO_TMDB),
+        _panel("budget-year", "Budget and revenue by year", "TMDB, US dollars, titles with both", "grouped",
+               "budget_by_year", x="release_year", x_format="year", format="money", wide=True,
+               series_values=[{"field": "budget", "label": "budget"}, {"field": "revenue", "label": "revenue"}],
+               empty="No title has both a budget and a revenue. " + _NO_TMDB),
+        _panel("budget-revenue", "Budget vs revenue", "one point per title (log scales; a stable sample)",
+               "scatter", "budget_revenue", point={"x": "budget", "y": "revenue", "label": "title"}, log_x=True,
+               log_y=True, format="money", diagonal=True, x_title="budget", y_title="revenue",
+               empty="No title has both a budget and a revenue. " + _NO_TMDB),
+        _panel("coverage", "TMDB coverage", "share of titles with TMDB data, per decade and type", "grouped",
+               "tmdb_coverage", x="decade", series="title_type", x_format="decade", format="percent",
+               value={"field": "with_tmdb", "agg": "ratio", "num": "with_tmdb", "den": "titles"}),
+        _panel("cast-gender", "Cast gender share per genre", "credits of principal artists (actor/actress, M/F)",
+               "stacked_share", "cast_gender", x="genre", series="gender", value=_titles("credits"),
+               sort="value_desc", limit=20, exclude=_NO_UNKNOWN_GENRE, empty="No cast data in FatoElenco."),
+        {"id": "quality", "title": "Data quality", "subtitle": "freshness, quarantined rows, the last run",
+         "chart": "quality"},
+    ]
 
 
 def build_report(settings: Settings, lake: Lake, options: ReportOptions) -> Summary:
-    """Query the Refined zone and write the HTML dashboard to ``options.output``."""
+    """Query the Refined zone through the analysis views and write the HTML dashboard."""
+    from moviedl import report_page
+
     if options.year_from and options.year_to and options.year_from > options.year_to:
         raise UsageError(f"--year-from {options.year_from} is after --year-to {options.year_to}")
-    summary = Summary("report", lake.uri, None, ["section", "shows", "data rows", "note"])
+    summary = Summary("report", lake.uri, None, ["panel", "shows", "from view", "data rows"])
     with tempfile.TemporaryDirectory(prefix="moviedl-report-") as tmp:
         con = duck.connect(settings, Path(tmp))
         try:
             missing = [t.name for t in REFINED_TABLES if not _register(con, lake, t, Path(tmp))]
+            if {"dim_filmes", "fato_filme"} & set(missing):
+                raise DataCheckError(
+                    f"no Refined data in {lake.uri}: {', '.join(missing)} not found, nothing to report",
+                    hint="Run 'moviedl refine' (after 'moviedl ingest-csv'), then 'moviedl report' again.",
+                )
             _check_genres(con, options.genres)
             params = {"genres": [g.lower() for g in options.genres], "year_from": options.year_from,
                       "year_to": options.year_to}
-            duck.run_script(con, "report_films", params)
-            duck.run_script(con, "report_title_facts")
-            headline = _headline(con, lake)
-            sections = _sections(con, options.max_points, headline, missing)
+            duck.run_script(con, "report_scope", params)
+            for view in views.load_views():
+                con.execute(view.sql.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW", 1))
+            headline = _headline(con)
+            query = {"per_cell": options.top_rows, "bands": list(MIN_VOTES_CHOICES), "max_points": options.max_points,
+                     "top": TOP_ARTISTS, "min_rated": ARTIST_MIN_RATED_TITLES}
+            sources = {s.name: s.query(con, query) for s in SOURCES}
+            filters = _filters(con)
         except duckdb.Error as exc:
             raise DataCheckError(
                 f"the Refined zone of {lake.uri} cannot be read: {str(exc).splitlines()[0]}",
@@ -95,9 +254,19 @@ def build_report(settings: Settings, lake: Lake, options: ReportOptions) -> Summ
             ) from None
         finally:
             con.close()
+        now = dt.datetime.now(dt.UTC)
+        quality = _quality(lake, Path(tmp), now, headline.pop("unknown_genre_titles"))
 
-    page = _page(headline, sections, options, lake, missing)
-    external = _EXTERNAL.findall(page)
+    headline["latest_date"] = quality["latest_date"]
+    shown = panels(options.top_rows)
+    data = {
+        "meta": {"lake": lake.uri, "generated": now.strftime("%Y-%m-%d %H:%M UTC"), "version": __version__,
+                 "scope": _scope(options)},
+        "headline": headline, "quality": quality, "filters": filters, "sources": sources,
+        "panels": shown,
+    }
+    page = report_page.render(data)
+    external = report_page.external_references(page)
     summary.checks.append(
         Check("no external resources", str(options.output), f"{len(external)} found",
               Status.PASS if not external else Status.FAIL, "0 (the page must open offline)")
@@ -108,20 +277,18 @@ def build_report(settings: Settings, lake: Lake, options: ReportOptions) -> Summ
         return summary
     _write_atomically(options.output, page.encode("utf-8"))
 
-    for section in sections:
-        summary.rows.append(
-            {"section": section.title,
-             "shows": ("table" if section.chart.startswith("<table") else "chart") if section.chart else "note",
-             "data rows": section.points, "note": "" if section.chart else section.note}
-        )
+    for panel in shown:
+        rows = len(sources[panel["source"]]["rows"]) if "source" in panel else len(quality["quarantined"])
+        summary.rows.append({"panel": panel["title"], "shows": panel["chart"], "from view": panel.get("view", "-"),
+                             "data rows": rows})
     if missing:
         summary.notes.append(f"Refined tables not found: {', '.join(missing)} (run moviedl refine)")
     if headline["titles"] == 0:
-        summary.notes.append("no titles match: every chart shows a note instead")
+        summary.notes.append("no titles match: every panel shows a note instead")
     summary.counts = {
         "titles": headline["titles"],
-        "charts": sum(s.chart is not None for s in sections),  # the top-titles table counts
-        "notes": sum(s.chart is None for s in sections),
+        "panels": len(shown),
+        "data rows": sum(len(s["rows"]) for s in sources.values()),
         "bytes": len(page.encode("utf-8")),
     }
     summary.notes.append(f"report written to {options.output}")
@@ -132,14 +299,15 @@ def build_report(settings: Settings, lake: Lake, options: ReportOptions) -> Summ
 
 
 def _register(con: duckdb.DuckDBPyConnection, lake: Lake, table: Table, tmp: Path) -> bool:
-    """Make ``table`` queryable by its name; an empty table of the contract's shape if absent."""
+    """Make ``table`` queryable as ``refined_<name>``; an empty table of the contract's shape if absent."""
+    name = duck.ident(f"refined_{table.name}")
     keys = [o.key for o in lake.list_objects(table.prefix()) if o.key.endswith(".parquet")]
     if keys:
         files = [str(lake.local_path(key, tmp / "lake")) for key in keys]
-        con.read_parquet(files, hive_partitioning=False).to_view(table.name)
+        con.read_parquet(files, hive_partitioning=False).to_view(f"refined_{table.name}")
         return True
     columns = ", ".join(f"{duck.ident(c.name)} {c.type}" for c in table.columns)
-    con.execute(f"CREATE TABLE {duck.ident(table.name)} ({columns})")  # names come from the contract
+    con.execute(f"CREATE TABLE {name} ({columns})")  # names come from the contract
     return False
 
 
@@ -149,7 +317,7 @@ def _check_genres(con: duckdb.DuckDBPyConnection, genres: tuple[str, ...]) -> No
     if not genres:
         return
     known = [g for (g,) in con.execute(
-        "SELECT DISTINCT genre FROM dim_genero WHERE genre IS NOT NULL ORDER BY genre").fetchall()]
+        "SELECT DISTINCT genre FROM refined_dim_genero WHERE genre IS NOT NULL ORDER BY genre").fetchall()]
     if not known:
         return  # no Refined genres yet: the report says so
     unknown = [g for g in genres if g.lower() not in {k.lower() for k in known}]
@@ -160,157 +328,67 @@ def _check_genres(con: duckdb.DuckDBPyConnection, genres: tuple[str, ...]) -> No
         )
 
 
-def _rows(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> list[tuple]:
-    return con.execute(duck.sql_text(name), params or None).fetchall()
+def _headline(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    cursor = con.execute(duck.sql_text("report_headline"))
+    row = dict(zip([d[0] for d in cursor.description], cursor.fetchone() or (), strict=True))
+    titles, with_tmdb = row.pop("titles"), row.pop("with_tmdb")
+    return {"titles": titles, **row, "tmdb_coverage": (with_tmdb / titles) if titles else None}
 
 
-def _headline(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, Any]:
-    titles, movies, series, genres, with_tmdb = _rows(con, "report_headline")[0]
-    (artists,) = _rows(con, "report_artists")[0]
+def _filters(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    genres = [g for (g,) in con.execute(
+        "SELECT DISTINCT genre FROM fato_filme JOIN dim_genero USING (genre_id) ORDER BY genre").fetchall()
+        if g != UNKNOWN_GENRE]
+    decades = [d for (d,) in con.execute(
+        "SELECT DISTINCT decade FROM dim_filmes WHERE decade IS NOT NULL ORDER BY decade").fetchall()]
+    return {"genres": genres, "decades": decades, "kinds": ["movie", "series"],
+            "min_votes": list(MIN_VOTES_CHOICES)}
+
+
+def _quality(lake: Lake, tmp: Path, now: dt.datetime, unknown_genre_titles: int) -> dict[str, Any]:
+    """Freshness (newest Trusted partition), quarantined rows per table and date, the last run."""
     dates = {m.group(1) for t in TRUSTED_TABLES for o in lake.list_objects(t.prefix()) if (m := _DT.search("/" + o.key))}
+    latest = max(dates) if dates else None
+    age = (now.date() - dt.date.fromisoformat(latest)).days if latest else None
+    quarantined = []
+    for obj in lake.list_objects(QUARANTINE_PREFIX + "/"):
+        match = _QUARANTINE.search(obj.key)
+        if not match:
+            continue
+        try:
+            rows = pq.ParquetFile(lake.local_path(obj.key, tmp / "quarantine")).metadata.num_rows
+        except (OSError, ValueError, pa.ArrowException):
+            rows = None  # unreadable: validate reports it; the panel shows "?"
+        quarantined.append({"table": match.group(1), "dt": match.group(2), "rows": rows})
+    quarantined.sort(key=lambda q: (q["dt"], q["table"]), reverse=True)
     return {
-        "titles": titles, "movies": movies, "series": series, "genres": genres, "artists": artists,
-        "tmdb_coverage": (with_tmdb / titles) if titles else None,
-        "latest_date": max(dates) if dates else None,
+        "latest_date": latest, "age_days": age, "quarantined": quarantined,
+        "quarantined_rows": sum(q["rows"] or 0 for q in quarantined),
+        "last_run": _last_run(lake), "unknown_genre_titles": unknown_genre_titles,
     }
 
 
-def _sections(
-    con: duckdb.DuckDBPyConnection, max_points: int, headline: dict[str, Any], missing: list[str]
-) -> list[_Section]:
-    no_titles = None
-    if "dim_filmes" in missing:
-        no_titles = "No Refined data yet: run moviedl refine."
-    elif headline["titles"] == 0:
-        no_titles = "No titles match the filters."
-    sections = []
-
-    genres = _rows(con, "report_genres")
-    sections.append(_Section(
-        "Titles and average IMDb rating per genre",
-        svgchart.hbar([g for g, _, _ in genres], [n for _, n, _ in genres],
-                      [f"avg {r:.1f}" if r is not None else "no rating" for _, _, r in genres],
-                      label="titles per genre") if genres else None,
-        no_titles or "No genre data in FatoFilme.", len(genres),
-    ))
-    decades = _rows(con, "report_decades")
-    sections.append(_Section(
-        "Titles per decade",
-        svgchart.columns([f"{d}s" for d, _ in decades], [n for _, n in decades], label="titles per decade",
-                         y_title="titles") if decades else None,
-        no_titles or "No title has a release year.", len(decades),
-    ))
-    ratings = _rows(con, "report_ratings")
-    sections.append(_Section(
-        "IMDb rating distribution",
-        svgchart.columns([f"{b:.1f}" for b, _ in ratings], [n for _, n in ratings], label="rating distribution",
-                         x_title="IMDb rating (bins of 0.5)", y_title="titles") if ratings else None,
-        no_titles or "No title has an IMDb rating.", len(ratings),
-    ))
-    budget = _rows(con, "report_budget", {"max_points": max_points})
-    sections.append(_Section(
-        "Budget vs revenue (log scale)",
-        svgchart.scatter([(b, r, t) for b, r, t in budget], label="budget vs revenue", x_title="budget (USD)",
-                         y_title="revenue (USD)", log_x=True, log_y=True, diagonal=True) if budget else None,
-        no_titles or "No title has both a budget and a revenue: they come from TMDB (run moviedl ingest-tmdb, then refine).",
-        len(budget),
-    ))
-    popularity = _rows(con, "report_popularity", {"max_points": max_points})
-    sections.append(_Section(
-        "TMDB popularity vs IMDb rating",
-        svgchart.scatter([(r, p, t) for r, p, t in popularity], label="popularity vs rating",
-                         x_title="IMDb rating", y_title="TMDB popularity (log)", log_y=True) if popularity else None,
-        no_titles or "No title has a TMDB popularity: run moviedl ingest-tmdb, then refine.",
-        len(popularity),
-    ))
-    gender = _rows(con, "report_gender")
-    sections.append(_Section(
-        "Cast gender share per genre",
-        svgchart.stacked_share([g for g, *_ in gender], ["female", "male", "unknown"],
-                               [list(parts) for _, *parts in gender], label="cast gender share") if gender else None,
-        no_titles or "No cast data in FatoElenco.", len(gender),
-    ))
-    top = _rows(con, "report_top")
-    sections.append(_Section("Top titles by IMDb votes", _top_table(top) if top else None,
-                             no_titles or "No title has IMDb votes.", len(top)))
-    return sections
+def _last_run(lake: Lake) -> dict[str, Any] | None:
+    """The newest run record of a command that writes the lake (reports and reads do not count)."""
+    for record in runs.recent_records(lake, last=20):
+        if record.get("command") in _READ_ONLY_COMMANDS:
+            continue
+        code = record.get("exit_code")
+        status = {None: "unfinished", 0: "ok", 130: "interrupted"}.get(code, f"failed (exit {code})")
+        return {"run_id": record.get("run_id"), "command": record.get("command"), "status": status,
+                "exit_code": code, "ended_at": record.get("ended_at"), "error": record.get("error")}
+    return None
 
 
-# --- page -------------------------------------------------------------------------------------
-
-
-def _top_table(rows: list[tuple]) -> str:
-    body = "".join(
-        f"<tr><td>{i}</td><td>{escape(str(title))}</td><td>{escape(str(kind))}</td>"
-        f"<td>{year if year is not None else '-'}</td>"
-        f"<td>{f'{rating:.1f}' if rating is not None else '-'}</td><td>{votes:,}</td></tr>"
-        for i, (title, kind, year, rating, votes) in enumerate(rows, 1)
-    )
-    return (
-        '<table class="top"><thead><tr><th>#</th><th>title</th><th>type</th><th>year</th>'
-        f"<th>rating</th><th>votes</th></tr></thead><tbody>{body}</tbody></table>"
-    )
-
-
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1340px;color:#222;background:#fafafa}
-h1{margin:0 0 4px}.meta{color:#666;font-size:13px;margin-bottom:16px}
-.cards{display:flex;flex-wrap:wrap;gap:12px;margin-bottom:20px}
-.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 16px;min-width:120px}
-.card b{display:block;font-size:24px}.card span{color:#666;font-size:12px}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(660px,1fr));gap:16px}
-section{background:#fff;border:1px solid #ddd;border-radius:6px;padding:12px}
-section h2{font-size:15px;margin:0 0 8px}.note{color:#8a5a00;background:#fff7e6;padding:12px;border-radius:4px}
-table.top{border-collapse:collapse;font-size:13px;width:100%}
-table.top td,table.top th{border-bottom:1px solid #eee;padding:3px 6px;text-align:left}
-.filters{font-size:13px;background:#eef3fb;padding:6px 10px;border-radius:4px;display:inline-block}
-"""
-
-
-def _page(headline: dict[str, Any], sections: list[_Section], options: ReportOptions, lake: Lake,
-          missing: list[str]) -> str:
-    filters = []
+def _scope(options: ReportOptions) -> str:
+    scope = []
     if options.genres:
-        filters.append(f"genre = {escape(' or '.join(options.genres))}")
+        scope.append(f"genre = {' or '.join(options.genres)}")
     if options.year_from:
-        filters.append(f"released ≥ {options.year_from}")
+        scope.append(f"released ≥ {options.year_from}")
     if options.year_to:
-        filters.append(f"released ≤ {options.year_to}")
-    coverage = headline["tmdb_coverage"]
-    cards = [
-        ("titles", f"{headline['titles']:,}"), ("movies", f"{headline['movies']:,}"),
-        ("series", f"{headline['series']:,}"), ("genres", f"{headline['genres']:,}"),
-        ("artists", f"{headline['artists']:,}"),
-        ("TMDB coverage", "-" if coverage is None else f"{coverage:.0%}"),
-        ("latest ingestion date", headline["latest_date"] or "-"),
-    ]
-    card_html = "".join(
-        f'<div class="card" data-key="{escape(k)}"><b>{escape(str(v))}</b><span>{escape(k)}</span></div>' for k, v in cards
-    )
-    section_html = "".join(
-        f"<section><h2>{escape(s.title)}</h2>"
-        + (s.chart if s.chart else f'<p class="note">{escape(s.note or "No data.")}</p>')
-        + "</section>"
-        for s in sections
-    )
-    warning = (
-        f'<p class="note">Refined tables not found: {escape(", ".join(missing))}. Run <code>moviedl refine</code>.</p>'
-        if missing else ""
-    )
-    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        # The browser itself refuses any load from outside the file: the page is offline by construction.
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-        f"<title>moviedl report</title><style>{_CSS}</style></head><body>"
-        "<h1>Movies and series</h1>"
-        f'<div class="meta">lake {escape(lake.uri)} · generated {generated} by moviedl {__version__}</div>'
-        f'<p class="filters">Filters: {"; ".join(filters) if filters else "none (all titles)"}</p>'
-        f'{warning}<div class="cards">{card_html}</div><div class="grid">{section_html}</div>'
-        "</body></html>\n"
-    )
+        scope.append(f"released ≤ {options.year_to}")
+    return "; ".join(scope)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -99,12 +99,18 @@ class _Bucket:
             return False
 
 
+VARIED_LANGUAGES = ["en", "en", "en", "en", "fr", "ja", "ko", "es", "pt", "de", "it", "en"]
+
+
 class FakeTmdb:
     """Start with ``with FakeTmdb() as fake:``; ``fake.url`` is the base URL (``.../3``)."""
 
     def __init__(self, *, latency: float = 0.0, rate_limit: float | None = None,
-                 api_key: str = API_KEY, token: str = TOKEN, padding: int = 0) -> None:
+                 api_key: str = API_KEY, token: str = TOKEN, padding: int = 0, varied: bool = False) -> None:
         self.api_key = api_key
+        # varied: budget, revenue and language differ per title (deterministic), for demos; by
+        # default every movie answers the same figures, which tests rely on.
+        self.varied = varied
         self.token = token
         self.latency = latency
         self.rate_limit = rate_limit
@@ -228,10 +234,15 @@ class FakeTmdb:
             "vote_average": 7.5, "vote_count": tmdb_id % 5000, "genres": GENRES[: 1 + tmdb_id % 3],
             "overview": "x" * self.padding,
         }
+        budget, revenue = 63_000_000, 463_517_383
+        if self.varied:
+            common["original_language"] = VARIED_LANGUAGES[tmdb_id % len(VARIED_LANGUAGES)]
+            budget = 0 if tmdb_id % 7 == 0 else (tmdb_id % 190 + 5) * 1_000_000  # 0: TMDB's "unknown"
+            revenue = round(budget * (0.3 + (tmdb_id % 61) / 10))
         if media == "movie":
             body = {**common, "imdb_id": imdb_id, "title": f"Movie {imdb_id}",
                     "original_title": f"Movie {imdb_id}", "release_date": "1999-03-31",
-                    "budget": 63_000_000, "revenue": 463_517_383, "runtime": 136}
+                    "budget": budget, "revenue": revenue, "runtime": 136}
         else:
             body = {**common, "name": f"Series {imdb_id}", "original_name": f"Series {imdb_id}",
                     "first_air_date": "1989-07-05", "last_air_date": "1998-05-14",
