@@ -340,6 +340,7 @@ def _tmdb_progress(enabled: bool) -> Iterator[_TmdbBar | None]:
 @app.command("refine")
 def refine_command(
     stage: Annotated[str, typer.Option("--stage", metavar="[trusted|refined|all]", help="Which stage to run: trusted, refined or all.")] = "all",
+    engine: Annotated[str | None, typer.Option("--engine", metavar="[duckdb|spark]", help="The SQL engine: duckdb (default, one machine) or spark (needs the spark extra: pip install 'moviedl\\[spark]'); config refine.engine.", show_default=False)] = None,
     lake: LakeOption = None,
     config: ConfigOption = None,
     date: RefineDateOption = None,
@@ -360,7 +361,7 @@ def refine_command(
     Example: moviedl refine --date 2024-05-01
     """
     with _errors("refine", format):
-        settings = _settings(lake, config, date, logs=(verbose, log_format, log_file))
+        settings = _settings(lake, config, date, logs=(verbose, log_format, log_file), **{"refine.engine": engine})
         with _live("refine", quiet):
             summary = api.refine(settings, stage)
     _finish(summary, format, quiet)

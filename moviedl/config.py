@@ -124,6 +124,13 @@ def _catalog(value: Any) -> str:
     return text
 
 
+def _engine(value: Any) -> str:
+    text = _str(value).lower()
+    if text not in ("duckdb", "spark"):
+        raise ValueError("one of duckdb, spark")
+    return text
+
+
 def _share(value: Any) -> float:
     try:
         number = float(value)
@@ -220,6 +227,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("athena.workgroup", _str, "primary", help="Athena workgroup"),
     Option("athena.output_location", _str, None, help="Athena query result location (s3://...)"),
     Option("refine.keep_versions", _positive_int, 3, help="previous versions of each table kept under _moviedl/"),
+    Option("refine.engine", _engine, "duckdb", ("MOVIEDL_ENGINE",),
+           help="the SQL engine refine runs on: duckdb (one machine) or spark (pip install 'moviedl[spark]')"),
     Option("checks.severity", _severities, dict, ("MOVIEDL_CHECKS_SEVERITY",), table=True,
            help="per check: error (fails, exit 1), warn or off, e.g. {\"tmdb coverage\" = \"error\"}"),
     Option("checks.quarantine_warn_share", _share, 0.0,
@@ -269,6 +278,7 @@ class Settings:
     athena_workgroup: str
     athena_output_location: str | None
     refine_keep_versions: int
+    refine_engine: str
     checks_severity: Mapping[str, str]
     checks_quarantine_warn_share: float
     checks_quarantine_fail_share: float
