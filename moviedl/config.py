@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Callable, Mapping
@@ -131,6 +132,27 @@ def _engine(value: Any) -> str:
     return text
 
 
+def _role_arn(value: Any) -> str:
+    text = _str(value)
+    if not re.fullmatch(r"arn:[\w-]+:iam::(\d{12}|\*):role/[\w+=,.@/-]+", text):
+        raise ValueError("an IAM role ARN, arn:aws:iam::<account id>:role/<name>")
+    return text
+
+
+def _worker_type(value: Any) -> str:
+    text = _str(value)
+    if not re.fullmatch(r"[A-Z]\.\d+X", text):
+        raise ValueError("a Glue worker type such as G.1X, G.2X, G.4X or G.8X")
+    return text
+
+
+def _workers(value: Any) -> int:
+    number = _positive_int(value)
+    if number < 2:
+        raise ValueError("a whole number ≥ 2 (a Glue Spark job has a driver and at least one executor)")
+    return number
+
+
 def _share(value: Any) -> float:
     try:
         number = float(value)
@@ -229,6 +251,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("refine.keep_versions", _positive_int, 3, help="previous versions of each table kept under _moviedl/"),
     Option("refine.engine", _engine, "duckdb", ("MOVIEDL_ENGINE",),
            help="the SQL engine refine runs on: duckdb (one machine) or spark (pip install 'moviedl[spark]')"),
+    Option("glue.job_name", _str, "moviedl-refine", ("MOVIEDL_GLUE_JOB_NAME",),
+           help="the AWS Glue job 'moviedl glue-job' deploys and starts"),
+    Option("glue.role_arn", _role_arn, None, ("MOVIEDL_GLUE_ROLE_ARN",),
+           help="IAM role the Glue job runs as (needed by glue-job deploy; policy: athena-ddl --policy)"),
+    Option("glue.worker_type", _worker_type, "G.1X", help="Glue worker type: G.1X = 1 DPU (4 vCPU, 16 GB), G.2X = 2 DPU..."),
+    Option("glue.workers", _workers, 2, help="Glue workers per run (one is the Spark driver)"),
+    Option("glue.timeout_minutes", _positive_int, 60,
+           help="Glue stops a run after this long (TIMEOUT); glue-job start --wait waits 15 minutes more"),
     Option("checks.severity", _severities, dict, ("MOVIEDL_CHECKS_SEVERITY",), table=True,
            help="per check: error (fails, exit 1), warn or off, e.g. {\"tmdb coverage\" = \"error\"}"),
     Option("checks.quarantine_warn_share", _share, 0.0,
@@ -279,6 +309,11 @@ class Settings:
     athena_output_location: str | None
     refine_keep_versions: int
     refine_engine: str
+    glue_job_name: str
+    glue_role_arn: str | None
+    glue_worker_type: str
+    glue_workers: int
+    glue_timeout_minutes: int
     checks_severity: Mapping[str, str]
     checks_quarantine_warn_share: float
     checks_quarantine_fail_share: float
