@@ -18,7 +18,8 @@ returns a summary whose ``exit_code`` is 1. Read-only calls (:func:`validate`, :
 :func:`athena_ddl`, :func:`runs`) take no lock and refuse a lake that does not exist.
 
 Every command's call accepts ``session=``: inside :func:`run` the stages share the run's
-session (one lock, one run record) instead of opening their own.
+session (one lock, one run record) instead of opening their own. The ``glue_job_*`` calls,
+never a stage of :func:`run`, take no lock and write no run record (see :mod:`moviedl.glue_job`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from moviedl.summary import Summary
 __all__ = [
     "athena_ddl",
     "config_show",
+    "glue_job_deploy",
+    "glue_job_start",
+    "glue_job_status",
     "ingest_csv",
     "ingest_tmdb",
     "refine",
@@ -176,6 +180,44 @@ def report(settings: Settings, options: Any = None, *, session: Session | None =
     return _in_session(
         "report", settings, lambda lake: command.build_report(settings, lake, chosen), session, read_only=True
     )
+
+
+def glue_job_deploy(settings: Settings, options: Any = None) -> Summary:
+    """Upload a wheel of moviedl and the job script to the lake's bucket, then create or update
+    the Glue job that runs refine on Spark (``moviedl glue-job deploy``); ``options`` is a
+    :class:`~moviedl.glue_job.DeployOptions`. No lock and no run record: it writes only new
+    objects under ``_moviedl/glue/``, which no reader or writer of the lake's data touches (the
+    job's own refine takes the lock in the lake when it runs)."""
+    from moviedl import glue_job
+
+    chosen = options if options is not None else glue_job.DeployOptions()
+    return _in_session(
+        "glue-job deploy", settings, lambda lake: glue_job.deploy(settings, lake, chosen), None,
+        lock=False, keep_record=False,
+    )
+
+
+def glue_job_start(
+    settings: Settings, stage: str = "all", *, wait: bool = False, wait_seconds: float | None = None
+) -> Summary:
+    """Start a run of the Glue job for ``settings.date`` (when given) and ``stage`` (``moviedl
+    glue-job start``); with ``wait``, follow it to its end (exit 1 unless it SUCCEEDED). Writes
+    nothing to the lake: the run's refine takes the lock there."""
+    from moviedl import glue_job
+
+    return _in_session(
+        "glue-job start", settings,
+        lambda lake: glue_job.start(settings, lake, stage, wait=wait, wait_seconds=wait_seconds), None,
+        lock=False, keep_record=False,
+    )
+
+
+def glue_job_status(settings: Settings, run_id: str | None = None, last: int = 10) -> Summary:
+    """The newest ``last`` runs of the Glue job, newest first, or the run ``run_id`` (``moviedl
+    glue-job status``). Asks Glue only: the lake is not opened."""
+    from moviedl import glue_job
+
+    return glue_job.status(settings, run_id, last)
 
 
 def run(

@@ -64,6 +64,9 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+glue_app = typer.Typer(help="Run refine on Spark as an AWS Glue 5 job: deploy it, start runs, follow them.",
+                       no_args_is_help=True)
+app.add_typer(glue_app, name="glue-job")
 
 # --- shared options, declared once ---------------------------------------------------------
 class LogFormat(StrEnum):
@@ -547,6 +550,97 @@ def runs_command(
     """
     with _errors("runs", format):
         summary = api.runs(_settings(lake, config, date, logs=(verbose, log_format, log_file)), last)
+    _finish(summary, format, quiet)
+
+
+JobNameOption = Annotated[str | None, typer.Option("--job-name", rich_help_panel=_LAKE_PANEL, show_default=False,
+                                                    help="The Glue job (config glue.job_name; default moviedl-refine).")]
+
+
+@glue_app.command("deploy")
+def glue_job_deploy_command(
+    wheel: Annotated[Path | None, typer.Option("--wheel", metavar="FILE", help="The moviedl wheel to upload; default: one built from the sources this moviedl runs from (pip wheel).", show_default=False)] = None,
+    role_arn: Annotated[str | None, typer.Option("--role-arn", metavar="ARN", help="IAM role the job runs as (config glue.role_arn, env MOVIEDL_GLUE_ROLE_ARN; required).", show_default=False)] = None,
+    job_name: JobNameOption = None,
+    lake: LakeOption = None,
+    config: ConfigOption = None,
+    date: UnusedDateOption = None,
+    format: FormatOption = OutputFormat.text,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = 0,
+    log_format: LogFormatOption = None,
+    log_file: LogFileOption = None,
+) -> None:
+    """Upload moviedl and the job script to the lake's bucket and create or update the Glue job.
+
+    The wheel and the script go to _moviedl/glue/<digest>/ in the lake; the job (Glue 5.0,
+    glueetl, glue.worker_type x glue.workers, glue.timeout_minutes) installs the wheel with
+    --additional-python-modules and runs refine on Glue's Spark. Deploying again updates the
+    job in place. Needs an s3:// lake and glue.role_arn (exit 2 without); refused AWS calls
+    exit 3. Takes no lake lock: the job's refine does, when it runs.
+
+    Example: moviedl glue-job deploy --lake s3://my-bucket/lake --role-arn arn:aws:iam::123456789012:role/moviedl-glue-job
+    """
+    from moviedl.glue_job import DeployOptions
+
+    with _errors("glue-job deploy", format):
+        settings = _settings(lake, config, date, logs=(verbose, log_format, log_file),
+                             **{"glue.role_arn": role_arn, "glue.job_name": job_name})
+        with _live("glue-job deploy", quiet):
+            summary = api.glue_job_deploy(settings, DeployOptions(wheel=wheel))
+    _finish(summary, format, quiet)
+
+
+@glue_app.command("start")
+def glue_job_start_command(
+    stage: Annotated[str, typer.Option("--stage", metavar="[trusted|refined|all]", help="Which refine stage the run does: trusted, refined or all.")] = "all",
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the run to its end: exit 0 when it SUCCEEDED, 1 when it ended otherwise (FAILED, TIMEOUT, STOPPED, ERROR).")] = False,
+    job_name: JobNameOption = None,
+    lake: LakeOption = None,
+    config: ConfigOption = None,
+    date: RefineDateOption = None,
+    format: FormatOption = OutputFormat.text,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = 0,
+    log_format: LogFormatOption = None,
+    log_file: LogFileOption = None,
+) -> None:
+    """Start a run of the Glue job: refine the lake on Spark for --date (and --stage).
+
+    Prints the run id at once; with --wait it follows the run (at most glue.timeout_minutes
+    plus 15 minutes; a run still going then exits 3 and goes on) and exits with its outcome.
+    The run's refine takes the lake lock and writes its run record like a local refine.
+
+    Example: moviedl glue-job start --lake s3://my-bucket/lake --date 2024-05-01 --wait
+    """
+    with _errors("glue-job start", format):
+        settings = _settings(lake, config, date, logs=(verbose, log_format, log_file), **{"glue.job_name": job_name})
+        with _live("glue-job start", quiet):
+            summary = api.glue_job_start(settings, stage, wait=wait)
+    _finish(summary, format, quiet)
+
+
+@glue_app.command("status")
+def glue_job_status_command(
+    run_id: Annotated[str | None, typer.Option("--run-id", metavar="ID", help="Only this run (the id glue-job start printed).", show_default=False)] = None,
+    last: Annotated[int, typer.Option("--last", min=1, max=200, help="How many recent runs to list.")] = 10,
+    job_name: JobNameOption = None,
+    lake: LakeOption = None,
+    config: ConfigOption = None,
+    date: UnusedDateOption = None,
+    format: FormatOption = OutputFormat.text,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = 0,
+    log_format: LogFormatOption = None,
+    log_file: LogFileOption = None,
+) -> None:
+    """List the Glue job's recent runs, newest first: state, date, start, end, seconds, error.
+
+    Example: moviedl glue-job status --last 5 --format json
+    """
+    with _errors("glue-job status", format):
+        settings = _settings(lake, config, date, logs=(verbose, log_format, log_file), **{"glue.job_name": job_name})
+        summary = api.glue_job_status(settings, run_id, last)
     _finish(summary, format, quiet)
 
 
