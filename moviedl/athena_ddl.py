@@ -363,6 +363,7 @@ def _policies(settings: Settings, lake: Lake, base: str, database: str, options:
     attach = {
         "moviedl-pipeline": "the role or user that runs moviedl (cron, CI, ECS task)",
         "moviedl-analyst": "analysts' role, and the QuickSight service role (see docs/aws.md)",
+        "moviedl-glue-job": "the IAM role the Glue job runs as: glue.role_arn (see docs/scale.md)",
     }
     for name, document in documents.items():
         summary.rows.append({"policy": name, "statements": len(document["Statement"]),
@@ -371,6 +372,9 @@ def _policies(settings: Settings, lake: Lake, base: str, database: str, options:
     if not settings.athena_output_location:
         summary.notes.append("athena.output_location is not set: add the workgroup's query result "
                              "location to both policies (s3:GetObject, s3:PutObject, s3:ListBucket)")
+    if not settings.glue_role_arn:
+        summary.notes.append("glue.role_arn is not set: the pipeline may pass the role "
+                             "arn:aws:iam::*:role/moviedl-glue-job to Glue; set glue.role_arn to name yours")
     if not settings.aws_region:
         summary.notes.append("no AWS region configured: the Athena, Glue and KMS ARNs use '*' for the region")
     script = json.dumps(documents, indent=2) + "\n"

@@ -1,15 +1,21 @@
-"""Least-privilege IAM policies for the lake: one for the pipeline, one for readers.
+"""Least-privilege IAM policies for the lake: the pipeline, its readers, and the Glue job.
 
 * **pipeline** (the role or user that runs ``moviedl``): read and write its own lake prefixes,
   zone by zone (Raw is write-once: no delete), run its DDL in the configured Athena workgroup,
   create and update tables in its Glue database, use the KMS key when writes are encrypted with
   one.
+  It may also deploy and start the ``moviedl glue-job`` job (``glue.job_name``) and pass it its
+  role (``glue.role_arn``, to Glue only).
 * **analyst** (a person, or the QuickSight service role): read the Refined prefix only, query
   through the Athena workgroup, read the Glue catalog entries, decrypt with the KMS key.
+* **glue-job** (the IAM role the Glue job runs as): what ``moviedl refine`` needs in the lake
+  (read Raw, write Trusted, Refined and ``_moviedl/``, which holds the job's script and wheel),
+  write its CloudWatch logs under ``/aws-glue/``, and the KMS key. No Glue catalog rights: the
+  job reads and writes files, it defines no tables.
 
 Both come from the settings: the lake (or ``--location``) gives the bucket and prefix,
 ``athena.workgroup``/``athena.database``/``athena.output_location``/``aws.region`` and
-``s3.kms_key_id`` the rest. The account id is ``*`` (the policy is attached in the account
+``s3.kms_key_id``, ``glue.job_name`` and ``glue.role_arn`` the rest. The account id is ``*`` (the policy is attached in the account
 that owns the resources; replace it to pin one account). ``docs/aws.md`` says where each goes.
 """
 
@@ -40,6 +46,8 @@ class Scope:
     partition: str = "aws"
     kms_key_id: str | None = None
     results: tuple[str, str] | None = None  # (bucket, prefix) of athena.output_location
+    glue_job: str = "moviedl-refine"
+    glue_role_arn: str | None = None  # None: the role is named like the policy, in any account
 
 
 def split_s3(uri: str) -> tuple[str, str]:
@@ -55,14 +63,20 @@ def scope_for(settings: Settings, base: str, database: str) -> Scope:
     results = split_s3(settings.athena_output_location) if settings.athena_output_location else None
     kms = settings.s3_kms_key_id if settings.s3_sse == "aws:kms" else None
     return Scope(bucket, prefix, settings.athena_workgroup, database, settings.aws_region or "*",
-                 kms_key_id=kms, results=results)
+                 kms_key_id=kms, results=results, glue_job=settings.glue_job_name,
+                 glue_role_arn=settings.glue_role_arn)
+
+
+#: The Glue job's role when ``glue.role_arn`` is not set: the name docs/scale.md creates it with.
+DEFAULT_GLUE_ROLE = "moviedl-glue-job"
 
 
 def policies(scope: Scope) -> dict[str, dict[str, Any]]:
-    return {"moviedl-pipeline": pipeline_policy(scope), "moviedl-analyst": analyst_policy(scope)}
+    return {"moviedl-pipeline": pipeline_policy(scope), "moviedl-analyst": analyst_policy(scope),
+            "moviedl-glue-job": glue_job_policy(scope)}
 
 
-# --- the two policies ---------------------------------------------------------------------------
+# --- the policies ---------------------------------------------------------------------------------
 
 
 def pipeline_policy(s: Scope) -> dict[str, Any]:
@@ -102,7 +116,55 @@ def pipeline_policy(s: Scope) -> dict[str, Any]:
                        "glue:BatchGetPartition"],
             "Resource": _glue_resources(s),
         },
+        {
+            # glue-job deploy / start / status (the job's script and wheel go to _moviedl/glue/,
+            # covered above).
+            "Sid": "GlueJobDeployRun",
+            "Effect": "Allow",
+            "Action": ["glue:GetJob", "glue:CreateJob", "glue:UpdateJob", "glue:StartJobRun",
+                       "glue:GetJobRun", "glue:GetJobRuns"],
+            "Resource": f"arn:{s.partition}:glue:{s.region}:{s.account}:job/{s.glue_job}",
+        },
+        {
+            "Sid": "GlueJobPassRole",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": _glue_role(s),
+            "Condition": {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}},
+        },
         *_results_statements(s),
+        *_kms_statements(s, ["kms:GenerateDataKey", "kms:Decrypt"]),
+    ]
+    return {"Version": VERSION, "Statement": statements}
+
+
+def glue_job_policy(s: Scope) -> dict[str, Any]:
+    """The Glue job's role: refine's reads and writes in the lake, its logs, the KMS key."""
+    logs = f"arn:{s.partition}:logs:{s.region}:{s.account}:log-group:/aws-glue/*"
+    statements = [
+        {
+            "Sid": "LakeList",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": _bucket(s, s.bucket),
+            **_prefix_condition(s.prefix, "*", if_exists=True),
+        },
+        # Refine reads Raw (written by ingest-csv / ingest-tmdb elsewhere), never writes it.
+        {"Sid": "RawRead", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": _objects(s, RAW)},
+        {
+            # _moviedl/: staging, versions, lock, run records, and the job's script and wheel
+            # (_moviedl/glue/), which Glue reads with this role.
+            "Sid": "TrustedRefinedStateReadWrite",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", *_UPLOAD, "s3:DeleteObject"],
+            "Resource": [_objects(s, TRUSTED), _objects(s, REFINED), _objects(s, STATE_PREFIX)],
+        },
+        {
+            "Sid": "GlueJobLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [logs, f"{logs}:log-stream:*"],
+        },
         *_kms_statements(s, ["kms:GenerateDataKey", "kms:Decrypt"]),
     ]
     return {"Version": VERSION, "Statement": statements}
@@ -184,6 +246,10 @@ def _glue_resources(s: Scope) -> list[str]:
     # Athena also looks up the 'default' database (e.g. for CREATE DATABASE).
     return [f"{base}:catalog", f"{base}:database/{s.database}", f"{base}:database/default",
             f"{base}:table/{s.database}/*"]
+
+
+def _glue_role(s: Scope) -> str:
+    return s.glue_role_arn or f"arn:{s.partition}:iam::{s.account}:role/{DEFAULT_GLUE_ROLE}"
 
 
 def _results_statements(s: Scope) -> list[dict[str, Any]]:

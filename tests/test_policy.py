@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from moviedl.config import load_settings
-from moviedl.policy import analyst_policy, pipeline_policy, policies, scope_for
+from moviedl.policy import analyst_policy, glue_job_policy, pipeline_policy, policies, scope_for
 
 
 def _settings(**flags):
@@ -80,16 +80,54 @@ def test_a_lake_at_the_bucket_root_lists_without_a_prefix_condition() -> None:
     assert _statement(analyst_policy(scope), "RefinedList")["Condition"] == {"StringLike": {"s3:prefix": ["Refined/*"]}}
 
 
-def test_policy_command_prints_both_policies_as_json(invoke, tmp_path: Path) -> None:
+def test_pipeline_may_deploy_and_start_its_glue_job_and_pass_its_role_to_glue_only() -> None:
+    role = "arn:aws:iam::123456789012:role/etl/moviedl-glue"
+    scope = scope_for(_settings(**{"glue.job_name": "nightly", "glue.role_arn": role, "aws.region": "eu-west-1"}),
+                      "s3://lake-bucket/team/lake", "moviedl")
+    policy = pipeline_policy(scope)
+    jobs = _statement(policy, "GlueJobDeployRun")
+    assert jobs["Resource"] == "arn:aws:glue:eu-west-1:*:job/nightly"
+    assert set(jobs["Action"]) == {"glue:GetJob", "glue:CreateJob", "glue:UpdateJob", "glue:StartJobRun",
+                                   "glue:GetJobRun", "glue:GetJobRuns"}
+    assert _statement(policy, "GlueJobPassRole") == {
+        "Sid": "GlueJobPassRole", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": role,
+        "Condition": {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}}
+    # the job's script and wheel go to _moviedl/glue/, which the pipeline already writes
+    assert "arn:aws:s3:::lake-bucket/team/lake/_moviedl/*" in _statement(policy, "TrustedRefinedStateReadWrite")["Resource"]
+    unnamed = pipeline_policy(scope_for(_settings(), "s3://b/l", "m"))
+    assert _statement(unnamed, "GlueJobPassRole")["Resource"] == "arn:aws:iam::*:role/moviedl-glue-job"
+    assert _statement(unnamed, "GlueJobDeployRun")["Resource"] == "arn:aws:glue:*:*:job/moviedl-refine"
+
+
+def test_glue_job_role_reads_raw_writes_what_refine_writes_and_its_logs() -> None:
+    settings = _settings(**{"aws.region": "eu-west-1", "s3.sse": "aws:kms", "s3.kms_key_id": "alias/lake"})
+    policy = glue_job_policy(scope_for(settings, "s3://lake-bucket/team/lake", "moviedl"))
+    assert _statement(policy, "RawRead") == {"Sid": "RawRead", "Effect": "Allow", "Action": ["s3:GetObject"],
+                                             "Resource": "arn:aws:s3:::lake-bucket/team/lake/Raw/*"}
+    written = _statement(policy, "TrustedRefinedStateReadWrite")
+    assert written["Resource"] == ["arn:aws:s3:::lake-bucket/team/lake/Trusted/*",
+                                   "arn:aws:s3:::lake-bucket/team/lake/Refined/*",
+                                   "arn:aws:s3:::lake-bucket/team/lake/_moviedl/*"]  # incl. _moviedl/glue/
+    assert _statement(policy, "LakeList")["Condition"] == {"StringLikeIfExists": {"s3:prefix": ["team/lake/*"]}}
+    logs = _statement(policy, "GlueJobLogs")
+    assert all(r.startswith("arn:aws:logs:eu-west-1:*:log-group:/aws-glue/") for r in logs["Resource"])
+    assert _statement(policy, "LakeKmsKey")["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/lake"]}}
+    assert not any(a.startswith(("glue:", "athena:", "iam:")) for a in _actions(policy))  # files only
+    assert not any(s["Resource"] == "*" for s in policy["Statement"])
+    assert not any("*" in a.split(":")[1] for a in _actions(policy))
+
+
+def test_policy_command_prints_every_policy_as_json(invoke, tmp_path: Path) -> None:
     result = invoke("athena-ddl", "--lake", tmp_path / "lake", "--location", "s3://up/lake", "--policy")
     assert result.exit_code == 0, result.output
     documents = json.loads(result.stdout)
-    assert set(documents) == {"moviedl-pipeline", "moviedl-analyst"}
+    assert set(documents) == {"moviedl-pipeline", "moviedl-analyst", "moviedl-glue-job"}
     assert all(d["Version"] == "2012-10-17" for d in documents.values())
     assert "athena.output_location is not set" in " ".join(result.stderr.split())
+    assert "glue.role_arn is not set" in " ".join(result.stderr.split())
 
     as_json = json.loads(invoke("athena-ddl", "--lake", "s3://up/lake", "--policy", "--format", "json").stdout)
-    assert [r["policy"] for r in as_json["rows"]] == ["moviedl-pipeline", "moviedl-analyst"]
+    assert [r["policy"] for r in as_json["rows"]] == ["moviedl-pipeline", "moviedl-analyst", "moviedl-glue-job"]
     assert as_json["rows"][0]["document"] == documents["moviedl-pipeline"]
 
     local = invoke("athena-ddl", "--lake", tmp_path / "lake", "--policy")
