@@ -30,7 +30,8 @@ def test_every_command_has_help_with_an_example_and_the_shared_options(invoke) -
         assert result.exit_code == 0, name
         for option in ("--lake", "--config", "--format", "--quiet", "--verbose", "--log-format"):
             assert option in result.stdout, (name, option)
-        if name not in (("athena-ddl",), ("report",), ("runs",)):  # these cover every date
+        # these cover every date, or (deploying a job, listing its runs) concern none
+        if name not in (("athena-ddl",), ("report",), ("runs",), ("glue-job", "deploy"), ("glue-job", "status")):
             assert "--date" in result.stdout, name
 
 
@@ -93,6 +94,7 @@ def test_date_help_says_what_the_date_means_for_each_command(invoke) -> None:
     assert "looked up" in date_help("ingest-tmdb")
     assert "to refine" in date_help("refine")
     assert "checked" in date_help("validate")
+    assert "to refine" in date_help("glue-job", "start")  # the date the Glue job's refine refines
     assert "--date" not in invoke("report", "--help").stdout  # the report covers every date
 
 
