@@ -130,12 +130,15 @@ def ingest_tmdb(
     )
 
 
-def refine(settings: Settings, stage: str = "all", *, session: Session | None = None) -> Summary:
+def refine(
+    settings: Settings, stage: str = "all", *, force: bool = False, session: Session | None = None
+) -> Summary:
     """Raw → Trusted → Refined, publishing only audited tables (``moviedl refine``). ``stage``
-    is ``trusted``, ``refined`` or ``all``; ``refine.keep_versions`` comes from the settings."""
+    is ``trusted``, ``refined`` or ``all``; ``refine.keep_versions`` comes from the settings.
+    Tables whose inputs did not change since they were published are skipped unless ``force``."""
     from moviedl import refine as command
 
-    options = command.RefineOptions.from_environment(stage, settings)
+    options = command.RefineOptions.from_environment(stage, settings, force=force)
     return _in_session("refine", settings, lambda lake: command.refine(settings, lake, options), session)
 
 

@@ -343,6 +343,7 @@ def _tmdb_progress(enabled: bool) -> Iterator[_TmdbBar | None]:
 @app.command("refine")
 def refine_command(
     stage: Annotated[str, typer.Option("--stage", metavar="[trusted|refined|all]", help="Which stage to run: trusted, refined or all.")] = "all",
+    force: Annotated[bool, typer.Option("--force", help="Rebuild every table, even those whose inputs did not change since they were published (which are skipped otherwise).")] = False,
     engine: Annotated[str | None, typer.Option("--engine", metavar="[duckdb|spark]", help="The SQL engine: duckdb (default, one machine) or spark (needs the spark extra: pip install 'moviedl\\[spark]'); config refine.engine.", show_default=False)] = None,
     lake: LakeOption = None,
     config: ConfigOption = None,
@@ -366,7 +367,7 @@ def refine_command(
     with _errors("refine", format):
         settings = _settings(lake, config, date, logs=(verbose, log_format, log_file), **{"refine.engine": engine})
         with _live("refine", quiet):
-            summary = api.refine(settings, stage)
+            summary = api.refine(settings, stage, force=force)
     _finish(summary, format, quiet)
 
 

@@ -39,6 +39,8 @@ TMP_PREFIX = f"{STATE_PREFIX}/tmp"
 class ObjectInfo:
     key: str
     size: int
+    #: changes whenever the object is replaced: the ETag on S3, modification time and size locally
+    stamp: str = ""
 
 
 class Upload(ABC):
@@ -378,7 +380,8 @@ class LocalLake(Lake):
                 path = Path(dirpath) / name
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
-                    found.append(ObjectInfo(key, path.stat().st_size))
+                    st = path.stat()
+                    found.append(ObjectInfo(key, st.st_size, f"{st.st_mtime_ns}-{st.st_size}"))
         yield from sorted(found, key=lambda info: info.key)
 
     def delete(self, key: str) -> None:
@@ -645,7 +648,7 @@ class S3Lake(Lake):
             )
             for page in pages:
                 for item in page.get("Contents", []):
-                    yield ObjectInfo(item["Key"][strip:], int(item["Size"]))
+                    yield ObjectInfo(item["Key"][strip:], int(item["Size"]), str(item.get("ETag", "")))
 
     def delete(self, key: str) -> None:
         with self.errors("delete", key):

@@ -100,6 +100,7 @@ class Staged:
     notes: list[str] = field(default_factory=list)
     status: str = "staged"
     version: str | None = None  # where the replaced version was kept
+    fingerprint: str | None = None  # its inputs (moviedl.fingerprints), recorded once published
 
     @property
     def key(self) -> str:

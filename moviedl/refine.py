@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from moviedl import progress
+from moviedl import fingerprints, progress
 from moviedl.checks import (
     Audit,
     Dataset,
@@ -37,7 +37,15 @@ from moviedl.checks import (
     value_checks,
 )
 from moviedl.config import Settings
-from moviedl.contract import DIM_FILMES, DIM_GENERO, FATO_FILME, QUARANTINE, TRUSTED_TABLES
+from moviedl.contract import (
+    DIM_FILMES,
+    DIM_GENERO,
+    FATO_FILME,
+    QUARANTINE,
+    REFINED_TABLES,
+    TRUSTED_TABLES,
+    Table,
+)
 from moviedl.duck import DuckDBEngine
 from moviedl.engine import Engine
 from moviedl.errors import DataCheckError, ExitCode, UsageError
@@ -76,6 +84,12 @@ class RefineOptions:
     keep_versions: int = DEFAULT_KEEP_VERSIONS
     force_empty: frozenset[str] = frozenset()  # test hook
     crash_at: str | None = None  # test hook
+    force: bool = False  # rebuild tables whose inputs did not change (moviedl.fingerprints)
+
+    @property
+    def may_skip(self) -> bool:
+        """Whether unchanged tables may be skipped (never under a test hook or --force)."""
+        return not (self.force or self.force_empty or self.crash_at)
 
     @classmethod
     def from_environment(
@@ -83,6 +97,7 @@ class RefineOptions:
         stage: str = "all",
         settings: Settings | None = None,
         env: Mapping[str, str] | None = None,
+        force: bool = False,
     ) -> RefineOptions:
         """Options for the CLI: ``stage`` checked, ``keep_versions`` from the settings when the
         config layer has ``refine.keep_versions``, and the test hooks from the environment."""
@@ -93,7 +108,7 @@ class RefineOptions:
             raise UsageError(f"--stage must be trusted, refined or all, not {stage!r}") from None
         keep = getattr(settings, "refine_keep_versions", None) or DEFAULT_KEEP_VERSIONS
         empty = frozenset(n.strip() for n in env.get(FORCE_EMPTY_ENV, "").split(",") if n.strip())
-        return cls(chosen, keep, empty, env.get(CRASH_AT_ENV) or None)
+        return cls(chosen, keep, empty, env.get(CRASH_AT_ENV) or None, force)
 
 
 @dataclass
@@ -104,7 +119,10 @@ class _Run:
     summary: Summary
     engine: Engine
     ws: Workspace
+    prints: fingerprints.Fingerprints
+    code: str  # moviedl.fingerprints.code_fingerprint
     lake_checks: list[Check] = field(default_factory=list)  # Refined checks of no one table
+    skipped: list[str] = field(default_factory=list)  # tables whose inputs did not change
 
 
 def refine(settings: Settings, lake: Lake, options: RefineOptions | None = None) -> Summary:
@@ -121,17 +139,26 @@ def refine(settings: Settings, lake: Lake, options: RefineOptions | None = None)
     with Workspace(lake) as ws:
         clean_stale_staging(lake, ws.run_id)
         engine: Engine = DuckDBEngine.open(settings, ws.scratch)
-        run = _Run(settings, lake, options, summary, engine, ws)
+        prints = fingerprints.Fingerprints.load(lake)
+        code = fingerprints.code_fingerprint(settings, engine.name)
+        run = _Run(settings, lake, options, summary, engine, ws, prints, code)
         try:
             ok = True
             if options.stage in (Stage.trusted, Stage.all):
                 ok = _stage(run, "Trusted", _build_trusted(run, inventory, days))
             if ok and options.stage in (Stage.refined, Stage.all):
-                _stage(run, "Refined", _build_refined(run))
+                inputs = _refined_inputs(run)
+                if not _skip_unchanged(run, list(REFINED_TABLES), None, inputs):
+                    _stage(run, "Refined", _build_refined(run, inputs))
         except engine.out_of_memory as exc:
             raise engine.out_of_memory_error(exc, "; nothing more was published") from None
         finally:
             engine.close()
+    if run.skipped:
+        summary.notes.append(
+            f"inputs unchanged since the last publish, skipped: {', '.join(run.skipped)} "
+            "(refine --force rebuilds them)"
+        )
     _count(run)
     return summary
 
@@ -168,10 +195,16 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
         for kind in KINDS:
             key = inventory.csv.get(day, {}).get(kind.name)
             if key:
+                table = CSV_TABLES[kind.name]
+                inputs = fingerprints.digest([run.code, "csv", key, inventory.sizes.get(key, "")])
+                if _skip_unchanged(run, [table], day, inputs):
+                    continue
                 progress.activity(f"typing {kind.file_name} of {day}")
-                empty = CSV_TABLES[kind.name].name in run.options.force_empty
-                outputs.append(build_csv(run.engine, run.ws, kind, day, key, force_empty=empty,
-                                         severity=run.settings.checks_severity))
+                empty = table.name in run.options.force_empty
+                out = build_csv(run.engine, run.ws, kind, day, key, force_empty=empty,
+                                severity=run.settings.checks_severity)
+                out.fingerprint = inputs
+                outputs.append(out)
             elif day in inventory.csv:
                 run.summary.notes.append(
                     f"{day}: no {kind.file_name} in the Raw zone; its Trusted table keeps the "
@@ -180,10 +213,16 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
         for folder, table in TMDB_TABLES.items():
             keys = inventory.tmdb.get(day, {}).get(folder)
             if keys:
+                inputs = fingerprints.digest(
+                    [run.code, "tmdb", *(f"{k}={inventory.sizes.get(k, '')}" for k in sorted(keys))]
+                )
+                if _skip_unchanged(run, [table], day, inputs):
+                    continue
                 progress.activity(f"typing TMDB {folder} of {day} ({len(keys)} files)")
                 empty = table.name in run.options.force_empty
                 out = build_tmdb(run.engine, run.ws, folder, day, keys, force_empty=empty,
                                  severity=run.settings.checks_severity)
+                out.fingerprint = inputs
                 if out.rows_in:
                     outputs.append(out)
                 else:
@@ -197,16 +236,43 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
     return outputs
 
 
-def _build_refined(run: _Run) -> list[Staged]:
+def _refined_inputs(run: _Run) -> str:
+    """The Refined tables' inputs fingerprint: the code and every published Trusted object."""
+    trusted = fingerprints.stamps(run.lake, (f"{t.folder}/" for t in TRUSTED_TABLES))
+    return fingerprints.digest([run.code, "refined", *(f"{k}={v}" for k, v in sorted(trusted.items()))])
+
+
+def _skip_unchanged(run: _Run, tables: list[Table], day: str | None, inputs: str) -> bool:
+    """Skip ``tables`` (of partition ``day``) when each was published from the same ``inputs``
+    and is still in the lake as published: a summary row each, nothing read or written."""
+    if not run.options.may_skip:
+        return False
+    keys = [table.data_key(day) for table in tables]
+    stamps = fingerprints.stamps(run.lake, {table.prefix(day) for table in tables})
+    entries = [run.prints.unchanged(key, inputs, stamps) for key in keys]
+    if not all(entries):
+        return False
+    for table, entry in zip(tables, entries, strict=True):
+        assert entry is not None
+        target = f"{table.name} dt={day}" if day else table.name
+        run.summary.rows.append({
+            "table": target, **{c: entry.counts.get(c) for c in ("rows_in", "rows_out", "duplicates", "quarantined")},
+            "files": 1, "bytes": None, "status": "unchanged",
+        })
+        run.skipped.append(target)
+    return True
+
+
+def _build_refined(run: _Run, inputs: str) -> list[Staged]:
     progress.activity("building the star schema")
     try:
-        inputs = register_inputs(run.engine, run.ws)
-        if not inputs.has_titles:
+        trusted = register_inputs(run.engine, run.ws)
+        if not trusted.has_titles:
             raise UsageError(
                 f"the Trusted zone of {run.lake.uri} is empty: nothing to build Refined from",
                 hint="Run 'moviedl refine' (all stages) after 'moviedl ingest-csv'.",
             )
-        outputs = build_refined(run.engine, run.ws, inputs, force_empty=run.options.force_empty)
+        outputs = build_refined(run.engine, run.ws, trusted, force_empty=run.options.force_empty)
     except run.engine.out_of_memory:
         raise
     except run.engine.errors as exc:
@@ -215,15 +281,17 @@ def _build_refined(run: _Run) -> list[Staged]:
             f"{str(exc).splitlines()[0]}",
             hint="Run 'moviedl validate --zone trusted' to find the damaged partition.",
         ) from None
+    for out in outputs:
+        out.fingerprint = inputs
     enriched, titles = coverage(run.engine)
-    if inputs.has_tmdb:
+    if trusted.has_tmdb:
         run.summary.notes.append(f"TMDB: {enriched:,} of {titles:,} titles enriched")
     else:
         run.summary.notes.append(
             "no TMDB data in the Trusted zone yet: Refined TMDB columns are NULL"
         )
     run.engine.run_script("validate_trusted_pairs")  # what FatoFilme must cover
-    latest = max((d for parts in inputs.partitions.values() for d in parts), default=None)
+    latest = max((d for parts in trusted.partitions.values() for d in parts), default=None)
     run.lake_checks = [
         tmdb_coverage(DIM_FILMES.name, enriched, titles, run.settings.validate_min_tmdb_coverage),
         freshness("lake", dt.date.fromisoformat(latest) if latest else None,
@@ -239,6 +307,8 @@ def _build_refined(run: _Run) -> list[Staged]:
 def _stage(run: _Run, zone: str, outputs: list[Staged]) -> bool:
     """Audit every output with every check ``validate`` runs; publish them all only if no check
     failed (after ``checks.severity``: a check set to ``warn`` never blocks, ``error`` always)."""
+    if not outputs:  # nothing to build (every table skipped as unchanged, or no input)
+        return True
     audits = []
     for number, out in enumerate(outputs, 1):
         progress.activity(f"auditing {out.target}, {number} of {len(outputs)} ({out.rows_written:,} rows)")
@@ -278,11 +348,23 @@ def _stage(run: _Run, zone: str, outputs: list[Staged]) -> bool:
     Publisher(run.lake, run.ws, run.options.keep_versions, run.options.crash_at).publish_all(
         outputs
     )
-    for row, out in zip(run.summary.rows[-len(outputs) :], outputs, strict=True):
+    rows = run.summary.rows[-len(outputs) :] if outputs else []
+    for row, out in zip(rows, outputs, strict=True):
         row["status"] = out.status
     for out in outputs:
         run.summary.notes.extend(out.notes)
+    _record(run, outputs, rows)
     return True
+
+
+def _record(run: _Run, outputs: list[Staged], rows: list[dict[str, object]]) -> None:
+    """Remember what each published output was built from (its stamp read back from the lake)."""
+    stamps = fingerprints.stamps(run.lake, {out.table.prefix(out.dt) for out in outputs})
+    for out, row in zip(outputs, rows, strict=True):
+        if out.fingerprint is not None:
+            counts = {c: row.get(c) for c in ("rows_in", "rows_out", "duplicates", "quarantined")}
+            run.prints.record(out.key, out.fingerprint, stamps.get(out.key), counts)
+    run.prints.save(run.lake)
 
 
 def _star_checks(run: _Run, outputs: list[Staged]) -> list[Check]:

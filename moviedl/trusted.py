@@ -57,6 +57,7 @@ class RawInventory:
     tmdb: dict[str, dict[str, list[str]]] = field(
         default_factory=lambda: defaultdict(dict)
     )  # dt -> folder -> keys
+    sizes: dict[str, str] = field(default_factory=dict)  # key -> "size:stamp" of each Raw object
 
     @property
     def dates(self) -> list[str]:
@@ -66,12 +67,14 @@ class RawInventory:
 def raw_inventory(lake: Lake) -> RawInventory:
     inventory = RawInventory()
     for info in lake.list_objects("Raw/Local/CSV/"):
+        inventory.sizes[info.key] = f"{info.size}:{info.stamp}"
         match = RAW_CSV_KEY.match(info.key)
         if match and match.group(5) == match.group(1).lower():
             inventory.csv[f"{match.group(2)}-{match.group(3)}-{match.group(4)}"][match.group(5)] = (
                 info.key
             )
     for info in lake.list_objects("Raw/TMDB/JSON/"):
+        inventory.sizes[info.key] = f"{info.size}:{info.stamp}"
         match = RAW_TMDB_KEY.match(info.key)
         if match:
             day = f"{match.group(2)}-{match.group(3)}-{match.group(4)}"

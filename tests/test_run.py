@@ -155,11 +155,11 @@ def test_a_second_command_on_a_busy_lake_exits_2_naming_the_holder(tmp_path: Pat
     assert again.returncode == 0, again.stderr
 
 
-def test_read_only_commands_do_not_wait_for_the_lock(invoke, tmp_path: Path) -> None:
+def test_read_only_commands_do_not_wait_for_the_lock(invoke, sample_lake: Path, tmp_path: Path) -> None:
     from moviedl.lake import LocalLake
     from moviedl.lock import LockOwner, lock_lake
 
-    lake = tmp_path / "lake"
+    lake = sample_lake
     with lock_lake(LocalLake(lake), LockOwner.current("busy", "refine")):
         assert invoke("runs", "--lake", lake).exit_code == 0
         assert invoke("report", "--lake", lake, "-o", tmp_path / "r.html").exit_code == 0
