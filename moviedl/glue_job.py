@@ -26,7 +26,7 @@ import tempfile
 import time
 import tomllib
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,7 +149,7 @@ def forwarded_settings(settings: Settings) -> dict[str, Any]:
         if settings.sources.get(key, "default") == "default":
             continue
         value = getattr(settings, key.replace(".", "_"))
-        found[key] = dict(value) if isinstance(value, dict) else value
+        found[key] = dict(value) if isinstance(value, Mapping) else value
     return found
 
 
