@@ -183,8 +183,9 @@ def test_deploy_uploads_the_wheel_and_script_and_creates_a_glue_5_job(
     stored = s3.get_object(Bucket=bucket, Key=wheel_uri[len(f"s3://{bucket}/"):])["Body"].read()
     with zipfile.ZipFile(io.BytesIO(stored)) as archive:
         names = set(archive.namelist())
-        assert {"moviedl/__init__.py", "moviedl/glue_entry.py", "moviedl/api.py", "moviedl/sql/refined.sql",
+        assert {"moviedl/__init__.py", "moviedl/glue_entry.py", "moviedl/api.py",
                 "moviedl-0.1.0.dist-info/METADATA", "moviedl-0.1.0.dist-info/WHEEL"} <= names
+        assert any(n.startswith("moviedl/sql/") and n.endswith(".sql") for n in names)  # package data too
         assert "Tag: py3-none-any" in archive.read("moviedl-0.1.0.dist-info/WHEEL").decode()
         assert "Requires-Dist: duckdb" in archive.read("moviedl-0.1.0.dist-info/METADATA").decode()
         entry = archive.read("moviedl/glue_entry.py")
