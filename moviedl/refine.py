@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from moviedl import fingerprints, progress
+from moviedl import compaction, fingerprints, progress
 from moviedl.checks import (
     Audit,
     Dataset,
@@ -122,6 +122,7 @@ class _Run:
     prints: fingerprints.Fingerprints
     code: str  # moviedl.fingerprints.code_fingerprint
     lake_checks: list[Check] = field(default_factory=list)  # Refined checks of no one table
+    compacted: compaction.Plan | None = None  # what the Refined stage read, to compact after publish
     skipped: list[str] = field(default_factory=list)  # tables whose inputs did not change
 
 
@@ -149,7 +150,10 @@ def refine(settings: Settings, lake: Lake, options: RefineOptions | None = None)
             if ok and options.stage in (Stage.refined, Stage.all):
                 inputs = _refined_inputs(run)
                 if not _skip_unchanged(run, list(REFINED_TABLES), None, inputs):
-                    _stage(run, "Refined", _build_refined(run, inputs))
+                    published = _stage(run, "Refined", _build_refined(run, inputs))
+                    if published and run.compacted is not None:
+                        progress.activity("keeping the latest snapshot of each title (compaction)")
+                        compaction.save(engine, lake, ws.staged_path, code, run.compacted)
         except engine.out_of_memory as exc:
             raise engine.out_of_memory_error(exc, "; nothing more was published") from None
         finally:
@@ -266,7 +270,16 @@ def _skip_unchanged(run: _Run, tables: list[Table], day: str | None, inputs: str
 def _build_refined(run: _Run, inputs: str) -> list[Staged]:
     progress.activity("building the star schema")
     try:
-        trusted = register_inputs(run.engine, run.ws)
+        # --force reads every partition (and rewrites the compacted state from them)
+        trusted = register_inputs(run.engine, run.ws, None if run.options.force else run.code)
+        run.compacted = trusted.plan
+        if trusted.plan.from_state:
+            run.summary.notes.append(
+                f"Refined read {trusted.plan.from_state} Trusted partition(s) through the compacted "
+                f"current state and {len(trusted.plan.covered) - trusted.plan.from_state} new one(s)"
+            )
+        elif trusted.plan.note:
+            run.summary.notes.append(trusted.plan.note)
         if not trusted.has_titles:
             raise UsageError(
                 f"the Trusted zone of {run.lake.uri} is empty: nothing to build Refined from",

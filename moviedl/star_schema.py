@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from moviedl import compaction
 from moviedl.contract import (
     DIM_FILMES,
     REFINED_TABLES,
@@ -38,18 +39,19 @@ INPUT_VIEWS = {
 
 @dataclass
 class Inputs:
-    """The Trusted partitions read: table name -> {dt: [lake keys]}."""
+    """The published Trusted partitions (table name -> {dt: [lake keys]}) and what was read for
+    them: the partitions themselves, or the compacted current state plus newer partitions."""
 
     partitions: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    plan: compaction.Plan = field(default_factory=compaction.Plan)
 
     def count(self, table: Table) -> int:
         return len(self.partitions.get(table.name, {}))
 
     @property
     def sources(self) -> list[str]:
-        return [
-            key for parts in self.partitions.values() for keys in parts.values() for key in keys
-        ]
+        """The lake keys read."""
+        return [source.key for sources in self.plan.files.values() for source in sources]
 
     @property
     def has_titles(self) -> bool:
@@ -60,17 +62,38 @@ class Inputs:
         return bool(self.count(TRUSTED_TMDB_MOVIES) or self.count(TRUSTED_TMDB_SERIES))
 
 
-def register_inputs(engine: Engine, ws: Workspace) -> Inputs:
+def register_inputs(engine: Engine, ws: Workspace, code: str | None = None) -> Inputs:
     """Create the views ``in_movies``, ``in_series``, ``in_tmdb_movies``, ``in_tmdb_series`` over
-    every published Trusted partition (each row tagged with its ``dt``; with the contract's
-    columns and no row when a table has no partition, so the SQL still binds)."""
+    the published Trusted partitions (each row tagged with its ``dt``; with the contract's
+    columns and no row when a table has no partition, so the SQL still binds). With ``code``
+    (the code fingerprint), through the compacted current state where it is valid
+    (:mod:`moviedl.compaction`): the same rows for the star schema, far fewer read."""
     inputs = Inputs()
+    by_view = {view: trusted_partitions(ws.lake, table) for view, table in INPUT_VIEWS.items()}
     for view, table in INPUT_VIEWS.items():
-        partitions = trusted_partitions(ws.lake, table)
-        inputs.partitions[table.name] = partitions
-        files = [(str(ws.input_path(key)), day) for day, keys in partitions.items() for key in keys]
+        inputs.partitions[table.name] = by_view[view]
+    if code is None:
+        inputs.plan = compaction.Plan(
+            {view: [compaction.Source(k, d) for d, keys in parts.items() for k in keys] for view, parts in by_view.items()}
+        )
+    else:
+        inputs.plan = compaction.plan(ws.lake, code, by_view)
+    for view, table in INPUT_VIEWS.items():
+        sources = inputs.plan.files.get(view, [])
+        new = [(str(ws.input_path(s.key)), s.dt) for s in sources if s.dt]
+        state = [str(ws.input_path(s.key)) for s in sources if not s.dt]
+        if not state:
+            engine.register_parquet(
+                view, [f for f, _ in new], columns=table.schema, per_file={"dt": [d for _, d in new if d]}
+            )
+            continue
+        engine.register_parquet(f"{view}_state", state, columns=[*table.schema, ("dt", "VARCHAR")])
         engine.register_parquet(
-            view, [f for f, _ in files], columns=table.schema, per_file={"dt": [d for _, d in files]}
+            f"{view}_new", [f for f, _ in new], columns=table.schema, per_file={"dt": [d for _, d in new if d]}
+        )
+        engine.execute(
+            f"CREATE OR REPLACE TEMP VIEW {ident(view)} AS SELECT * FROM {ident(view + '_state')} "
+            f"UNION ALL SELECT * FROM {ident(view + '_new')}"
         )
     return inputs
 
