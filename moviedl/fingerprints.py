@@ -30,7 +30,7 @@ from typing import Any
 
 from moviedl import __version__
 from moviedl.config import Settings
-from moviedl.lake import STATE_PREFIX, Lake
+from moviedl.lake import STATE_PREFIX, Lake, ObjectInfo
 
 STATE_KEY = f"{STATE_PREFIX}/state/fingerprints.json"
 FORMAT = 1
@@ -121,4 +121,9 @@ def code_fingerprint(settings: Settings, engine: str) -> str:
 
 def stamps(lake: Lake, prefixes: Iterable[str]) -> dict[str, str]:
     """key -> stamp of every object under ``prefixes`` (one listing each)."""
-    return {o.key: o.stamp for prefix in prefixes for o in lake.list_objects(prefix)}
+    return {key: info.stamp for key, info in listing(lake, prefixes).items()}
+
+
+def listing(lake: Lake, prefixes: Iterable[str]) -> dict[str, ObjectInfo]:
+    """key -> every object under ``prefixes`` (one listing each)."""
+    return {o.key: o for prefix in prefixes for o in lake.list_objects(prefix)}

@@ -252,7 +252,8 @@ def _skip_unchanged(run: _Run, tables: list[Table], day: str | None, inputs: str
     if not run.options.may_skip:
         return False
     keys = [table.data_key(day) for table in tables]
-    stamps = fingerprints.stamps(run.lake, {table.prefix(day) for table in tables})
+    found = fingerprints.listing(run.lake, {table.prefix(day) for table in tables})
+    stamps = {key: info.stamp for key, info in found.items()}
     entries = [run.prints.unchanged(key, inputs, stamps) for key in keys]
     if not all(entries):
         return False
@@ -261,7 +262,7 @@ def _skip_unchanged(run: _Run, tables: list[Table], day: str | None, inputs: str
         target = f"{table.name} dt={day}" if day else table.name
         run.summary.rows.append({
             "table": target, **{c: entry.counts.get(c) for c in ("rows_in", "rows_out", "duplicates", "quarantined")},
-            "files": 1, "bytes": None, "status": "unchanged",
+            "files": 1, "bytes": found[table.data_key(day)].size, "status": "unchanged",
         })
         run.skipped.append(target)
     return True
