@@ -65,7 +65,8 @@ def render(summary: Summary, fmt: OutputFormat, quiet: bool = False, verbose: in
            out: Console | None = None, err: Console | None = None) -> None:
     """Print ``summary``: errors on ``err``, then (unless ``quiet``) tables or JSON on ``out``.
 
-    ``verbose >= 1`` makes validate list every check (one table per zone) instead of counts.
+    ``verbose >= 1`` makes validate list every check (one table per zone) instead of counts,
+    and prints the seconds spent per phase when the command measured them (refine).
     """
     out = out or stdout_console()
     err = err or stderr_console()
@@ -102,6 +103,9 @@ def render(summary: Summary, fmt: OutputFormat, quiet: bool = False, verbose: in
         _zone_counts(out, summary, zones)
     for note in summary.notes:
         out.print(Text(f"note: {note}", style="dim"), highlight=False)
+    if verbose >= 1 and summary.timings:  # where the time went (refine's phases)
+        spent = " · ".join(f"{phase} {seconds:.2f}s" for phase, seconds in summary.timings.items())
+        out.print(Text(f"timings: {spent}", style="dim"), highlight=False)
     failing = sorted((c for c in summary.checks if c.status is not Status.PASS), key=lambda c: _RANK[c.status])
     if failing:  # warnings, then failures: last, just above the verdict, where the eye lands
         _checks_table(out, "checks that did not pass", ("check", "target", "expected", "observed", "status"),

@@ -16,9 +16,11 @@ the only place this module names DuckDB).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -126,6 +128,17 @@ class _Run:
     skipped: list[str] = field(default_factory=list)  # tables whose inputs did not change
 
 
+@contextlib.contextmanager
+def _timed(run: _Run, phase: str) -> Iterator[None]:
+    """Add the seconds spent in the block to ``phase`` in the summary's timings (run record, -v)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        spent = run.summary.timings.get(phase, 0.0) + time.perf_counter() - start
+        run.summary.timings[phase] = round(spent, 3)
+
+
 def refine(settings: Settings, lake: Lake, options: RefineOptions | None = None) -> Summary:
     """Run the stage(s) of ``options`` and return the summary (exit code 1 when an audit failed)."""
     options = options or RefineOptions()
@@ -153,7 +166,8 @@ def refine(settings: Settings, lake: Lake, options: RefineOptions | None = None)
                     published = _stage(run, "Refined", _build_refined(run, inputs))
                     if published and run.compacted is not None:
                         progress.activity("keeping the latest snapshot of each title (compaction)")
-                        compaction.save(engine, lake, ws.staged_path, code, run.compacted)
+                        with _timed(run, "compacting"):
+                            compaction.save(engine, lake, ws.staged_path, code, run.compacted)
         except engine.out_of_memory as exc:
             raise engine.out_of_memory_error(exc, "; nothing more was published") from None
         finally:
@@ -205,8 +219,9 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
                     continue
                 progress.activity(f"typing {kind.file_name} of {day}")
                 empty = table.name in run.options.force_empty
-                out = build_csv(run.engine, run.ws, kind, day, key, force_empty=empty,
-                                severity=run.settings.checks_severity)
+                with _timed(run, "typing CSV"):
+                    out = build_csv(run.engine, run.ws, kind, day, key, force_empty=empty,
+                                    severity=run.settings.checks_severity)
                 out.fingerprint = inputs
                 outputs.append(out)
             elif day in inventory.csv:
@@ -224,8 +239,9 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
                     continue
                 progress.activity(f"typing TMDB {folder} of {day} ({len(keys)} files)")
                 empty = table.name in run.options.force_empty
-                out = build_tmdb(run.engine, run.ws, folder, day, keys, force_empty=empty,
-                                 severity=run.settings.checks_severity)
+                with _timed(run, "typing TMDB"):
+                    out = build_tmdb(run.engine, run.ws, folder, day, keys, force_empty=empty,
+                                     severity=run.settings.checks_severity)
                 out.fingerprint = inputs
                 if out.rows_in:
                     outputs.append(out)
@@ -270,6 +286,11 @@ def _skip_unchanged(run: _Run, tables: list[Table], day: str | None, inputs: str
 
 def _build_refined(run: _Run, inputs: str) -> list[Staged]:
     progress.activity("building the star schema")
+    with _timed(run, "building the star schema"):
+        return _star_schema(run, inputs)
+
+
+def _star_schema(run: _Run, inputs: str) -> list[Staged]:
     try:
         # --force reads every partition (and rewrites the compacted state from them)
         trusted = register_inputs(run.engine, run.ws, None if run.options.force else run.code)
@@ -326,7 +347,8 @@ def _stage(run: _Run, zone: str, outputs: list[Staged]) -> bool:
     audits = []
     for number, out in enumerate(outputs, 1):
         progress.activity(f"auditing {out.target}, {number} of {len(outputs)} ({out.rows_written:,} rows)")
-        audits.append(_audit(run, out, outputs))
+        with _timed(run, "auditing"):
+            audits.append(_audit(run, out, outputs))
     if zone == "Refined":  # each check of the whole star with the table it names
         by_table = {out.table.name: result for out, result in zip(outputs, audits, strict=True)}
         for check in _star_checks(run, outputs):
@@ -359,9 +381,10 @@ def _stage(run: _Run, zone: str, outputs: list[Staged]) -> bool:
         run.summary.fail(ExitCode.CHECK_FAILED)
         return False
     progress.activity(f"publishing {len(outputs)} {zone} table(s)")
-    Publisher(run.lake, run.ws, run.options.keep_versions, run.options.crash_at).publish_all(
-        outputs
-    )
+    with _timed(run, "publishing"):
+        Publisher(run.lake, run.ws, run.options.keep_versions, run.options.crash_at).publish_all(
+            outputs
+        )
     rows = run.summary.rows[-len(outputs) :] if outputs else []
     for row, out in zip(rows, outputs, strict=True):
         row["status"] = out.status

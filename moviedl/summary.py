@@ -55,6 +55,7 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     exit_code: ExitCode = ExitCode.OK
     output: str | None = None  # what the command emits besides the summary (athena-ddl's DDL)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (refine), for -v
 
     @property
     def ok(self) -> bool:
@@ -76,4 +77,5 @@ class Summary:
             "checks": [c.to_dict() for c in self.checks],
             "problems": self.problems,
             "notes": self.notes,
+            **({"timings": self.timings} if self.timings else {}),
         }

@@ -394,3 +394,14 @@ def test_refine_help_has_an_example(invoke: Any) -> None:
     result = invoke("refine", "--help")
     assert result.exit_code == 0
     assert "Example: moviedl refine" in result.output and "--stage" in result.output
+
+
+def test_refine_says_where_its_time_went(invoke, sample_lake: Path) -> None:
+    """The run record and --format json carry seconds per phase; -v prints them."""
+    result = invoke("refine", "--lake", sample_lake, "--force", "--format", "json")
+    timings = json.loads(result.stdout)["timings"]
+    assert {"typing CSV", "auditing", "publishing", "building the star schema"} <= set(timings)
+    assert all(seconds >= 0 for seconds in timings.values()) and timings["typing CSV"] > 0
+    verbose = invoke("refine", "--lake", sample_lake, "--force", "-v")
+    assert "timings: typing CSV " in verbose.stdout
+    assert "timings:" not in invoke("refine", "--lake", sample_lake, "--force").stdout
