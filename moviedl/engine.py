@@ -21,9 +21,12 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from moviedl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from moviedl.config import Settings
 
 Params = Mapping[str, Any] | None
 
@@ -92,6 +95,18 @@ class Engine(Protocol):
 
     def close(self) -> None:
         """Release the engine (memory, temporary files)."""
+
+
+def open_engine(settings: Settings, scratch: Path) -> Engine:
+    """The engine ``refine.engine`` names (``duckdb`` or ``spark``), opened with its settings;
+    ``scratch`` is a local folder for its temporary files. The only place that chooses one."""
+    if getattr(settings, "refine_engine", "duckdb") == "spark":
+        from moviedl.spark_engine import SparkEngine
+
+        return SparkEngine.open(settings, scratch)
+    from moviedl.duck import DuckDBEngine
+
+    return DuckDBEngine.open(settings, scratch)
 
 
 # --- helpers for any engine -------------------------------------------------------------------

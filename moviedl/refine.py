@@ -48,8 +48,7 @@ from moviedl.contract import (
     TRUSTED_TABLES,
     Table,
 )
-from moviedl.duck import DuckDBEngine
-from moviedl.engine import Engine
+from moviedl.engine import Engine, open_engine
 from moviedl.errors import DataCheckError, ExitCode, UsageError
 from moviedl.lake import Lake
 from moviedl.publish import DEFAULT_KEEP_VERSIONS, Publisher, Staged, Workspace, clean_stale_staging
@@ -152,7 +151,7 @@ def refine(settings: Settings, lake: Lake, options: RefineOptions | None = None)
         summary.date = ", ".join(days)
     with Workspace(lake) as ws:
         clean_stale_staging(lake, ws.run_id)
-        engine: Engine = DuckDBEngine.open(settings, ws.scratch)
+        engine: Engine = open_engine(settings, ws.scratch)
         prints = fingerprints.Fingerprints.load(lake)
         code = fingerprints.code_fingerprint(settings, engine.name)
         run = _Run(settings, lake, options, summary, engine, ws, prints, code)

@@ -213,13 +213,14 @@ def test_the_engine_builds_the_star_schema_refine_published(sample_lake: Path, t
 
 def test_sql_without_an_engine_file_is_the_shared_file() -> None:
     assert sql_for("refined", "duckdb") == duck.sql_text("refined")
-    assert sql_for("refined", "spark") == duck.sql_text("refined")  # until spark has its own
+    assert sql_for("trusted_tmdb_finish", "spark") == duck.sql_text("trusted_tmdb_finish")
+    assert sql_for("refined", "spark") != duck.sql_text("refined")  # Spark's own refined.spark.sql
 
 
 @pytest.mark.parametrize("module", ["engine", "checks", "trusted", "star_schema", "refine"])
 def test_engine_neutral_modules_do_not_reach_for_duckdb(module: str) -> None:
     """Only the engine chooses DuckDB: these modules import neither duckdb nor moviedl.duck
-    (refine names DuckDBEngine, the engine it opens, and nothing else of it)."""
+    (engine.open_engine names DuckDBEngine, the engine it opens by default, and nothing else)."""
     tree = ast.parse((ROOT / "moviedl" / f"{module}.py").read_text("utf-8"))
     imported = [
         (node.module, [a.name for a in node.names]) if isinstance(node, ast.ImportFrom)
@@ -227,5 +228,5 @@ def test_engine_neutral_modules_do_not_reach_for_duckdb(module: str) -> None:
         for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
     ]
     assert not [names for mod, names in imported if mod is None and "duckdb" in names]
-    allowed = {"refine": ["DuckDBEngine"]}.get(module)
+    allowed = {"engine": ["DuckDBEngine"]}.get(module)
     assert [names for mod, names in imported if mod == "moviedl.duck"] == ([allowed] if allowed else [])

@@ -1,13 +1,17 @@
 -- How many rows each Refined table must have, counted straight from the inputs (not from the
 -- tables built by refined.sql): the audit's "rows reconcile" then catches a join that
--- multiplies or loses rows, not only a broken writer.
+-- multiplies or loses rows, not only a broken writer. (Shared by both engines: Spark runs
+-- sqlglot's translation.)
 WITH titles AS (
     SELECT imdb_id, any_value(genres) AS genres FROM r_titles GROUP BY imdb_id
 ),
 title_genres AS (
-    SELECT DISTINCT imdb_id,
-           norm(unnest(CASE WHEN len(genres) > 0 THEN genres ELSE ['(unknown)'] END)) AS genre_key
-    FROM titles
+    SELECT DISTINCT imdb_id, norm(genre) AS genre_key
+    FROM (
+        SELECT imdb_id,
+               unnest(CASE WHEN array_length(genres) > 0 THEN genres ELSE ['(unknown)'] END) AS genre
+        FROM titles
+    )
 ),
 credits AS (
     SELECT DISTINCT imdb_id, norm(artist_name) || '|' || coalesce(CAST(birth_year AS VARCHAR), '') AS artist

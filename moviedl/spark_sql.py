@@ -1,0 +1,377 @@
+"""moviedl's SQL for Spark: sqlglot's DuckDB -> Spark translation, plus the few rules it cannot know.
+
+The SQL refine hands an engine is written once, in DuckDB's dialect (the files of ``moviedl/sql/``
+and the queries :mod:`moviedl.checks`, :mod:`moviedl.trusted` and :mod:`moviedl.star_schema`
+build). :class:`Translator` turns each statement into Spark SQL with ``sqlglot`` (parse as DuckDB,
+write as Spark) and applies these rules, each for a DuckDB construct sqlglot leaves alone or
+translates to Spark text that means something else:
+
+* ``CREATE [OR REPLACE] TEMP MACRO name(a, b) AS expr`` is kept by the translator, not sent to
+  Spark: later statements get the macro's expression inlined (arguments substituted), as DuckDB
+  expands macros. A macro parameter used as a row (``r."birth_year"`` with ``csv_row_problems(typed)``)
+  becomes the argument's relation (``typed.birth_year``).
+* ``trim``/``lower``/``regexp_full_match``/``nfc_normalize`` get DuckDB's meaning: ``trim``
+  removes Unicode space separators (Spark: ASCII spaces only), ``lower`` maps each code point on
+  its own (Spark's whole-string mapping turns a final 'Σ' into 'ς' and 'İ' into two code points),
+  ``regexp_full_match`` anchors the pattern at both ends (``\\z``: Java's ``$`` also matches
+  before a final newline), ``nfc_normalize`` is ICU's NFC (Spark has no such function).
+* Several ``unnest(list)`` in one ``SELECT`` (DuckDB zips them) become one
+  ``inline(arrays_zip(...))``; Spark allows one generator per ``SELECT``.
+
+Statements are classified (:class:`Statement`) so the engine can run what Spark SQL has no
+statement for: ``CREATE TEMP TABLE`` (a materialised temporary view), ``UPDATE`` of such a table,
+``DROP TABLE``/``DROP VIEW`` of them. Files of ``moviedl/sql/`` that sqlglot cannot translate
+have a Spark text of their own (``<name>.spark.sql``, chosen by :func:`moviedl.engine.sql_for`);
+it is read in sqlglot's Spark dialect and gets the same macro and function rules, so one macro
+mechanism serves both kinds of file.
+
+This module needs sqlglot only (not Spark): its rules are tested without a JVM.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+#: DuckDB's ``trim`` removes the Unicode space separators (category Zs) at both ends.
+_ZS = " \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+#: The engine's own macros, in Spark SQL: what DuckDB functions mean, written for Spark.
+#: Their bodies are not rewritten by the rules (``lower`` inside ``duck_lower`` is Spark's).
+BUILTIN_MACROS = {
+    "duck_trim": (("s",), f"regexp_replace(s, '^[{_ZS}]+|[{_ZS}]+\\\\z', '')"),
+    # one code point at a time (split on '' keeps surrogate pairs whole); 'İ' is the one code
+    # point whose lower case Java spells with two (i + combining dot) and DuckDB with 'i'
+    "duck_lower": (
+        ("s",),
+        "CASE WHEN s RLIKE '^[\\\\x00-\\\\x7F]*\\\\z' THEN lower(s) "
+        "ELSE array_join(transform(split(s, ''), c -> CASE WHEN c = 'İ' THEN 'i' ELSE lower(c) END), '') END",
+    ),
+    "duck_full_match": (("s", "p"), "s RLIKE concat('^(?:', p, ')\\\\z')"),
+}
+#: ``nfc_normalize``: ICU's NFC composition when ICU4J is on Spark's class path (Spark 4 ships
+#: it), else the Python UDF the engine registers under this name.
+ICU_NFC = "CASE WHEN s IS NOT NULL THEN reflect('com.ibm.icu.text.Normalizer', 'compose', s, false) END"
+
+_MACRO = re.compile(
+    r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+MACRO\s+(\w+)\s*\(([^)]*)\)\s+AS\s+(.*?)\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_TEMP_TABLE = re.compile(
+    r"^\s*CREATE\s+(OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+(TABLE|VIEW)\s+(\"?)(\w+)\3\s+AS\s+(.*?)\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_MAX_DEPTH = 20  # macros calling macros: deeper means a cycle
+
+
+class TranslationError(ValueError):
+    """A statement the Spark engine cannot run (a construct without a rule)."""
+
+
+@dataclass(frozen=True)
+class Macro:
+    params: tuple[str, ...]
+    body: exp.Expr
+
+
+@dataclass
+class Statement:
+    """One statement, ready for Spark. ``kind``: ``query`` (``sql``), ``table``/``view``
+    (``name`` AS ``sql``), ``drop`` (``name``, ``if_exists``), ``update`` (``name``: set
+    ``column`` to ``sql`` — a CASE keeping the old value where the WHERE does not hold), or
+    ``macro`` (nothing to run). ``params``: the ``:named`` parameters ``sql`` uses."""
+
+    kind: str
+    sql: str = ""
+    name: str = ""
+    column: str = ""
+    if_exists: bool = False
+    params: tuple[str, ...] = ()
+    #: table functions the engine provides: placeholder view name -> (function, parameter)
+    readers: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+#: Table functions of the Spark SQL files that the engine implements (reading local files).
+READERS = ("read_lines", "read_json_records")
+
+
+class Translator:
+    """DuckDB (or Spark) SQL text -> :class:`Statement` objects Spark runs; keeps the macros."""
+
+    def __init__(self, nfc: str = ICU_NFC) -> None:
+        self.macros: dict[str, Macro] = {}
+        self._builtin: dict[str, Macro] = {
+            name: Macro(params, sqlglot.parse_one(body, read="spark"))
+            for name, (params, body) in BUILTIN_MACROS.items()
+        }
+        if nfc:
+            self._builtin["nfc_normalize"] = Macro(("s",), sqlglot.parse_one(nfc, read="spark"))
+        self._readers = 0
+
+    # --- statements --------------------------------------------------------------------------
+
+    def script(self, text: str, dialect: str) -> list[Statement]:
+        """Every statement of an SQL file (each ends with ``;`` at the end of a line)."""
+        return [self.statement(s, dialect) for s in split_script(text)]
+
+    def statements(self, text: str, dialect: str = "duckdb") -> list[Statement]:
+        """The statements of a text that may hold several on a line (``DROP TABLE a; DROP TABLE b``)."""
+        return [self.statement(s, dialect) for s in split_text(text)]
+
+    def statement(self, text: str, dialect: str = "duckdb") -> Statement:
+        text = strip_comments(text)
+        if match := _MACRO.match(text):
+            name, params, body = match.groups()
+            names = tuple(p.strip().lower() for p in params.split(",") if p.strip())
+            parsed = self._semantics(_parse(body, dialect))
+            self.macros[name.lower()] = Macro(names, parsed)
+            return Statement("macro", name=name.lower())
+        if match := _TEMP_TABLE.match(text):
+            _replace, kind, _q, name, select = match.groups()
+            return self._select(kind.lower(), select, dialect, name=name)
+        tree = _parse(text, dialect)
+        if isinstance(tree, exp.Drop):
+            return Statement(
+                "drop", name=tree.this.name if isinstance(tree.this, exp.Table) else tree.name,
+                if_exists=bool(tree.args.get("exists")),
+            )
+        if isinstance(tree, exp.Update):
+            return self._update(tree)
+        return self._finish("query", tree)
+
+    def expression(self, text: str, dialect: str = "duckdb") -> str:
+        """One expression in Spark SQL (for tests and the engine's own use)."""
+        return self._finish("query", _parse(text, dialect)).sql
+
+    def _select(self, kind: str, select: str, dialect: str, *, name: str) -> Statement:
+        return self._finish(kind, _parse(select, dialect), name=name)
+
+    def _update(self, tree: exp.Update) -> Statement:
+        sets = tree.expressions
+        if len(sets) != 1 or not isinstance(sets[0], exp.EQ):
+            raise TranslationError("UPDATE: the Spark engine updates one column at a time")
+        column = sets[0].this.name
+        value = sets[0].expression
+        where = tree.args.get("where")
+        new = value if where is None else exp.Case(
+            ifs=[exp.If(this=where.this, true=value)], default=exp.column(column)
+        )
+        statement = self._finish("update", new, name=tree.this.name)
+        statement.column = column
+        return statement
+
+    def _finish(self, kind: str, tree: exp.Expr, *, name: str = "") -> Statement:
+        tree = self._expand(self._semantics(tree))
+        readers = self._bind_readers(tree)
+        params = tuple(dict.fromkeys(p.name for p in tree.find_all(exp.Placeholder) if p.name))
+        try:
+            sql = tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
+        except sqlglot.errors.UnsupportedError as exc:
+            raise TranslationError(f"sqlglot cannot write this for Spark: {exc}") from None
+        return Statement(kind, sql, name=name, params=params, readers=readers)
+
+    # --- rules --------------------------------------------------------------------------------
+
+    def _semantics(self, tree: exp.Expr) -> exp.Expr:
+        """DuckDB's functions as DuckDB means them (see the module docstring)."""
+
+        def rule(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Trim) and not node.args.get("expression") and not node.args.get("position"):
+                return _call("duck_trim", node.this)
+            if isinstance(node, exp.Lower):
+                return _call("duck_lower", node.this)
+            if isinstance(node, exp.RegexpFullMatch):
+                return _call("duck_full_match", node.this, node.expression)
+            if isinstance(node, exp.Anonymous) and node.name.lower() == "regexp_full_match":
+                return _call("duck_full_match", *node.expressions)
+            if isinstance(node, exp.Select):
+                return _zip_unnests(node)
+            return node
+
+        return _bottom_up(tree, rule)
+
+    def _expand(self, tree: exp.Expr, depth: int = 0) -> exp.Expr:
+        if depth > _MAX_DEPTH:
+            raise TranslationError("macros nested too deeply (a macro calling itself?)")
+        changed = False
+
+        def inline(node: exp.Expr) -> exp.Expr:
+            nonlocal changed
+            if not isinstance(node, exp.Anonymous):
+                return node
+            macro = self.macros.get(node.name.lower()) or self._builtin.get(node.name.lower())
+            if macro is None:
+                return node
+            if len(node.expressions) != len(macro.params):
+                raise TranslationError(
+                    f"macro {node.name}() takes {len(macro.params)} argument(s), got {len(node.expressions)}"
+                )
+            changed = True
+            return _substitute(macro, node.expressions)
+
+        tree = tree.transform(inline)
+        return self._expand(tree, depth + 1) if changed else tree
+
+    def _bind_readers(self, tree: exp.Expr) -> dict[str, tuple[str, str]]:
+        """``FROM read_lines(:path)``: the engine creates the relation; the statement reads a
+        view of that name instead."""
+        found: dict[str, tuple[str, str]] = {}
+        for table in list(tree.find_all(exp.Table)):
+            call = table.this
+            if isinstance(call, exp.Anonymous) and call.name.lower() in READERS:
+                args = call.expressions
+                if len(args) != 1 or not isinstance(args[0], exp.Placeholder):
+                    raise TranslationError(f"{call.name}() takes one :parameter")
+                self._readers += 1
+                view = f"moviedl_reader_{self._readers}"
+                found[view] = (call.name.lower(), args[0].name)
+                table.set("this", exp.to_identifier(view))
+        return found
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _parse(text: str, dialect: str) -> exp.Expr:
+    # sqlglot reads DuckDB's $name parameters as :name placeholders (Spark's parameter markers)
+    try:
+        tree = sqlglot.parse_one(text, read=dialect)
+    except sqlglot.errors.ParseError as exc:
+        raise TranslationError(f"sqlglot cannot read this {dialect} SQL: {str(exc).splitlines()[0]}") from None
+    if isinstance(tree, exp.Command):
+        raise TranslationError(f"sqlglot cannot read this {dialect} SQL: {text.strip()[:80]}")
+    return tree.transform(
+        lambda n: exp.Placeholder(this=n.this.name)
+        if isinstance(n, exp.Parameter) and isinstance(n.this, exp.Var | exp.Identifier)
+        else n
+    )
+
+
+def _bottom_up(
+    node: exp.Expr, rule: Callable[[exp.Expr], exp.Expr]
+) -> exp.Expr:
+    """``rule`` applied to every node, children first (sqlglot's ``transform`` does not visit
+    what a replacement holds: ``lower(trim(x))`` would keep Spark's ``trim``)."""
+    for key, value in list(node.args.items()):
+        if isinstance(value, exp.Expr):
+            node.set(key, _bottom_up(value, rule))
+        elif isinstance(value, list):
+            node.set(key, [_bottom_up(v, rule) if isinstance(v, exp.Expr) else v for v in value])
+    return rule(node)
+
+
+def _call(name: str, *args: exp.Expr) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _substitute(macro: Macro, args: list[exp.Expr]) -> exp.Expr:
+    values = dict(zip(macro.params, args, strict=True))
+
+    def put(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column):
+            table = node.table.lower()
+            if not table and node.name.lower() in values:
+                return _wrapped(values[node.name.lower()])
+            if table in values and not node.args.get("db"):
+                relation = values[table]
+                if not isinstance(relation, exp.Column) or relation.table:
+                    raise TranslationError(f"a macro's row parameter {table} needs a relation name")
+                return exp.Column(this=node.this.copy(), table=exp.to_identifier(relation.name))
+        return node
+
+    return macro.body.copy().transform(put)
+
+
+def _wrapped(value: exp.Expr) -> exp.Expr:
+    simple = (exp.Column, exp.Literal, exp.Placeholder, exp.Paren, exp.Func, exp.Null, exp.Boolean)
+    return value.copy() if isinstance(value, simple) else exp.Paren(this=value.copy())
+
+
+def _zip_unnests(select: exp.Select) -> exp.Select:
+    """``SELECT unnest(a) AS x, unnest(b) AS y`` (DuckDB zips the lists) -> Spark's
+    ``SELECT inline(arrays_zip(a, b)) AS (x, y)``."""
+    items = select.expressions
+    unnests = [i for i in items if isinstance(i.unalias(), exp.Explode | exp.Unnest)]
+    if len(unnests) < 2:
+        return select
+    if len(unnests) != len(items) or not all(isinstance(i, exp.Alias) for i in items):
+        raise TranslationError("several unnest() in one SELECT: only as the whole, aliased SELECT list")
+    lists = []
+    for item in items:
+        call = item.unalias()
+        lists.extend(call.expressions if isinstance(call, exp.Unnest) else [call.this])
+    zipped = exp.Anonymous(this="inline", expressions=[exp.Anonymous(this="arrays_zip", expressions=lists)])
+    select.set("expressions", [exp.Alias(this=zipped, alias=exp.Tuple(expressions=[
+        exp.to_identifier(i.alias) for i in items
+    ]))])
+    return select
+
+
+def strip_comments(text: str) -> str:
+    """The statement without ``--`` comment lines (comments inside lines stay for sqlglot)."""
+    return "\n".join(
+        line for line in text.splitlines() if not line.strip().startswith("--")
+    ).strip()
+
+
+def split_script(text: str) -> list[str]:
+    """The statements of an SQL file: each ends with ``;`` at the end of a line (as DuckDB's
+    engine splits them)."""
+    found, current = [], []
+    for line in text.splitlines():
+        current.append(line)
+        if line.rstrip().endswith(";"):
+            if strip_comments("\n".join(current)):
+                found.append("\n".join(current).strip())
+            current = []
+    if strip_comments("\n".join(current)):
+        found.append("\n".join(current).strip())
+    return found
+
+
+def split_text(text: str) -> list[str]:
+    """Split on ``;`` outside quotes (a statement Python code built may hold several)."""
+    found: list[str] = []
+    current: list[str] = []
+    quote = ""
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == ";":
+            found.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    found.append("".join(current))
+    return [s.strip() for s in found if strip_comments(s)]
+
+
+def bind(params: Mapping[str, Any] | None, used: tuple[str, ...]) -> dict[str, Any]:
+    """The values of the parameters a statement uses (Spark binds them: never pasted as text)."""
+    params = params or {}
+    missing = [p for p in used if p not in params]
+    if missing:
+        raise TranslationError(f"no value for the parameter(s) {', '.join(missing)}")
+    return {p: _value(params[p]) for p in used}
+
+
+def _value(value: Any) -> Any:
+    """Lists bind as arrays; a mapping as a map literal in its own key order (Spark cannot bind
+    a Python dict)."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Mapping):
+        from pyspark.sql import functions as F
+
+        return F.create_map(*[F.lit(x) for pair in value.items() for x in pair])
+    return value
+
+
+Runner = Callable[[Statement, dict[str, Any]], Any]
