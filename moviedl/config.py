@@ -272,7 +272,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("run.sources", _paths, (), ("MOVIEDL_SOURCES",),
            help="CSV files 'moviedl run' ingests when none are given"),
     Option("run.catalog", _catalog, "none", help="'moviedl run' ends with athena-ddl --execute (athena) or --glue (glue)"),
-    Option("duckdb.memory_limit", _str, "2GB", help="DuckDB memory_limit"),
+    Option("duckdb.memory_limit", _str, "768MB",
+           help="DuckDB memory_limit: beyond it DuckDB spills to disk (refine of 10M rows peaks near 1 GB)"),
     Option("duckdb.threads", _positive_int, None, help="DuckDB threads (default: all cores)"),
     Option("duckdb.temp_directory", _str, None, help="DuckDB spill directory"),
 )

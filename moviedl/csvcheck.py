@@ -30,7 +30,7 @@ MAX_LINES_REPORTED = 5
 # hundred bytes; the cap is there so that a runaway field (a broken export, a binary file with
 # no line breaks) is refused at the door rather than stored where every reader must hold it:
 # ingest-csv holds a line that spans chunks in memory, and DuckDB needs ~2x the line to read it
-# (measured: a 300 MB line, 0.5 s and 0.6 GB RSS), well within refine's default 2 GB
+# (measured: a 300 MB line, 0.5 s and 0.6 GB RSS), within refine's default 768 MB
 # memory_limit. 256 MiB is also far from the 2 GiB that would overflow 32-bit string offsets.
 MAX_LINE_BYTES = 256 << 20
 _SPLIT_BYTES = 1 << 20  # LineMeter's unit of work: Arrow copies this much at a time
