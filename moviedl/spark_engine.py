@@ -48,7 +48,7 @@ import pyarrow.parquet as pq
 
 from moviedl.engine import Params, ident, sql_for
 from moviedl.errors import ConfigError
-from moviedl.spark_sql import ICU_NFC, Statement, TranslationError, Translator, bind
+from moviedl.spark_sql import Statement, TranslationError, Translator, bind
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -85,6 +85,10 @@ appender.console.name = console
 appender.console.target = SYSTEM_ERR
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %m%n
+logger.repl.name = org.apache.spark.repl.Main
+logger.repl.level = off
+logger.python.name = org.apache.spark.api.python.PythonGatewayServer
+logger.python.level = off
 """
 #: Contract types (DuckDB's names) -> Spark SQL types, for empty relations of known columns.
 SPARK_TYPES = {
@@ -153,17 +157,16 @@ def session(scratch: Path | None = None) -> tuple[SparkSession, bool]:
         builder = builder.appName("moviedl")
         for key, value in SESSION_CONF.items():
             builder = builder.config(key, value)
+        quiet = None
         if scratch is not None:
             scratch.mkdir(parents=True, exist_ok=True)
-            log4j = scratch / "log4j2.properties"
-            log4j.write_text(_LOG4J, "utf-8")
+            quiet = scratch / "log4j2.properties"
+            quiet.write_text(_LOG4J, "utf-8")
             builder = builder.config("spark.local.dir", str(scratch))
             builder = builder.config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
-            builder = builder.config(
-                "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log4j.as_uri()}"
-            )
         try:
-            spark = builder.getOrCreate()
+            with _environment(LOG4J_CONFIGURATION_FILE=str(quiet) if quiet else None):
+                spark = builder.getOrCreate()
         except Exception as exc:  # the JVM did not start (a Java too old or too new, no memory)
             raise ConfigError(
                 f"refine.engine = spark could not start Spark: {_first_line(exc)}",
@@ -171,6 +174,22 @@ def session(scratch: Path | None = None) -> tuple[SparkSession, bool]:
             ) from None
         spark.sparkContext.setLogLevel("OFF")
         return spark, True
+
+
+@contextmanager
+def _environment(**values: str | None) -> Iterator[None]:
+    """Environment variables for the JVM Spark starts (the log4j configuration: Spark's
+    ``extraJavaOptions`` come too late for a driver started from Python), then as before."""
+    saved = {k: os.environ.get(k) for k in values}
+    for key, value in values.items():
+        if value is not None and key not in os.environ:
+            os.environ[key] = value
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
 
 
 class SparkEngine:
@@ -187,9 +206,9 @@ class SparkEngine:
         self._owned = owned
         for key, value in SQL_CONF.items():
             spark.conf.set(key, value)
-        nfc = _icu_nfc(spark)
-        self.sql = Translator(nfc=ICU_NFC if nfc else "")
-        if not nfc:  # no ICU4J on the class path: Python's NFC, as a UDF
+        icu = _icu(spark)
+        self.sql = Translator(icu=icu)
+        if not icu:  # no ICU4J on the class path: Python's NFC, as a UDF
             spark.udf.register("nfc_normalize", _nfc, "string")
         self._tables: dict[str, DataFrame] = {}  # materialised temp tables, to free on drop
         self._views: set[str] = set()
@@ -225,7 +244,8 @@ class SparkEngine:
         if statement.kind == "macro":
             return
         if statement.kind == "drop":
-            self._drop(statement.name)
+            if not self._drop(statement.name) and not statement.if_exists:
+                raise SparkError(f"{statement.name} does not exist (DROP without IF EXISTS)")
             return
         if statement.kind == "update":
             self._update(statement, params)
@@ -265,12 +285,15 @@ class SparkEngine:
         query = Statement("query", f"SELECT {select} FROM {_tick(statement.name)}", params=statement.params)
         self._materialise(statement.name, self._df(query, params))
 
-    def _drop(self, name: str) -> None:
-        self.spark.catalog.dropTempView(name)
+    def _drop(self, name: str) -> bool:
+        """Drop the temporary view ``name`` (freeing a materialised table's blocks); whether
+        there was one."""
+        existed = bool(self.spark.catalog.dropTempView(name))
         self._views.discard(name)
         old = self._tables.pop(name, None)
         if old is not None:
             old.unpersist()
+        return existed
 
     # --- reading local files -----------------------------------------------------------------
 
@@ -452,7 +475,7 @@ class SparkEngine:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _icu_nfc(spark: SparkSession) -> bool:
+def _icu(spark: SparkSession) -> bool:
     """Whether ICU4J (Spark 4 ships it for collations) is on the driver's class path."""
     try:
         spark.sql("SELECT reflect('com.ibm.icu.text.Normalizer', 'compose', 'e', false)").collect()

@@ -15,6 +15,8 @@ translates to Spark text that means something else:
   its own (Spark's whole-string mapping turns a final 'Σ' into 'ς' and 'İ' into two code points),
   ``regexp_full_match`` anchors the pattern at both ends (``\\z``: Java's ``$`` also matches
   before a final newline), ``nfc_normalize`` is ICU's NFC (Spark has no such function).
+* ``TRY_CAST(text AS TIMESTAMPTZ)`` types only the ISO spellings both engines read alike
+  (:data:`TIMESTAMP_PATTERN`): Spark's cast would also take '2024' as a timestamp.
 * Several ``unnest(list)`` in one ``SELECT`` (DuckDB zips them) become one
   ``inline(arrays_zip(...))``; Spark allows one generator per ``SELECT``.
 
@@ -44,17 +46,21 @@ _ZS = " \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
 #: Their bodies are not rewritten by the rules (``lower`` inside ``duck_lower`` is Spark's).
 BUILTIN_MACROS = {
     "duck_trim": (("s",), f"regexp_replace(s, '^[{_ZS}]+|[{_ZS}]+\\\\z', '')"),
-    # one code point at a time (split on '' keeps surrogate pairs whole); 'İ' is the one code
-    # point whose lower case Java spells with two (i + combining dot) and DuckDB with 'i'
-    "duck_lower": (
-        ("s",),
-        "CASE WHEN s RLIKE '^[\\\\x00-\\\\x7F]*\\\\z' THEN lower(s) "
-        "ELSE array_join(transform(split(s, ''), c -> CASE WHEN c = 'İ' THEN 'i' ELSE lower(c) END), '') END",
-    ),
     "duck_full_match": (("s", "p"), "s RLIKE concat('^(?:', p, ')\\\\z')"),
 }
-#: ``nfc_normalize``: ICU's NFC composition when ICU4J is on Spark's class path (Spark 4 ships
-#: it), else the Python UDF the engine registers under this name.
+#: ``lower`` as DuckDB's: each code point's own lower case. Spark's (ICU's) whole-string lower
+#: case differs from that in two places only, both turned off first: a final 'Σ' becomes 'ς',
+#: and 'İ' becomes two code points (i + combining dot).
+LOWER = "lower(replace(replace(s, 'İ', 'i'), 'Σ', 'σ'))"
+#: The timestamps both engines read alike (``TRY_CAST(text AS TIMESTAMPTZ)``): an ISO date,
+#: optionally a time (seconds, up to 6 decimals) and a zone offset. Spark's cast also
+#: takes '2024' or '2024-05', DuckDB's '2024/05/01' or a zone name; neither is typed here.
+TIMESTAMP_PATTERN = (
+    "[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?)?"
+    "(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"
+)
+#: ``nfc_normalize``: ICU's NFC composition (Spark 4 ships ICU4J); without ICU, the Python
+#: UDF the engine registers under this name.
 ICU_NFC = "CASE WHEN s IS NOT NULL THEN reflect('com.ibm.icu.text.Normalizer', 'compose', s, false) END"
 
 _MACRO = re.compile(
@@ -102,14 +108,16 @@ READERS = ("read_lines", "read_json_records")
 class Translator:
     """DuckDB (or Spark) SQL text -> :class:`Statement` objects Spark runs; keeps the macros."""
 
-    def __init__(self, nfc: str = ICU_NFC) -> None:
+    def __init__(self, icu: bool = True) -> None:
+        """``icu``: ICU4J is on Spark's class path (``nfc_normalize`` is ICU's)."""
         self.macros: dict[str, Macro] = {}
+        builtin = {**BUILTIN_MACROS, "duck_lower": (("s",), LOWER)}
+        if icu:
+            builtin["nfc_normalize"] = (("s",), ICU_NFC)
         self._builtin: dict[str, Macro] = {
             name: Macro(params, sqlglot.parse_one(body, read="spark"))
-            for name, (params, body) in BUILTIN_MACROS.items()
+            for name, (params, body) in builtin.items()
         }
-        if nfc:
-            self._builtin["nfc_normalize"] = Macro(("s",), sqlglot.parse_one(nfc, read="spark"))
         self._readers = 0
 
     # --- statements --------------------------------------------------------------------------
@@ -135,10 +143,10 @@ class Translator:
             return self._select(kind.lower(), select, dialect, name=name)
         tree = _parse(text, dialect)
         if isinstance(tree, exp.Drop):
-            return Statement(
-                "drop", name=tree.this.name if isinstance(tree.this, exp.Table) else tree.name,
-                if_exists=bool(tree.args.get("exists")),
-            )
+            tables = tree.args.get("tables") or ([tree.this] if tree.this is not None else [])
+            if len(tables) != 1 or not tables[0].name:
+                raise TranslationError(f"DROP: one table or view at a time: {text[:80]}")
+            return Statement("drop", name=tables[0].name, if_exists=bool(tree.args.get("exists")))
         if isinstance(tree, exp.Update):
             return self._update(tree)
         return self._finish("query", tree)
@@ -188,6 +196,11 @@ class Translator:
                 return _call("duck_full_match", node.this, node.expression)
             if isinstance(node, exp.Anonymous) and node.name.lower() == "regexp_full_match":
                 return _call("duck_full_match", *node.expressions)
+            if isinstance(node, exp.TryCast) and node.to.is_type(exp.DataType.Type.TIMESTAMPTZ):
+                return exp.Case(ifs=[exp.If(
+                    this=_call("duck_full_match", node.this.copy(), exp.Literal.string(TIMESTAMP_PATTERN)),
+                    true=node,
+                )])
             if isinstance(node, exp.Select):
                 return _zip_unnests(node)
             return node

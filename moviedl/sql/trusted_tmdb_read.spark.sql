@@ -7,8 +7,9 @@
 --   * a field's text is get_json_object's (DuckDB: ->>): the same for strings, booleans, whole
 --     numbers and plain decimals; a number in exponent form or of 1e7 and more is spelled as
 --     Java spells it, which only shows in a quarantine reason (the typed value is the same);
---   * a date must be written YYYY-MM-DD (what TMDB sends): Spark's own cast accepts '2024' or
---     '2024-05', DuckDB's does not; DuckDB also accepts '2024/05/01', which is quarantined here;
+--   * a date must be written YYYY-MM-DD (what TMDB sends), a timestamp in ISO form (what
+--     ingest-tmdb writes): Spark's own casts accept '2024' or '2024-05', DuckDB's do not; DuckDB
+--     also accepts '2024/05/01' or '2024-5-1', which are quarantined here;
 --   * json_type(.., 'ARRAY') and json_extract_string(.., '[*].name') become VARIANT functions.
 -- Parameters: :files (local JSON files, in lake key order).
 
@@ -24,6 +25,10 @@ CREATE OR REPLACE TEMP MACRO j_bigint(j, path) AS
 CREATE OR REPLACE TEMP MACRO j_double(j, path) AS
     CASE WHEN regexp_full_match(f(j, path), '[+-]?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?')
          THEN TRY_CAST(f(j, path) AS DOUBLE) END;
+-- as the engine types DuckDB's TRY_CAST(.. AS TIMESTAMPTZ) (moviedl.spark_sql.TIMESTAMP_PATTERN)
+CREATE OR REPLACE TEMP MACRO j_timestamp(j, path) AS
+    CASE WHEN regexp_full_match(f(j, path), '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?')
+         THEN TRY_CAST(f(j, path) AS TIMESTAMP) END;
 CREATE OR REPLACE TEMP MACRO j_date(j, path) AS
     CASE WHEN regexp_full_match(f(j, path), '[0-9]{4}-[0-9]{2}-[0-9]{2}') THEN TRY_CAST(f(j, path) AS DATE) END;
 -- the names of the array's elements that have a "name" (JSON null -> NULL), as DuckDB's
@@ -43,7 +48,7 @@ CREATE OR REPLACE TEMP MACRO j_identity_problems(j, kind) AS nullif(concat_ws(';
          THEN 'imdb_id \'' || f(j, '$.imdb_id') || '\' is not an IMDb id' END,
     CASE WHEN f(j, '$.media_type') IS NOT NULL AND f(j, '$.media_type') <> kind
          THEN 'media_type \'' || f(j, '$.media_type') || '\' in a ' || kind || ' file' END,
-    j_bad(j, '$.fetched_at', TRY_CAST(f(j, '$.fetched_at') AS TIMESTAMP), 'a timestamp'),
+    j_bad(j, '$.fetched_at', j_timestamp(j, '$.fetched_at'), 'a timestamp'),
     j_bad(j, '$.popularity', j_double(j, '$.popularity'), 'a number'),
     j_bad(j, '$.vote_average', j_double(j, '$.vote_average'), 'a number'),
     j_bad(j, '$.vote_count', j_bigint(j, '$.vote_count'), 'a whole number')
