@@ -47,8 +47,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from moviedl.engine import Params, ident, sql_for
-from moviedl.errors import ConfigError
-from moviedl.spark_sql import Statement, TranslationError, Translator, bind
+from moviedl.errors import ConfigError, InputFileError
+from moviedl.spark_sql import REFUSED, Statement, TranslationError, Translator, bind
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -110,6 +110,12 @@ class SparkInputError(SparkError):
 
 class SparkOutOfMemory(SparkError):
     """The Spark driver or an executor ran out of memory."""
+
+
+class SparkRefusal(InputFileError):
+    """The data holds a value Spark would type or word otherwise than DuckDB (a date written
+    '2024/05/01', a number Java spells 1.0E-5 in a quarantine reason): the Spark engine stops
+    rather than publish something else than DuckDB would."""
 
 
 def load_pyspark() -> Any:
@@ -443,7 +449,7 @@ class SparkEngine:
 
         try:
             yield
-        except (SparkError, KeyboardInterrupt):
+        except (SparkError, SparkRefusal, KeyboardInterrupt):
             raise
         except TranslationError as exc:
             raise SparkError(str(exc)) from exc
@@ -575,9 +581,17 @@ def _pyarrow_errors(path: str) -> Iterator[None]:
         raise SparkError(f"{Path(path).name}: {_first_line(exc)}") from None
 
 
-def classify(exc: BaseException) -> SparkError:
-    """Spark's exception as the engine's: input, out of memory, or any other failure."""
+def classify(exc: BaseException) -> Exception:
+    """Spark's exception as the engine's: a refusal, input, out of memory, or any other failure."""
     text = str(exc)
+    if REFUSED in text:
+        reason = text.split(REFUSED, 1)[1].splitlines()[0]
+        reason = _SQLSTATE.sub("", reason).strip()
+        return SparkRefusal(
+            f"the Spark engine cannot refine this as DuckDB does: {reason}",
+            hint="Refine this date with --engine duckdb (docs/refine.md, 'Running on Spark', lists "
+            "what the Spark engine refuses).",
+        )
     condition = ""
     getter = getattr(exc, "getCondition", None) or getattr(exc, "getErrorClass", None)
     if getter is not None:

@@ -16,7 +16,8 @@ translates to Spark text that means something else:
   ``regexp_full_match`` anchors the pattern at both ends (``\\z``: Java's ``$`` also matches
   before a final newline), ``nfc_normalize`` is ICU's NFC (Spark has no such function).
 * ``TRY_CAST(text AS TIMESTAMPTZ)`` types only the ISO spellings both engines read alike
-  (:data:`TIMESTAMP_PATTERN`): Spark's cast would also take '2024' as a timestamp.
+  (:data:`TIMESTAMP_PATTERN`; Spark's cast would also take '2024'), and refuses (stops the
+  statement with a :data:`REFUSED` error) on other text DuckDB may read as one ('2024/05/01').
 * Several ``unnest(list)`` in one ``SELECT`` (DuckDB zips them) become one
   ``inline(arrays_zip(...))``; Spark allows one generator per ``SELECT``.
 
@@ -40,6 +41,9 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+#: What a refusal's message starts with (raise_error): the engine turns it into an error that
+#: names the difference and sends the user to the DuckDB engine.
+REFUSED = "moviedl refused: "
 #: DuckDB's ``trim`` removes the Unicode space separators (category Zs) at both ends.
 _ZS = " \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
 #: The engine's own macros, in Spark SQL: what DuckDB functions mean, written for Spark.
@@ -47,6 +51,16 @@ _ZS = " \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
 BUILTIN_MACROS = {
     "duck_trim": (("s",), f"regexp_replace(s, '^[{_ZS}]+|[{_ZS}]+\\\\z', '')"),
     "duck_full_match": (("s", "p"), "s RLIKE concat('^(?:', p, ')\\\\z')"),
+    # text DuckDB's date/timestamp casts may read (3 numbers with - / or space between them,
+    # infinity, epoch) where Spark's read differs: the engine refuses rather than type it otherwise
+    "duck_date_like": (
+        ("s",), "s RLIKE '(?i)^\\\\s*(-?[0-9]+[-/ ][0-9]+[-/ ][0-9]+.*|-?infinity|epoch)\\\\s*\\\\z'",
+    ),
+    "refuse_date": (
+        ("s", "what"),
+        f"raise_error(concat('{REFUSED}', what, ' \\'', s, '\\' is written otherwise than ISO "
+        "(YYYY-MM-DD[THH:MM:SS][Z|+HH:MM]): DuckDB reads it, Spark would not read it the same'))",
+    ),
 }
 #: ``lower`` as DuckDB's: each code point's own lower case. Spark's (ICU's) whole-string lower
 #: case differs from that in two places only, both turned off first: a final 'Σ' becomes 'ς',
@@ -197,10 +211,13 @@ class Translator:
             if isinstance(node, exp.Anonymous) and node.name.lower() == "regexp_full_match":
                 return _call("duck_full_match", *node.expressions)
             if isinstance(node, exp.TryCast) and node.to.is_type(exp.DataType.Type.TIMESTAMPTZ):
-                return exp.Case(ifs=[exp.If(
-                    this=_call("duck_full_match", node.this.copy(), exp.Literal.string(TIMESTAMP_PATTERN)),
-                    true=node,
-                )])
+                value = node.this
+                return exp.Case(ifs=[
+                    exp.If(this=_call("duck_full_match", value.copy(), exp.Literal.string(TIMESTAMP_PATTERN)),
+                           true=node),
+                    exp.If(this=_call("duck_date_like", value.copy()),
+                           true=_call("refuse_date", value.copy(), exp.Literal.string("the timestamp"))),
+                ])
             if isinstance(node, exp.Select):
                 return _zip_unnests(node)
             return node

@@ -265,6 +265,27 @@ def test_a_lake_with_tmdb_data_refines_to_the_same_lake(spark_session, tmp_path:
     assert tables[f"trusted_tmdb_movies dt={SAMPLE_DATE}"]["duplicates"] >= 1
 
 
+
+def test_a_date_spark_would_read_otherwise_stops_the_spark_refine(spark_session, tmp_path: Path) -> None:
+    """DuckDB types release_date '2024/05/01'; Spark's cast would not: the Spark engine refuses
+    (exit 2, nothing published) instead of quarantining a record DuckDB publishes."""
+    duck = tmp_path / "duck"
+    movie_id = (SAMPLES / "movies.csv").read_text("utf-8").splitlines()[1].split("|", 1)[0]
+    cli(duck, "ingest-csv", str(SAMPLES / "movies.csv"), "--date", SAMPLE_DATE)
+    record = awkward_tmdb_records(movie_id, "tt0000001")["Movies"][0]
+    folder = duck / f"Raw/TMDB/JSON/Movies/{SAMPLE_DATE.replace('-', '/')}"
+    folder.mkdir(parents=True)
+    (folder / "zz-awkward-99999.json").write_text(json.dumps([{**record, "release_date": "2024/05/01"}]), "utf-8")
+    spark = twin(duck, tmp_path / "spark")
+    assert cli(duck, "refine", "--engine", "duckdb")["exit_code"] == 0
+    runner = CliRunner()
+    with no_settings():
+        result = runner.invoke(app, ["refine", "--engine", "spark", "--lake", str(spark)])
+    assert result.exit_code == 2, result.output
+    assert "cannot refine this as DuckDB does: release_date '2024/05/01'" in result.output
+    assert "--engine duckdb" in result.output
+    assert not (spark / "Trusted").exists()
+
 # --- the command line ----------------------------------------------------------------------------
 
 
@@ -339,19 +360,20 @@ JSON_VALUES = [
     "5", "-5", '"5"', "1.5", "1.50", "1e3", "136", "2147483648", "12345678901234567890", "true",
     "null", '""', '"abc"', "[1]", '{"a":1}', '"2024-05-01"', '"2024"', '"2024-05"', '"2024-02-30"',
     '"yesterday"', '[{"name":"Drama"},{"id":1},5,null,{"name":null},{"name":7}]',
-    "[]", '"[1]"', '"tt0012349"', '"movie"', '"tv"', '"2024-05-01T25:00:00Z"', '"2024-05-01t10:00:00z"',
+    "[]", '"[1]"', '"tt0012349"', '"movie"', '"tv"',
 ]
-#: Values whose TMDB typing differs, on purpose or by necessity (trusted_tmdb_read.spark.sql,
-#: docs/refine.md): dates and timestamps spelled otherwise than TMDB and ingest-tmdb write them
-#: (DuckDB types them, Spark quarantines the record), and numbers whose text Java spells
-#: otherwise (only a quarantine reason shows it: the typed number is the same).
-JSON_DIFFERENT = [
+
+#: Values the Spark engine refuses to type rather than type them otherwise than DuckDB
+#: (trusted_tmdb_read.spark.sql, docs/refine.md): dates and timestamps written otherwise than
+#: TMDB and ingest-tmdb write them, and numbers Java spells in E notation where their text is
+#: shown. Each makes at least one of the expressions below refuse; none gives another value.
+JSON_REFUSED = [
     '"2024-5-1"', '"2024/05/01"', '" 2024-05-01"', '"2024-05-01 10:00"', '"2024-05-01T10:00Z"',
-    '"2024-05-01T10:00:00.1234567Z"', '"2024-05-01T10:00:00 UTC"',
-    *(ISO := [  # as a date only: DuckDB's date cast takes a timestamp's date; as timestamps, equal
-        '"2024-05-01T10:00:00Z"', '"2024-05-01T10:00:00+02:00"', '"2024-05-01T10:00:00+02"',
-        '"2024-05-01T10:00:00+0200"', '"2024-05-01T10:00:00.123456Z"',
-    ]),
+    '"2024-05-01T10:00:00.1234567Z"', '"2024-05-01T10:00:00 UTC"', '"infinity"', '"epoch"',
+    '"2024-05-01t10:00:00z"', '"2024-05-01T25:00:00Z"',  # DuckDB reads none: refused all the same
+    # as dates (DuckDB's date cast takes a timestamp's date); as timestamps they are typed alike
+    '"2024-05-01T10:00:00Z"', '"2024-05-01T10:00:00+02:00"', '"2024-05-01T10:00:00+02"',
+    '"2024-05-01T10:00:00+0200"', '"2024-05-01T10:00:00.123456Z"',
     "1e+20", "12345678.9", "0.0001", "1e-05",
 ]
 
@@ -429,18 +451,40 @@ def test_csv_typing_means_what_it_means_in_duckdb(spark_session) -> None:
     assert differences(names, NUMBERS, duck, spark) == set()
 
 
-def test_tmdb_typing_means_what_it_means_in_duckdb_but_for_the_documented_values(spark_session) -> None:
-    values = [f'{{"x":{v},"id":7,"imdb_id":"tt0012349","fetched_at":{v},"genres":{v},"media_type":{v}}}'
-              for v in [*JSON_VALUES, *JSON_DIFFERENT]]
-    names = ["f", "j_int", "j_bigint", "j_double", "j_date", "j_names", "identity", "timestamp"]
-    expressions = [
-        "f({v}, '$.x')", "j_int({v}, '$.x')", "j_bigint({v}, '$.x')", "j_double({v}, '$.x')",
-        "j_date({v}, '$.x')", "j_names({v}, '$.genres')", "j_identity_problems({v}, 'movie')",
-        "CAST(TRY_CAST(f({v}, '$.fetched_at') AS TIMESTAMPTZ) AS TIMESTAMP)",
-    ]
+def tmdb_record(value: str) -> str:
+    return f'{{"x":{value},"id":7,"imdb_id":"tt0012349","fetched_at":{value},"genres":{value},"media_type":{value}}}'
+
+
+TMDB_EXPRESSIONS = {
+    "f": "f({v}, '$.x')", "j_int": "j_int({v}, '$.x')", "j_bigint": "j_bigint({v}, '$.x')",
+    "j_double": "j_double({v}, '$.x')", "j_date": "j_date({v}, '$.x')",
+    "j_names": "j_names({v}, '$.genres')", "identity": "j_identity_problems({v}, 'movie')",
+    # as trusted_tmdb_movies.sql (shared) types fetched_at
+    "timestamp": "CAST(TRY_CAST(f({v}, '$.fetched_at') AS TIMESTAMPTZ) AS TIMESTAMP)",
+}
+
+
+def test_tmdb_typing_means_what_it_means_in_duckdb(spark_session) -> None:
+    values = [tmdb_record(v) for v in JSON_VALUES]
+    names, expressions = list(TMDB_EXPRESSIONS), list(TMDB_EXPRESSIONS.values())
     duck = duck_eval(["trusted_tmdb_read.sql"], expressions, values, as_json=True)
     spark = spark_eval(["trusted_tmdb_read.spark.sql"], expressions, values)
-    found = {(name, value[5:].split(',"id"', 1)[0]) for name, value in differences(names, values, duck, spark)}
-    assert {value for _, value in found} == set(JSON_DIFFERENT)
-    assert {name for name, _ in found} == {"f", "j_date", "timestamp", "identity"}  # never a typed number
-    assert {name for name, value in found if value in ISO} == {"j_date"}
+    assert differences(names, values, duck, spark) == set()
+
+
+def test_where_spark_would_type_otherwise_it_refuses(spark_session) -> None:
+    from moviedl.spark_engine import SparkRefusal
+
+    refused = set()
+    for value in JSON_REFUSED:
+        record = tmdb_record(value)
+        for name, expression in TMDB_EXPRESSIONS.items():
+            (duck,) = duck_eval(["trusted_tmdb_read.sql"], [expression], [record], as_json=True)
+            try:
+                (spark,) = spark_eval(["trusted_tmdb_read.spark.sql"], [expression], [record])
+            except SparkRefusal as exc:
+                assert "Spark engine cannot refine this as DuckDB does" in exc.message
+                refused.add(value)
+                continue
+            assert spark == duck, (name, value)
+    assert refused == set(JSON_REFUSED)
