@@ -18,6 +18,8 @@ translates to Spark text that means something else:
 * ``TRY_CAST(text AS TIMESTAMPTZ)`` types only the ISO spellings both engines read alike
   (:data:`TIMESTAMP_PATTERN`; Spark's cast would also take '2024'), and refuses (stops the
   statement with a :data:`REFUSED` error) on other text DuckDB may read as one ('2024/05/01').
+* ``CAST(x AS VARCHAR)`` refuses a double Spark would write in E notation where DuckDB writes
+  it positionally (a rating of 12345678 in a quarantine reason).
 * Several ``unnest(list)`` in one ``SELECT`` (DuckDB zips them) become one
   ``inline(arrays_zip(...))``; Spark allows one generator per ``SELECT``.
 
@@ -55,6 +57,15 @@ BUILTIN_MACROS = {
     # infinity, epoch) where Spark's read differs: the engine refuses rather than type it otherwise
     "duck_date_like": (
         ("s",), "s RLIKE '(?i)^\\\\s*(-?[0-9]+[-/ ][0-9]+[-/ ][0-9]+.*|-?infinity|epoch)\\\\s*\\\\z'",
+    ),
+    # a number as text: Spark writes a double under 0.001 or from 1e7 in E notation (1.0E-4,
+    # 1.23456789E7), DuckDB positionally up to 1e16 (0.0001, 12345678.9); between, both write
+    # the shortest text that reads back. Where they would differ, refuse.
+    "duck_text": (
+        ("x",),
+        "CASE WHEN typeof(x) IN ('double', 'float') AND CAST(x AS STRING) RLIKE '[0-9]E|NaN|Infinity' "
+        f"THEN raise_error(concat('{REFUSED}the number ', CAST(x AS STRING), "
+        "' would be written otherwise than DuckDB writes it')) ELSE CAST(x AS STRING) END",
     ),
     "refuse_date": (
         ("s", "what"),
@@ -210,6 +221,8 @@ class Translator:
                 return _call("duck_full_match", node.this, node.expression)
             if isinstance(node, exp.Anonymous) and node.name.lower() == "regexp_full_match":
                 return _call("duck_full_match", *node.expressions)
+            if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
+                return _call("duck_text", node.this)
             if isinstance(node, exp.TryCast) and node.to.is_type(exp.DataType.Type.TIMESTAMPTZ):
                 value = node.this
                 return exp.Case(ifs=[

@@ -451,6 +451,41 @@ def test_csv_typing_means_what_it_means_in_duckdb(spark_session) -> None:
     assert differences(names, NUMBERS, duck, spark) == set()
 
 
+
+def test_rule_reasons_write_numbers_as_duckdb_or_refuse(spark_session) -> None:
+    """A quarantine reason shows the offending value: a double as DuckDB writes it (12345678.0,
+    0.0001), which Spark writes otherwise beyond 1e7 and under 0.001 (1.2345678E7): refused."""
+    import pyarrow as pa
+
+    from moviedl.checks import RULES, rule_problems
+    from moviedl.spark_engine import SparkEngine, SparkRefusal
+
+    reason = rule_problems([r for r in RULES if r.columns in (("imdb_rating",), ("popularity",))])
+    same = [(11.0, 1.0), (-1.0, -1.5), (10.5, -0.25), (5.0, 2.0), (1e6, -999999.5), (None, -0.001)]
+    refused = [(12345678.0, 1.0), (5.0, -0.0001), (1e16, 2.0)]
+
+    def by_duckdb(rows: list[tuple[Any, Any]]) -> list[Any]:
+        return [r[0] for r in duckdb.execute(
+            f"SELECT {reason} FROM (SELECT unnest($a) AS imdb_rating, unnest($b) AS popularity)",
+            {"a": [a for a, _ in rows], "b": [b for _, b in rows]},
+        ).fetchall()]
+
+    def by_spark(rows: list[tuple[Any, Any]]) -> list[Any]:
+        engine = SparkEngine.open()
+        try:
+            table = pa.table({"n": range(len(rows)), "imdb_rating": pa.array([a for a, _ in rows], pa.float64()),
+                              "popularity": pa.array([b for _, b in rows], pa.float64())})
+            engine.spark.createDataFrame(table).createOrReplaceTempView("moviedl_test_rules")
+            return [r[0] for r in engine.rows(f"SELECT {reason} FROM moviedl_test_rules ORDER BY n")]
+        finally:
+            engine.close()
+
+    assert by_spark(same) == by_duckdb(same)
+    assert "imdb_rating 11.0" in by_duckdb(same)[0]
+    for row in refused:
+        with pytest.raises(SparkRefusal, match="would be written otherwise than DuckDB"):
+            by_spark([row])
+
 def tmdb_record(value: str) -> str:
     return f'{{"x":{value},"id":7,"imdb_id":"tt0012349","fetched_at":{value},"genres":{value},"media_type":{value}}}'
 

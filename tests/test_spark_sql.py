@@ -119,3 +119,10 @@ def test_every_refine_script_becomes_spark_sql(name: str) -> None:
     for statement in statements:
         if statement.kind != "macro":
             assert statement.sql and "MACRO" not in statement.sql.upper()
+
+
+def test_a_number_cast_to_text_is_refused_where_spark_would_spell_it_otherwise() -> None:
+    for text, dialect in (("SELECT CAST(x AS VARCHAR) FROM t", "duckdb"), ("SELECT CAST(x AS STRING) FROM t", "spark")):
+        found = one(text, dialect).sql
+        assert found.startswith("SELECT CASE WHEN TYPEOF(x) IN ('double', 'float')"), found
+        assert "RAISE_ERROR(CONCAT('moviedl refused: the number '" in found
