@@ -15,7 +15,10 @@ has no statement for, the engine does with Spark's DataFrame API, and nothing mo
   ``read_csv`` skips them). ``read_json_records(:files)``: each record of JSON array files, as the
   exact text stored (DuckDB's ``read_json_objects`` keeps it; Spark's JSON functions would
   rewrite numbers), read on the driver.
-* Parquet: inputs are read with Spark (columns matched by name); each output is collected as
+* Input files are local paths (refine downloads an S3 lake's first): a local Spark reads them
+  in parallel; on a cluster, whose executors cannot open them, the engine reads them on the
+  driver and hands Spark their rows (:attr:`SparkEngine.inputs_on_driver`).
+* Parquet: inputs are read with columns matched by name; each output is collected as
   Arrow and written by pyarrow as one zstd file with the key-value metadata moviedl records
   (Spark writes folders of part files and cannot set footer metadata). Footers (rows, schema,
   metadata) are read with pyarrow.
@@ -159,7 +162,7 @@ def session(scratch: Path | None = None) -> tuple[SparkSession, bool]:
                 hint="Install Java 17 or 21 (e.g. apt-get install openjdk-17-jre-headless) or set "
                 "JAVA_HOME; or use --engine duckdb.",
             )
-        builder = SparkSession.builder.master(os.environ.get("MOVIEDL_SPARK_MASTER", DEFAULT_MASTER))
+        builder = SparkSession.builder.master(DEFAULT_MASTER)
         builder = builder.appName("moviedl")
         for key, value in SESSION_CONF.items():
             builder = builder.config(key, value)
@@ -207,9 +210,23 @@ class SparkEngine:
     input_errors: tuple[type[Exception], ...] = (SparkInputError,)
     out_of_memory: tuple[type[Exception], ...] = (SparkOutOfMemory,)
 
-    def __init__(self, spark: SparkSession, *, owned: bool = False) -> None:
+    #: :attr:`inputs_on_driver` for every new engine when not None (tests read both ways)
+    INPUTS_ON_DRIVER: bool | None = None
+
+    def __init__(
+        self, spark: SparkSession, *, owned: bool = False, inputs_on_driver: bool | None = None
+    ) -> None:
         self.spark = spark
         self._owned = owned
+        #: Read input files on the driver and hand Spark their rows, rather than have executors
+        #: read them: refine gives local paths, which executors on other machines cannot open.
+        #: The default: only when Spark is not in local mode (a cluster, AWS Glue).
+        if inputs_on_driver is None:
+            inputs_on_driver = self.INPUTS_ON_DRIVER
+        self.inputs_on_driver = (
+            not str(spark.sparkContext.master).startswith("local")
+            if inputs_on_driver is None else inputs_on_driver
+        )
         for key, value in SQL_CONF.items():
             spark.conf.set(key, value)
         icu = _icu(spark)
@@ -305,9 +322,21 @@ class SparkEngine:
 
     def _read_lines(self, path: str) -> DataFrame:
         """(line, value): the file's non-empty lines and their numbers among them (the header
-        is line 1), a trailing CR removed; numbered in parallel from each split's offset."""
+        is line 1), a trailing CR removed; numbered in parallel from each split's offset (or
+        read on the driver, :attr:`inputs_on_driver`)."""
         from pyspark.sql import Window
         from pyspark.sql import functions as F
+
+        if self.inputs_on_driver:
+            try:
+                content = Path(path).read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SparkInputError(f"{path}: {exc}") from None
+            lines = [line.removesuffix("\r") for line in content.split("\n")]
+            values = [line for line in lines if line]
+            table = pa.table({"line": pa.array(range(1, len(values) + 1), pa.int64()),
+                              "value": pa.array(values, pa.string())})
+            return self.spark.createDataFrame(table)
 
         text = (
             self.spark.read.option("lineSep", "\n").text(_hadoop_path(path))
@@ -375,18 +404,15 @@ class SparkEngine:
                 else:
                     fields = pq.read_schema(files[0])
                     schema, wanted = None, list(fields.names)
-                reader = self.spark.read.option("mergeSchema", "false")
-                if schema is not None:
-                    reader = reader.schema(schema)
                 selected = [F.col(_tick(c)) for c in wanted]
                 if not tags:
-                    df = reader.parquet(*[_hadoop_path(f) for f in files]).select(*selected)
+                    df = self._parquet(list(files), schema, columns).select(*selected)
                 else:  # one read per distinct tag value, each tagged with its values
                     groups: dict[tuple[str, ...], list[str]] = {}
                     for i, path in enumerate(files):
                         groups.setdefault(tuple(str(v[i]) for v in tags.values()), []).append(path)
                     parts = [
-                        reader.parquet(*[_hadoop_path(f) for f in paths]).select(
+                        self._parquet(paths, schema, columns).select(
                             *selected, *[F.lit(v).alias(c) for c, v in zip(tags, values, strict=True)]
                         )
                         for values, paths in groups.items()
@@ -398,6 +424,36 @@ class SparkEngine:
             df.createOrReplaceTempView(name)
             self._views.add(name)
         return ident(name)
+
+    def _parquet(
+        self, files: list[str], schema: str | None, columns: Sequence[tuple[str, str]] | None
+    ) -> DataFrame:
+        """The rows of local Parquet files, columns matched by name (``schema``: Spark's DDL
+        of the contract's ``columns``; a column a file lacks is NULL)."""
+        if not self.inputs_on_driver:
+            reader = self.spark.read.option("mergeSchema", "false")
+            if schema is not None:
+                reader = reader.schema(schema)
+            return reader.parquet(*[_hadoop_path(f) for f in files])
+        from pyspark.sql import functions as F
+
+        try:
+            tables = [pq.read_table(f) for f in files]
+        except (OSError, pa.ArrowException) as exc:
+            raise SparkError(str(exc).splitlines()[0]) from None
+        if columns is None:
+            return self.spark.createDataFrame(pa.concat_tables(tables, promote_options="permissive"))
+        wanted = [c for c, _ in columns]
+        parts = []
+        for table in tables:
+            present = [c for c in wanted if c in table.column_names]
+            part = table.select(present)
+            for name in wanted:
+                if name not in present:
+                    part = part.append_column(name, pa.nulls(part.num_rows, pa.string()))
+            parts.append(part.select(wanted))
+        found = self.spark.createDataFrame(pa.concat_tables(parts, promote_options="permissive"))
+        return found.select(*[F.col(_tick(c)).cast(SPARK_TYPES[t]).alias(c) for c, t in columns])
 
     def write_parquet(
         self,

@@ -165,7 +165,15 @@ def test_the_samples_refine_to_the_same_lake(spark_session, tmp_path: Path) -> N
 # --- (b) generated data: three dates, dirty rows, two runs ----------------------------------------
 
 
-def test_dirty_data_over_three_dates_refines_to_the_same_lake(spark_session, tmp_path: Path) -> None:
+@pytest.mark.parametrize("reader", ["executors", "driver"])
+def test_dirty_data_over_three_dates_refines_to_the_same_lake(
+    spark_session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
+) -> None:
+    """``driver``: the engine reads the input files itself and hands Spark their rows, as it
+    does on a cluster (AWS Glue), where executors cannot open refine's local paths."""
+    from moviedl.spark_engine import SparkEngine
+
+    monkeypatch.setattr(SparkEngine, "INPUTS_ON_DRIVER", reader == "driver")
     # the generator's clean rows break value rules too (deaths beyond now + 10 years...): about
     # 5-12% of a file is quarantined, above the default 10% that fails the audit
     Path("moviedl.toml").write_text("[checks]\nquarantine_fail_share = 0.3\n", "utf-8")
