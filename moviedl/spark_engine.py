@@ -29,7 +29,9 @@ UI, quiet logs, scratch files in refine's workspace) that :meth:`SparkEngine.clo
 
 Errors: every failure leaves as :class:`SparkError` (its first line is Spark's message without
 the error-class decoration); unreadable input as :class:`SparkInputError`; memory exhaustion as
-:class:`SparkOutOfMemory`.
+:class:`SparkOutOfMemory`. Where Spark would type or word a value otherwise than DuckDB (the
+SQL raises a ``moviedl refused:`` error, see :mod:`moviedl.spark_sql`), :class:`SparkRefusal`:
+an input error (exit 2) that sends the user to the DuckDB engine.
 """
 
 from __future__ import annotations
@@ -60,8 +62,8 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = "pip install 'moviedl[spark]'"
 DEFAULT_MASTER = "local[2]"
-#: Settings of a session this engine starts (a running session keeps its own; see
-#: :func:`check_session`). ANSI: a failed CAST raises, as in DuckDB; TRY_CAST returns NULL.
+#: Settings of a session this engine starts (a running session keeps its own, but for
+#: :data:`SQL_CONF`). ANSI: a failed CAST raises, as in DuckDB; TRY_CAST returns NULL.
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.ansi.enabled": "true",
@@ -74,7 +76,7 @@ SESSION_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.driver.memory": "2g",
 }
-#: Settings the SQL depends on, set on whichever session the engine runs in.
+#: Settings the SQL depends on, set on whichever session the engine runs in (Glue's too).
 SQL_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.ansi.enabled": "true",

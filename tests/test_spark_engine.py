@@ -410,22 +410,32 @@ def duck_eval(files: list[str], expressions: list[str], values: list[Any], as_js
         con.close()
 
 
-def spark_eval(files: list[str], expressions: list[str], values: list[Any]) -> list[tuple[Any, ...]]:
+def spark_engine_with(files: list[str]) -> Any:
+    """A Spark engine that knows the macros of ``files`` (close it)."""
     from moviedl.spark_engine import SparkEngine
 
     engine = SparkEngine.open()
-    try:
-        for file in files:
-            for statement in macro_statements(file):
-                engine.sql.statement(statement, "spark" if file.endswith(".spark.sql") else "duckdb")
-        import pyarrow as pa
+    for file in files:
+        for statement in macro_statements(file):
+            engine.sql.statement(statement, "spark" if file.endswith(".spark.sql") else "duckdb")
+    return engine
 
+
+def spark_eval(
+    files: list[str], expressions: list[str], values: list[Any], engine: Any = None
+) -> list[tuple[Any, ...]]:
+    import pyarrow as pa
+
+    own = engine is None
+    engine = engine or spark_engine_with(files)
+    try:
         table = pa.table({"n": list(range(len(values))), "v": pa.array(values, pa.string())})
         engine.spark.createDataFrame(table).createOrReplaceTempView("moviedl_test_values")
         selected = ", ".join(e.replace("{v}", "v") for e in expressions)
         return engine.rows(f"SELECT {selected} FROM moviedl_test_values ORDER BY n")
     finally:
-        engine.close()
+        if own:
+            engine.close()
 
 
 def differences(names: list[str], values: list[Any], duck: list[tuple[Any, ...]], spark: list[tuple[Any, ...]]) -> set[tuple[str, Any]]:
@@ -519,15 +529,19 @@ def test_where_spark_would_type_otherwise_it_refuses(spark_session) -> None:
     from moviedl.spark_engine import SparkRefusal
 
     refused = set()
-    for value in JSON_REFUSED:
-        record = tmdb_record(value)
-        for name, expression in TMDB_EXPRESSIONS.items():
-            (duck,) = duck_eval(["trusted_tmdb_read.sql"], [expression], [record], as_json=True)
-            try:
-                (spark,) = spark_eval(["trusted_tmdb_read.spark.sql"], [expression], [record])
-            except SparkRefusal as exc:
-                assert "Spark engine cannot refine this as DuckDB does" in exc.message
-                refused.add(value)
-                continue
-            assert spark == duck, (name, value)
+    engine = spark_engine_with(["trusted_tmdb_read.spark.sql"])
+    try:
+        for value in JSON_REFUSED:
+            record = tmdb_record(value)
+            ducks = duck_eval(["trusted_tmdb_read.sql"], list(TMDB_EXPRESSIONS.values()), [record], as_json=True)[0]
+            for (name, expression), duck in zip(TMDB_EXPRESSIONS.items(), ducks, strict=True):
+                try:
+                    ((spark,),) = spark_eval([], [expression], [record], engine)
+                except SparkRefusal as exc:
+                    assert "Spark engine cannot refine this as DuckDB does" in exc.message
+                    refused.add(value)
+                    continue
+                assert spark == duck, (name, value)
+    finally:
+        engine.close()
     assert refused == set(JSON_REFUSED)
