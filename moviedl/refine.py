@@ -10,8 +10,8 @@ Trusted stage has published, and is rebuilt from every Trusted partition.
 Which dates the Trusted stage builds: ``--date D`` builds that date's partitions; without it,
 the latest Raw date plus every earlier Raw date whose Trusted partition is missing (catch-up).
 
-Everything runs on one :class:`~moviedl.engine.Engine` (today :class:`~moviedl.duck.DuckDBEngine`,
-the only place this module names DuckDB).
+Everything runs on one :class:`~moviedl.engine.Engine` chosen by ``refine.engine``
+(:func:`~moviedl.engine.open_engine`: DuckDB, or Spark with ``--engine spark``).
 """
 
 from __future__ import annotations
