@@ -198,10 +198,11 @@ def build_wheel(workdir: Path) -> Path:
             shutil.copy2(root / name, source / name)
     shutil.copytree(root / "moviedl", source / "moviedl",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
-    progress.activity("building the moviedl wheel")
     command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                "--disable-pip-version-check", "--quiet", "-w", str(out), str(source)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
+    with progress.stage("glue-job deploy"):  # a library call leaves no activity behind
+        progress.activity("building the moviedl wheel")
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
     wheels = sorted(out.glob("moviedl-*.whl"))
     if done.returncode != 0 or len(wheels) != 1:
         tail = " | ".join(line.strip() for line in (done.stderr or done.stdout).splitlines()[-4:] if line.strip())
