@@ -20,6 +20,11 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+
+try:  # recent typer vendors click (and no longer installs it); older typer raises click's own
+    from typer._click import exceptions as _click_exceptions
+except ImportError:  # pragma: no cover - older typer
+    import click.exceptions as _click_exceptions  # type: ignore[no-redef]
 from rich.markup import escape
 
 from moviedl import __version__, api, interrupt
@@ -163,13 +168,11 @@ def _errors(command: str, format: OutputFormat = OutputFormat.text) -> Iterator[
     failed command still prints its summary on stdout (``ok: false``, the exit code and the
     problem), so a script reading stdout always gets one JSON object.
     """
-    import click
-
     debug = bool(os.environ.get("MOVIEDL_DEBUG"))
     try:
         yield
         interrupt.check()  # the work may have swallowed the interrupt: its outcome does not stand
-    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+    except (typer.Exit, typer.Abort, _click_exceptions.ClickException):  # typer's ways out: code, usage
         raise
     except BaseException as exc:
         if interrupt.is_interrupt(exc):

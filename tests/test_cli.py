@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import typer
 
 from moviedl import __version__
@@ -106,3 +110,15 @@ def test_logging_options_work_after_the_command_too(invoke, tmp_path, sample_lak
 
     events = [json.loads(line) for line in log.read_text("utf-8").splitlines()]
     assert events and all("event" in e or "message" in e for e in events)
+
+
+def test_the_cli_imports_no_click_of_its_own(tmp_path: Path) -> None:
+    """Recent typer vendors click and no longer installs it (a plain `pip install .` has no
+    click): the error boundary must work without it."""
+    code = ("import sys; sys.modules['click'] = None\n"  # `import click` now fails
+            "from moviedl.cli import main\n"
+            f"sys.argv = ['moviedl', 'ingest-csv', {str(tmp_path / 'missing.csv')!r}, '--lake', {str(tmp_path / 'lake')!r}]\n"
+            "main()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "missing.csv" in proc.stderr and "Traceback" not in proc.stderr
