@@ -132,6 +132,30 @@ def _engine(value: Any) -> str:
     return text
 
 
+def _spark_master(value: Any) -> str:
+    text = _str(value)
+    if not re.fullmatch(r"local(\[(\d+|\*)(,\s*\d+)?\])?|(spark|k8s|mesos)://\S+|yarn", text):
+        raise ValueError("a Spark master URL: local[N] (N cores, or * for all), spark://host:port, yarn or k8s://...")
+    if re.fullmatch(r"local\[0+(,.*)?\]", text):
+        raise ValueError("local[N] with N ≥ 1 cores")
+    return text
+
+
+#: Spark refuses a driver below about 450 MiB (its reserved 300 MiB × 1.5).
+_MIN_DRIVER_MIB = 512
+_UNITS_MIB = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
+
+
+def _spark_memory(value: Any) -> str:
+    text = value.strip().lower() if isinstance(value, str) else ""
+    found = re.fullmatch(r"(\d+)\s*([kmgt])b?", text)
+    if not found:
+        raise ValueError("a JVM memory size with its unit, e.g. 2g or 1536m")
+    if int(found.group(1)) * _UNITS_MIB[found.group(2)] < _MIN_DRIVER_MIB:
+        raise ValueError(f"at least {_MIN_DRIVER_MIB}m (Spark does not start with less)")
+    return f"{found.group(1)}{found.group(2)}"
+
+
 def _role_arn(value: Any) -> str:
     text = _str(value)
     if not re.fullmatch(r"arn:[\w-]+:iam::(\d{12}|\*):role/[\w+=,.@/-]+", text):
@@ -251,6 +275,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("refine.keep_versions", _positive_int, 3, help="previous versions of each table kept under _moviedl/"),
     Option("refine.engine", _engine, "duckdb", ("MOVIEDL_ENGINE",),
            help="the SQL engine refine runs on: duckdb (one machine) or spark (pip install 'moviedl[spark]')"),
+    Option("spark.master", _spark_master, "local[2]", ("MOVIEDL_SPARK_MASTER",),
+           help="where refine --engine spark starts Spark: local[N] (N cores of this machine), spark://host:port..."),
+    Option("spark.driver_memory", _spark_memory, "2g", ("MOVIEDL_SPARK_DRIVER_MEMORY",),
+           help="memory of the Spark driver refine --engine spark starts (in local mode: all of Spark's)"),
     Option("glue.job_name", _str, "moviedl-refine", ("MOVIEDL_GLUE_JOB_NAME",),
            help="the AWS Glue job 'moviedl glue-job' deploys and starts"),
     Option("glue.role_arn", _role_arn, None, ("MOVIEDL_GLUE_ROLE_ARN",),
@@ -310,6 +338,8 @@ class Settings:
     athena_output_location: str | None
     refine_keep_versions: int
     refine_engine: str
+    spark_master: str
+    spark_driver_memory: str
     glue_job_name: str
     glue_role_arn: str | None
     glue_worker_type: str
