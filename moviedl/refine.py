@@ -324,7 +324,6 @@ def _star_schema(run: _Run, inputs: str) -> list[Staged]:
         run.summary.notes.append(
             "no TMDB data in the Trusted zone yet: Refined TMDB columns are NULL"
         )
-    run.engine.run_script("validate_trusted_pairs")  # what FatoFilme must cover
     latest = max((d for parts in trusted.partitions.values() for d in parts), default=None)
     run.lake_checks = [
         tmdb_coverage(DIM_FILMES.name, enriched, titles, run.settings.validate_min_tmdb_coverage),

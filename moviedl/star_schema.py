@@ -105,8 +105,11 @@ def build_refined(
     *,
     force_empty: Collection[str] = (),
 ) -> list[Staged]:
-    """Build every Refined table into the staging area (dimensions first, then facts)."""
+    """Build every Refined table into the staging area (dimensions first, then facts), and
+    ``v_trusted_pairs``, the (title, genre) pairs of Trusted that FatoFilme must cover
+    (``sql/validate_trusted_pairs.sql``, the query ``validate`` checks the lake with)."""
     engine.run_script("refined")
+    engine.run_script("validate_trusted_pairs")
     titles = scalar(
         engine,
         "SELECT count(DISTINCT imdb_id) FROM (SELECT imdb_id FROM in_movies "
