@@ -299,6 +299,34 @@ def test_trusted_rows_are_typed_split_and_nulled(
     ]  # 6 lines, 1 duplicate
 
 
+@pytest.mark.parametrize(
+    ("genero", "expected"),
+    [
+        ("Comedy,Drama", ["Comedy", "Drama"]),
+        (" Comedy , Drama ", ["Comedy", "Drama"]),
+        ("Comedy,,Drama,", ["Comedy", "Drama"]),
+        (",Comedy", ["Comedy"]),
+        ("Comédia, Drama", ["Comédia", "Drama"]),
+        ("Comedy\u00a0,\u00a0Drama", ["Comedy", "Drama"]),  # no-break spaces trim too
+        ("Sci-Fi\tNoir,Drama", ["Sci-Fi\tNoir", "Drama"]),  # a tab is data, as before
+        (" , ", []),
+    ],
+)
+def test_list_items_are_trimmed_and_empty_ones_dropped(
+    tmp_path: Path, invoke: Any, movies_csv: Path, genero: str, expected: list[str]
+) -> None:
+    """The common shape (plain ASCII, no space, no empty item) takes a faster path; every other
+    shape must still be trimmed and cleaned exactly the same way."""
+    header, body = sample_lines(movies_csv)
+    names = header.split("|")
+    fields = body[0].split("|")
+    fields[names.index("genero")] = genero
+    lake = str(tmp_path / "lake")
+    ingest(invoke, lake, write_csv(tmp_path / "movies.csv", header, ["|".join(fields)]))
+    assert refine(invoke, lake, "--stage", "trusted")[0] == 0
+    assert query(lake, TRUSTED_MOVIES.data_key(DAY), "SELECT genres FROM t") == [(expected,)]
+
+
 def test_columns_are_matched_by_header_name_not_position(
     tmp_path: Path, invoke: Any, movies_csv: Path
 ) -> None:
