@@ -18,14 +18,18 @@ has no statement for, the engine does with Spark's DataFrame API, and nothing mo
 * Input files are local paths (refine downloads an S3 lake's first): a local Spark reads them
   in parallel; on a cluster, whose executors cannot open them, the engine reads them on the
   driver and hands Spark their rows (:attr:`SparkEngine.inputs_on_driver`).
-* Parquet: inputs are read with columns matched by name; each output is collected as
-  Arrow and written by pyarrow as one zstd file with the key-value metadata moviedl records
-  (Spark writes folders of part files and cannot set footer metadata). Footers (rows, schema,
+* Parquet: inputs are read with columns matched by name. Each output is written by the
+  executors as a folder of part files in the engine's scratch folder, then streamed batch by
+  batch into the one zstd file with the key-value metadata moviedl records (Spark cannot set
+  footer metadata): the driver holds one batch at a time, whatever the table's size. On a
+  cluster, whose executors cannot write to the driver's disk, the rows come to the driver one
+  partition at a time instead (:attr:`SparkEngine.outputs_on_driver`). Footers (rows, schema,
   metadata) are read with pyarrow.
 
 The session: the one already running (``SparkSession.getActiveSession()``; in AWS Glue, Glue's),
-which the engine never stops; else a new ``local[2]`` session (UTC, ANSI SQL, small shuffles, no
-UI, quiet logs, scratch files in refine's workspace) that :meth:`SparkEngine.close` stops.
+which the engine never stops; else a new session on ``spark.master`` (default ``local[2]``) with
+``spark.driver_memory`` (default 2g) (UTC, ANSI SQL, small shuffles, no UI, quiet logs, scratch
+files in refine's workspace) that :meth:`SparkEngine.close` stops.
 
 Errors: every failure leaves as :class:`SparkError` (its first line is Spark's message without
 the error-class decoration); unreadable input as :class:`SparkInputError`; memory exhaustion as
@@ -40,8 +44,10 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import threading
 import unicodedata
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
@@ -62,8 +68,13 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = "pip install 'moviedl[spark]'"
 DEFAULT_MASTER = "local[2]"
+DEFAULT_DRIVER_MEMORY = "2g"
+#: The oldest Spark the engine runs on (AWS Glue 5.0 runs 3.5.4).
+MIN_SPARK = (3, 5)
 #: Settings of a session this engine starts (a running session keeps its own, but for
-#: :data:`SQL_CONF`). ANSI: a failed CAST raises, as in DuckDB; TRY_CAST returns NULL.
+#: :data:`SQL_CONF`), besides ``spark.master`` and ``spark.driver.memory`` (moviedl's
+#: ``spark.master`` and ``spark.driver_memory``). ANSI: a failed CAST raises, as in DuckDB;
+#: TRY_CAST returns NULL.
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.ansi.enabled": "true",
@@ -74,14 +85,20 @@ SESSION_CONF = {
     "spark.sql.catalogImplementation": "in-memory",
     "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
-    "spark.driver.memory": "2g",
 }
 #: Settings the SQL depends on, set on whichever session the engine runs in (Glue's too).
 SQL_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.ansi.enabled": "true",
     "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
+    # part files of outputs: timestamps as Parquet's INT64 micros, as DuckDB writes them
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
+#: Rows per batch of an output's merge into its single Parquet file (and per row group of it):
+#: what the driver holds of a table at a time.
+MERGE_BATCH_ROWS = 122_880
+#: Row groups of the part files the executors write (bounds what one read of them holds).
+PART_ROW_GROUP_BYTES = 32 * 1024 * 1024
 _LOG4J = """\
 rootLogger.level = off
 rootLogger.appenderRef.stderr.ref = console
@@ -148,9 +165,16 @@ def java_problem() -> str | None:
 _lock = threading.Lock()
 
 
-def session(scratch: Path | None = None) -> tuple[SparkSession, bool]:
-    """The running Spark session, or a new local one; and whether this call created it."""
-    load_pyspark()
+def session(
+    scratch: Path | None = None,
+    *,
+    master: str = DEFAULT_MASTER,
+    driver_memory: str = DEFAULT_DRIVER_MEMORY,
+) -> tuple[SparkSession, bool]:
+    """The running Spark session, or a new one on ``master`` with ``driver_memory`` (a running
+    session keeps its own); and whether this call created it."""
+    pyspark = load_pyspark()
+    check_version(pyspark.__version__)
     from pyspark.sql import SparkSession
 
     with _lock:
@@ -164,9 +188,9 @@ def session(scratch: Path | None = None) -> tuple[SparkSession, bool]:
                 hint="Install Java 17 or 21 (e.g. apt-get install openjdk-17-jre-headless) or set "
                 "JAVA_HOME; or use --engine duckdb.",
             )
-        builder = SparkSession.builder.master(DEFAULT_MASTER)
+        builder = SparkSession.builder.master(master)
         builder = builder.appName("moviedl")
-        for key, value in SESSION_CONF.items():
+        for key, value in {**SESSION_CONF, "spark.driver.memory": driver_memory}.items():
             builder = builder.config(key, value)
         quiet = None
         if scratch is not None:
@@ -180,11 +204,24 @@ def session(scratch: Path | None = None) -> tuple[SparkSession, bool]:
                 spark = builder.getOrCreate()
         except Exception as exc:  # the JVM did not start (a Java too old or too new, no memory)
             raise ConfigError(
-                f"refine.engine = spark could not start Spark: {_first_line(exc)}",
-                hint="Spark 4 needs Java 17 or 21 (JAVA_HOME); or use --engine duckdb.",
+                f"refine.engine = spark could not start Spark (spark.master = {master}, "
+                f"spark.driver_memory = {driver_memory}): {_first_line(exc)}",
+                hint="Spark needs Java 17 or 21 (JAVA_HOME) and the memory spark.driver_memory "
+                "asks for; or use --engine duckdb.",
             ) from None
         spark.sparkContext.setLogLevel("OFF")
         return spark, True
+
+
+def check_version(version: str) -> None:
+    """Refuse (:class:`ConfigError`) a PySpark older than :data:`MIN_SPARK`."""
+    found = tuple(int(n) for n in re.findall(r"\d+", version)[:2])
+    if found < MIN_SPARK:
+        raise ConfigError(
+            f"refine.engine = spark needs Spark {'.'.join(map(str, MIN_SPARK))} or later; "
+            f"PySpark {version} is installed",
+            hint=f"Upgrade: {INSTALL_HINT} (or run on AWS Glue 5.0 or later); or use --engine duckdb.",
+        )
 
 
 @contextmanager
@@ -212,23 +249,39 @@ class SparkEngine:
     input_errors: tuple[type[Exception], ...] = (SparkInputError,)
     out_of_memory: tuple[type[Exception], ...] = (SparkOutOfMemory,)
 
-    #: :attr:`inputs_on_driver` for every new engine when not None (tests read both ways)
+    #: :attr:`inputs_on_driver` / :attr:`outputs_on_driver` for every new engine when not None
+    #: (tests run both ways)
     INPUTS_ON_DRIVER: bool | None = None
+    OUTPUTS_ON_DRIVER: bool | None = None
 
     def __init__(
-        self, spark: SparkSession, *, owned: bool = False, inputs_on_driver: bool | None = None
+        self,
+        spark: SparkSession,
+        *,
+        owned: bool = False,
+        inputs_on_driver: bool | None = None,
+        outputs_on_driver: bool | None = None,
+        scratch: Path | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.spark = spark
         self._owned = owned
+        self._settings = settings
+        local = str(spark.sparkContext.master).startswith("local")
         #: Read input files on the driver and hand Spark their rows, rather than have executors
         #: read them: refine gives local paths, which executors on other machines cannot open.
         #: The default: only when Spark is not in local mode (a cluster, AWS Glue).
         if inputs_on_driver is None:
             inputs_on_driver = self.INPUTS_ON_DRIVER
-        self.inputs_on_driver = (
-            not str(spark.sparkContext.master).startswith("local")
-            if inputs_on_driver is None else inputs_on_driver
-        )
+        self.inputs_on_driver = not local if inputs_on_driver is None else inputs_on_driver
+        #: Bring an output's rows to the driver one partition at a time to write its file,
+        #: rather than have executors write part files into :attr:`scratch` (a folder of the
+        #: driver's machine). The default: only when Spark is not in local mode.
+        if outputs_on_driver is None:
+            outputs_on_driver = self.OUTPUTS_ON_DRIVER
+        self.outputs_on_driver = not local if outputs_on_driver is None else outputs_on_driver
+        self._scratch = scratch
+        self._own_scratch: Path | None = None
         for key, value in SQL_CONF.items():
             spark.conf.set(key, value)
         icu = _icu(spark)
@@ -240,8 +293,21 @@ class SparkEngine:
 
     @classmethod
     def open(cls, settings: Settings | None = None, scratch: Path | None = None) -> SparkEngine:
-        spark, created = session(scratch)
-        return cls(spark, owned=created)
+        if settings is None:
+            spark, created = session(scratch)
+        else:
+            spark, created = session(
+                scratch, master=settings.spark_master, driver_memory=settings.spark_driver_memory
+            )
+        return cls(spark, owned=created, scratch=scratch, settings=settings)
+
+    @property
+    def scratch(self) -> Path:
+        """A local folder for the engine's temporary files (refine's, else one of its own)."""
+        if self._scratch is None:
+            self._own_scratch = Path(tempfile.mkdtemp(prefix="moviedl-spark-"))
+            self._scratch = self._own_scratch
+        return self._scratch
 
     # --- SQL ----------------------------------------------------------------------------------
 
@@ -465,24 +531,27 @@ class SparkEngine:
         *,
         metadata: Mapping[str, str] | None = None,
     ) -> int:
+        """Spark computes the rows; the driver writes them to ``path`` one batch at a time
+        (:data:`MERGE_BATCH_ROWS`), from the part files the executors wrote (local mode) or
+        from the partitions it fetches one by one (:attr:`outputs_on_driver`): its memory
+        holds a batch, never the table. The rows keep the order Spark gives them."""
         with self._errors():
             statements = self.sql.statements(select)
             if len(statements) != 1 or statements[0].kind != "query":
                 raise TranslationError("write_parquet() takes one query")
             df = self._df(statements[0], params)
+            schema = nullable(arrow_schema(df.schema))
+            if self.outputs_on_driver:
+                return write_single(path, schema, _partition_batches(df, schema), metadata)
+            parts = self.scratch / f"parts-{uuid.uuid4().hex}"
             try:
-                table = df.toArrow()
-            except MemoryError as exc:
-                raise SparkOutOfMemory(f"collecting {path.name} on the driver: {exc}") from None
-            table = table.cast(nullable(table.schema))
-            try:  # no ARROW:schema key: the footer holds what DuckDB's holds
-                with pq.ParquetWriter(path, table.schema, compression="zstd", store_schema=False) as out:
-                    out.write_table(table)
-                    if metadata:
-                        out.add_key_value_metadata({str(k): str(v) for k, v in metadata.items()})
-            except (OSError, pa.ArrowException) as exc:
-                raise SparkError(f"{path}: {exc}") from None
-        return table.num_rows
+                (df.write.mode("overwrite")
+                 .option("compression", "snappy")
+                 .option("parquet.block.size", PART_ROW_GROUP_BYTES)
+                 .parquet(_hadoop_path(str(parts))))
+                return write_single(path, schema, part_batches(parts, schema), metadata)
+            finally:
+                shutil.rmtree(parts, ignore_errors=True)
 
     def parquet_rows(self, path: str) -> int:
         with _pyarrow_errors(path):
@@ -511,19 +580,32 @@ class SparkEngine:
             raise
         except TranslationError as exc:
             raise SparkError(str(exc)) from exc
-        except (PySparkException, Py4JError) as exc:
-            raise classify(exc) from exc
+        except MemoryError as exc:  # Python's side (pyarrow's allocations included)
+            raise SparkOutOfMemory(f"the driver's Python process: {_first_line(exc)}") from exc
+        except (PySparkException, Py4JError, ConnectionError) as exc:
+            text = _text(exc)  # once: a Py4J error's text comes from the JVM, which may be going
+            raise (_jvm_stopped(exc, text) or classify(exc, text)) from exc
 
     def out_of_memory_error(self, exc: BaseException, consequence: str = "") -> ConfigError:
-        try:
-            memory = self.spark.conf.get("spark.driver.memory", "1g")
-        except Exception:  # a session that is gone
-            memory = "?"
+        memory: str | None
+        if self._owned and self._settings is not None:
+            memory = self._settings.spark_driver_memory
+        else:
+            try:
+                memory = self.spark.conf.get("spark.driver.memory", "1g")
+            except Exception:  # a session that is gone
+                memory = "?"
+        if self._owned:  # a session this engine started: moviedl's settings sized it
+            hint = ("Raise spark.driver_memory (MOVIEDL_SPARK_DRIVER_MEMORY or [spark] "
+                    "driver_memory in moviedl.toml), or run refine with --engine duckdb, which "
+                    "spills to disk.")
+        else:  # AWS Glue's session, or one started before moviedl
+            hint = ("Give the Spark session more memory (spark.driver.memory and "
+                    "spark.executor.memory where it is started; on AWS Glue a bigger "
+                    "glue.worker_type), or run refine with --engine duckdb, which spills to disk.")
         return ConfigError(
             f"Spark ran out of memory (spark.driver.memory = {memory}): {_first_line(exc)}{consequence}",
-            hint="Give Spark more memory (spark.driver.memory in spark-defaults.conf or "
-            "PYSPARK_SUBMIT_ARGS; bigger Glue workers), or run refine with --engine duckdb, "
-            "which spills to disk.",
+            hint=hint,
         )
 
     def close(self) -> None:
@@ -533,7 +615,13 @@ class SparkEngine:
             except Exception:  # the session may already be gone
                 pass
         if self._owned:
-            self.spark.stop()
+            try:
+                self.spark.stop()
+            except Exception:  # a JVM that already stopped (out of memory)
+                pass
+        if self._own_scratch is not None:
+            shutil.rmtree(self._own_scratch, ignore_errors=True)
+            self._own_scratch = self._scratch = None
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -611,6 +699,91 @@ def nullable(schema: pa.Schema) -> pa.Schema:
     return pa.schema([pa.field(f.name, loose(f.type), nullable=True) for f in schema])
 
 
+def arrow_type(type_: Any) -> pa.DataType:
+    """A Spark SQL type as Arrow's, as pyspark's ``toArrow`` gives it (timestamps in UTC)."""
+    from pyspark.sql import types as T
+
+    simple = {
+        T.StringType: pa.string(), T.IntegerType: pa.int32(), T.LongType: pa.int64(),
+        T.ShortType: pa.int16(), T.ByteType: pa.int8(), T.DoubleType: pa.float64(),
+        T.FloatType: pa.float32(), T.BooleanType: pa.bool_(), T.DateType: pa.date32(),
+        T.BinaryType: pa.binary(), T.TimestampNTZType: pa.timestamp("us"),
+        T.TimestampType: pa.timestamp("us", tz="UTC"),
+    }
+    for spark_type, arrow in simple.items():
+        if isinstance(type_, spark_type):
+            return arrow
+    if isinstance(type_, T.DecimalType):
+        return pa.decimal128(type_.precision, type_.scale)
+    if isinstance(type_, T.ArrayType):
+        return pa.list_(pa.field("element", arrow_type(type_.elementType), nullable=True))
+    raise TranslationError(f"no Parquet output for a column of Spark type {type_.simpleString()}")
+
+
+def arrow_schema(schema: Any) -> pa.Schema:
+    """A Spark ``StructType`` as an Arrow schema (:func:`arrow_type`)."""
+    return pa.schema([pa.field(f.name, arrow_type(f.dataType), nullable=True) for f in schema.fields])
+
+
+def part_batches(folder: Path, schema: pa.Schema) -> Iterator[pa.Table]:
+    """The rows of the part files Spark wrote to ``folder``, in the order of the parts (Spark's
+    partition order: the query's ORDER BY holds across them), as tables of at most
+    :data:`MERGE_BATCH_ROWS` rows cast to ``schema``."""
+    for part in sorted(folder.glob("part-*.parquet")):
+        with pq.ParquetFile(part) as found:
+            for batch in found.iter_batches(batch_size=MERGE_BATCH_ROWS, use_threads=False):
+                yield pa.Table.from_batches([batch]).cast(schema)
+
+
+def _partition_batches(df: DataFrame, schema: pa.Schema) -> Iterator[pa.Table]:
+    """The rows of ``df`` fetched to the driver one partition at a time (``toLocalIterator``),
+    as tables of at most :data:`MERGE_BATCH_ROWS` rows of ``schema``."""
+    chunk: list[tuple[Any, ...]] = []
+
+    def table() -> pa.Table:
+        columns = [pa.array([row[i] for row in chunk], type=f.type) for i, f in enumerate(schema)]
+        return pa.Table.from_arrays(columns, schema=schema)
+
+    for row in df.toLocalIterator(prefetchPartitions=False):
+        chunk.append(tuple(row))
+        if len(chunk) >= MERGE_BATCH_ROWS:
+            yield table()
+            chunk = []
+    if chunk:
+        yield table()
+
+
+def write_single(
+    path: Path, schema: pa.Schema, tables: Iterator[pa.Table], metadata: Mapping[str, str] | None
+) -> int:
+    """Write ``tables`` to the one Parquet file ``path`` (zstd, row groups of about
+    :data:`MERGE_BATCH_ROWS` rows, ``metadata`` as its key-value metadata, no ``ARROW:schema``
+    key: the footer holds what DuckDB's holds), holding at most two batches; the rows written."""
+    written = 0
+    try:
+        with pq.ParquetWriter(path, schema, compression="zstd", store_schema=False) as out:
+            pending: list[pa.Table] = []
+            count = 0
+            for table in tables:
+                pending.append(table)
+                count += table.num_rows
+                if count >= MERGE_BATCH_ROWS:
+                    out.write_table(pa.concat_tables(pending), row_group_size=count)
+                    written += count
+                    pending, count = [], 0
+            if count or not written:  # an empty output still has its schema
+                out.write_table(pa.concat_tables(pending) if pending else schema.empty_table(),
+                                row_group_size=max(count, 1))
+                written += count
+            if metadata:
+                out.add_key_value_metadata({str(k): str(v) for k, v in metadata.items()})
+    except pa.ArrowMemoryError:
+        raise
+    except (OSError, pa.ArrowException) as exc:
+        raise SparkError(f"{path}: {_first_line(exc)}") from None
+    return written
+
+
 def duckdb_type(type_: pa.DataType) -> str:
     """A Parquet column's Arrow type as DuckDB's DESCRIBE names it (the contract's names)."""
     if pa.types.is_list(type_) or pa.types.is_large_list(type_):
@@ -639,9 +812,10 @@ def _pyarrow_errors(path: str) -> Iterator[None]:
         raise SparkError(f"{Path(path).name}: {_first_line(exc)}") from None
 
 
-def classify(exc: BaseException) -> Exception:
-    """Spark's exception as the engine's: a refusal, input, out of memory, or any other failure."""
-    text = str(exc)
+def classify(exc: BaseException, text: str | None = None) -> Exception:
+    """Spark's exception (whose text is ``text``, when known) as the engine's: a refusal, input,
+    out of memory, or any other failure."""
+    text = _text(exc) if text is None else text
     if REFUSED in text:
         reason = text.split(REFUSED, 1)[1].splitlines()[0]
         reason = _SQLSTATE.sub("", reason).strip()
@@ -657,16 +831,90 @@ def classify(exc: BaseException) -> Exception:
             condition = getter() or ""
         except Exception:
             condition = ""
-    message = _first_line(exc)
-    if "OutOfMemoryError" in text or "SparkOutOfMemoryError" in text or condition.startswith("UNABLE_TO_ACQUIRE_MEMORY"):
-        return SparkOutOfMemory(message)
+    message = _first_line_of(text) or type(exc).__name__
+    memory = _out_of_memory(text)
+    if memory is not None or condition.startswith("UNABLE_TO_ACQUIRE_MEMORY"):
+        return SparkOutOfMemory(memory or message)
     if any(condition.startswith(c) for c in _INPUT_CONDITIONS):
         return SparkInputError(message)
     return SparkError(message)
 
 
+#: What Spark's and the JVM's messages say when memory ran out (anywhere in the message or
+#: its Java causes): the JVM's heap, a task's memory, the results the driver may collect, a
+#: container a cluster manager killed for its memory.
+_MEMORY = re.compile(
+    r"java\.lang\.OutOfMemoryError[^\n]*|SparkOutOfMemoryError[^\n]*|Java heap space"
+    r"|GC overhead limit exceeded|Total size of serialized results[^\n]*?spark\.driver\.maxResultSize[^\n]*"
+    r"|Not enough memory to build and broadcast the table[^\n]*"
+    r"|Container killed [^\n]*(?:memory|exit code: 137)[^\n]*|UNABLE_TO_ACQUIRE_MEMORY[^\n]*"
+)
+
+
+def _out_of_memory(text: str) -> str | None:
+    """The line of ``text`` that says memory ran out (None when none does)."""
+    found = _MEMORY.search(text)
+    if found is None:
+        return None
+    line = found.group(0).strip()
+    line = re.sub(r"^(?:Caused by: )?(?:[\w.$]+(?:Exception|Error): )+(?=\S)", "", line) or line
+    return _SQLSTATE.sub("", _CLASS.sub("", line)).strip()
+
+
+#: The exit code of a Spark JVM that stopped itself on an OutOfMemoryError (SparkExitCode.OOM):
+#: in local mode, a task out of memory stops the whole JVM, and Python only sees its connection
+#: to it refused.
+_JVM_OOM_EXIT = 52
+_JVM_GONE = ("Connection refused", "Answer from Java side is empty", "Error while sending or receiving",
+             "Error while receiving", "Java side is empty")
+
+
+def _jvm_stopped(exc: BaseException, text: str, wait: float = 5.0) -> SparkError | None:
+    """When ``exc`` (whose text is ``text``) comes from the Spark JVM this process started
+    having exited: why (out of memory, killed, or its exit code); else None. A connection
+    refused, or an error the JVM could not describe, waits up to ``wait`` seconds for the JVM
+    to finish exiting, a Java error PySpark did not convert 2 s; any other error only looks."""
+    import time
+
+    if _out_of_memory(text) is not None:
+        return None  # the JVM said so itself: classify() words it
+    gone = not text or isinstance(exc, ConnectionError) or any(t in text for t in _JVM_GONE)
+    # a Java error PySpark did not convert (a JVM Error, not an Exception, like an OOM) while
+    # the JVM may be exiting: look a moment longer (a failure path only)
+    raw = type(exc).__name__ == "Py4JJavaError"
+    try:
+        from pyspark import SparkContext
+
+        proc = getattr(SparkContext._gateway, "proc", None)
+    except Exception:
+        proc = None
+    if proc is None:  # a JVM this process did not start (Glue's): nothing more to know
+        return None
+    deadline = time.monotonic() + (wait if gone else 2.0 if raw else 0.0)
+    while proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    code = proc.poll()
+    if code is None:
+        return None
+    if code == _JVM_OOM_EXIT:
+        return SparkOutOfMemory("java.lang.OutOfMemoryError: the Spark JVM ran out of memory and stopped")
+    if code in (-9, 137):
+        return SparkOutOfMemory("the Spark JVM was killed (SIGKILL), most likely by the system for lack of memory")
+    return SparkError(f"the Spark JVM stopped unexpectedly (exit code {code})")
+
+
+def _text(exc: BaseException) -> str:
+    """``str(exc)``, or "" when that fails (a Py4J error asks the JVM, which may be gone)."""
+    try:
+        return str(exc)
+    except Exception:
+        return ""
+
+
 def _first_line(exc: BaseException) -> str:
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    text = lines[0].strip() if lines else type(exc).__name__
-    text = _SQLSTATE.sub("", _CLASS.sub("", text))
-    return text
+    return _first_line_of(_text(exc)) or type(exc).__name__
+
+
+def _first_line_of(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return _SQLSTATE.sub("", _CLASS.sub("", lines[0].strip())) if lines else ""

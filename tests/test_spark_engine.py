@@ -169,11 +169,13 @@ def test_the_samples_refine_to_the_same_lake(spark_session, tmp_path: Path) -> N
 def test_dirty_data_over_three_dates_refines_to_the_same_lake(
     spark_session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
 ) -> None:
-    """``driver``: the engine reads the input files itself and hands Spark their rows, as it
-    does on a cluster (AWS Glue), where executors cannot open refine's local paths."""
+    """``driver``: the engine reads the input files itself and hands Spark their rows, and
+    fetches the outputs' rows partition by partition to write their files, as it does on a
+    cluster (AWS Glue), where executors cannot open or write refine's local paths."""
     from moviedl.spark_engine import SparkEngine
 
     monkeypatch.setattr(SparkEngine, "INPUTS_ON_DRIVER", reader == "driver")
+    monkeypatch.setattr(SparkEngine, "OUTPUTS_ON_DRIVER", reader == "driver")
     # the generator's clean rows break value rules too (deaths beyond now + 10 years...): about
     # 5-12% of a file is quarantined, above the default 10% that fails the audit
     Path("moviedl.toml").write_text("[checks]\nquarantine_fail_share = 0.3\n", "utf-8")
@@ -545,3 +547,185 @@ def test_where_spark_would_type_otherwise_it_refuses(spark_session) -> None:
     finally:
         engine.close()
     assert refused == set(JSON_REFUSED)
+
+
+# --- writing outputs: executors write part files, the driver streams them into one file --------
+
+WIDE_TABLE = """
+SELECT i::INTEGER AS n, (i * 1000003)::BIGINT AS big, i / 7 AS ratio,
+       DATE '2024-01-01' + (i % 400)::INTEGER AS day,
+       TIMESTAMP '2024-01-01' + to_seconds(i) AS at,
+       CASE WHEN i % 5 = 0 THEN NULL ELSE 'name ' || i || ' é' END AS name,
+       CASE WHEN i % 7 = 0 THEN NULL ELSE ['a' || (i % 3), NULL, 'b'] END AS genres,
+       i % 2 = 0 AS even
+FROM range(25000) t(i)
+"""
+
+
+@pytest.fixture(scope="module")
+def wide_parquet(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """25,000 rows of every type outputs hold (lists and NULLs too), in three Parquet files."""
+    folder = tmp_path_factory.mktemp("wide")
+    con = duckdb.connect()
+    try:
+        files = []
+        for k in range(3):
+            files.append(str(folder / f"part-{k}.parquet"))
+            con.execute(f"COPY (SELECT * FROM ({WIDE_TABLE}) WHERE n % 3 = {k}) TO '{files[-1]}' (FORMAT parquet)")
+    finally:
+        con.close()
+    return files
+
+
+def write_both(files: list[str], select: str, out: Path, spark_engine: Any) -> tuple[Path, Path, int, int]:
+    """``select`` over the view ``wide`` of ``files``, written by DuckDB and by ``spark_engine``."""
+    from moviedl.config import load_settings
+    from moviedl.duck import DuckDBEngine
+
+    duck = DuckDBEngine.open(load_settings(env={}), out / "duck-scratch")
+    metadata = {"moviedl.table": "wide", "moviedl.rows": "many"}
+    try:
+        duck.register_parquet("wide", files)
+        by_duck = duck.write_parquet(select, out / "duck.parquet", metadata=metadata)
+    finally:
+        duck.close()
+    spark_engine.register_parquet("wide", files)
+    by_spark = spark_engine.write_parquet(select, out / "spark.parquet", metadata=metadata)
+    return out / "duck.parquet", out / "spark.parquet", by_duck, by_spark
+
+
+@pytest.mark.parametrize("writer", ["executors", "driver"])
+def test_an_output_many_batches_long_is_written_whole_in_order_and_equal_to_duckdb(
+    spark_session, wide_parquet: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str
+) -> None:
+    """The driver writes each output from batches of MERGE_BATCH_ROWS rows (here 1,000, so
+    25,000 rows take 25 batches): the file holds every row, in the query's order, with
+    DuckDB's schema and moviedl's metadata. ``executors``: Spark's executors write part files
+    and the driver never collects the table (collecting it fails this test); ``driver``: as on
+    a cluster, the rows come to the driver one partition at a time."""
+    from pyspark.sql import DataFrame
+
+    from moviedl import spark_engine as module
+
+    monkeypatch.setattr(module, "MERGE_BATCH_ROWS", 1000)
+    if writer == "executors":
+        for name in ("toArrow", "toPandas", "collect", "_collect_as_arrow", "toLocalIterator"):
+            if hasattr(DataFrame, name):
+                monkeypatch.setattr(DataFrame, name, lambda *a, _n=name, **k: pytest.fail(f"{_n}() on the driver"))
+    scratch = tmp_path / "scratch"
+    engine = module.SparkEngine(spark_session, scratch=scratch, outputs_on_driver=writer == "driver")
+    try:
+        duck, spark, by_duck, by_spark = write_both(wide_parquet, "SELECT * FROM wide ORDER BY big DESC", tmp_path, engine)
+    finally:
+        engine.close()
+    assert by_spark == by_duck == 25000
+    assert described(spark) == described(duck)
+    assert pq.read_schema(spark) == pq.read_schema(duck).remove_metadata()
+    assert moviedl_metadata(spark) == moviedl_metadata(duck) == {"moviedl.table": "wide", "moviedl.rows": "many"}
+    assert pq.read_table(spark).to_pylist() == pq.read_table(duck).to_pylist()  # order too
+    footer = pq.read_metadata(spark)
+    assert footer.num_rows == 25000 and footer.num_row_groups >= 12
+    assert all(footer.row_group(g).num_rows < 2000 for g in range(footer.num_row_groups))
+    assert footer.row_group(0).column(0).compression == "ZSTD"
+    assert not list(scratch.glob("parts-*"))  # part files are removed once merged
+
+
+def test_an_empty_output_has_duckdbs_schema(spark_session, wide_parquet: list[str], tmp_path: Path) -> None:
+    from moviedl.spark_engine import SparkEngine
+
+    engine = SparkEngine(spark_session, scratch=tmp_path / "scratch")
+    try:
+        duck, spark, by_duck, by_spark = write_both(wide_parquet, "SELECT * FROM wide WHERE n < 0", tmp_path, engine)
+    finally:
+        engine.close()
+    assert by_spark == by_duck == 0
+    assert pq.read_metadata(spark).num_rows == 0
+    assert described(spark) == described(duck)
+    assert moviedl_metadata(spark) == moviedl_metadata(duck)
+
+
+# --- running out of memory is a setting to raise, not a crash ------------------------------------
+
+
+def java_failure(spark: Any, throwable: Any) -> Exception:
+    """The Py4J error Python sees when a Spark call fails on the JVM with ``throwable`` (as a
+    job's failure reaches the driver: wrapped by the thread that waited for it)."""
+    from py4j.protocol import Py4JJavaError
+
+    future = spark.sparkContext._jvm.java.util.concurrent.CompletableFuture()
+    future.completeExceptionally(throwable)
+    try:
+        future.get()
+    except Py4JJavaError as exc:
+        return exc
+    raise AssertionError("the future did not fail")
+
+
+def test_spark_out_of_memory_is_a_configuration_error_naming_the_setting(spark_session) -> None:
+    from moviedl.errors import ConfigError, ExitCode
+    from moviedl.spark_engine import SparkEngine, SparkError, SparkOutOfMemory, classify
+
+    jvm = spark_session.sparkContext._jvm
+    heap = classify(java_failure(spark_session, jvm.java.lang.OutOfMemoryError("Java heap space")))
+    results = classify(java_failure(spark_session, jvm.org.apache.spark.SparkException(
+        "Job aborted due to stage failure: Total size of serialized results of 12 tasks (1025.3 MiB) "
+        "is bigger than spark.driver.maxResultSize (1024.0 MiB)")))
+    other = classify(java_failure(spark_session, jvm.java.lang.IllegalStateException("not memory")))
+    assert isinstance(heap, SparkOutOfMemory) and str(heap) == "Java heap space"
+    assert isinstance(results, SparkOutOfMemory) and "spark.driver.maxResultSize" in str(results)
+    assert type(other) is SparkError
+
+    # as when the engine started the session (moviedl's setting sized it); never closed here:
+    # the session is the tests'
+    owned = SparkEngine(spark_session, owned=True)
+    error = owned.out_of_memory_error(heap, "; nothing more was published")
+    assert isinstance(error, ConfigError) and error.exit_code == ExitCode.BAD_INPUT
+    assert error.message.startswith("Spark ran out of memory (spark.driver.memory = ")
+    assert error.message.endswith("Java heap space; nothing more was published")
+    assert "spark.driver_memory" in (error.hint or "") and "MOVIEDL_SPARK_DRIVER_MEMORY" in (error.hint or "")
+    glue = SparkEngine(spark_session).out_of_memory_error(results)
+    assert "glue.worker_type" in (glue.hint or "")
+
+
+OUT_OF_MEMORY = """
+import sys
+from pathlib import Path
+
+from moviedl.config import load_settings
+from moviedl.spark_engine import SparkEngine
+
+engine = SparkEngine.open(load_settings(), Path(sys.argv[1]))  # MOVIEDL_SPARK_* from the environment
+print(engine.spark.sparkContext.master, engine.spark.conf.get("spark.driver.memory"), flush=True)
+try:
+    engine.rows("SELECT repeat('x', 20000000) AS s FROM range(60)")  # 1.2 GB to the driver
+except engine.out_of_memory as exc:
+    error = engine.out_of_memory_error(exc, "; nothing more was published")
+    print(int(error.exit_code), error.message, "|", error.hint, flush=True)
+finally:
+    engine.close()
+"""
+
+
+def test_a_real_out_of_memory_names_spark_driver_memory(tmp_path: Path) -> None:
+    """A Spark started with spark.master = local[1] and spark.driver_memory = 512m, asked for
+    1.2 GB of rows: its JVM runs out of memory (in local mode it stops itself, exit 52) and the
+    engine says so as a configuration error naming the setting, not an internal error. In a
+    process of its own: the JVM of this one is shared by the other tests."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'moviedl[spark]')")
+    if java_problem():
+        pytest.skip(f"Spark cannot start: {java_problem()}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOVIEDL_", "PYSPARK_", "SPARK_"))}
+    env.update(MOVIEDL_SPARK_MASTER="local[1]", MOVIEDL_SPARK_DRIVER_MEMORY="512m",
+               PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    done = subprocess.run([sys.executable, "-c", OUT_OF_MEMORY, str(tmp_path / "scratch")], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    started, stopped = done.stdout.splitlines()[:2]
+    assert started == "local[1] 512m"
+    assert stopped.startswith("2 Spark ran out of memory (spark.driver.memory = 512m): ")
+    assert "; nothing more was published |" in stopped
+    assert "Raise spark.driver_memory (MOVIEDL_SPARK_DRIVER_MEMORY" in stopped
