@@ -12,8 +12,10 @@ and runs the script with the job's arguments::
                                   (s3.sse, refine.keep_versions, checks.*...), from the deployer
 
 Glue adds arguments of its own (``--JOB_ID``, ``--JOB_RUN_ID``, ``--TempDir``...): they are
-ignored. The script creates no SparkSession: the Spark engine takes Glue's with
-``SparkSession.builder.getOrCreate()``. It prints refine's summary as one JSON line on stdout
+ignored. The script starts no Spark of its own: it takes Glue's session
+(``SparkSession.builder.getOrCreate()`` with no master, so Glue's cluster settings hold) before
+refine runs, and the Spark engine finds it running and uses it as it is (moviedl's
+``spark.master`` and ``spark.driver_memory`` apply only to a session moviedl starts). It prints refine's summary as one JSON line on stdout
 (CloudWatch keeps it) and exits with the summary's code, so a failed audit (1), bad input or a
 held lake lock (2) or a refusing S3 (3) fails the job run; an unexpected exception fails it with
 its traceback.
@@ -41,6 +43,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return known
 
 
+def glue_session() -> Any:
+    """The SparkSession Glue runs the job in (created from Glue's configuration on first use:
+    no master or memory of moviedl's), so that the Spark engine finds it running."""
+    from pyspark.sql import SparkSession
+
+    return SparkSession.builder.getOrCreate()
+
+
 def main(argv: Sequence[str] | None = None, *, engine: str = "spark") -> int:
     """Refine the lake named by ``argv`` on ``engine`` (Spark in Glue); the summary's exit code.
 
@@ -63,6 +73,8 @@ def main(argv: Sequence[str] | None = None, *, engine: str = "spark") -> int:
         if unknown:
             raise ConfigError(f"--moviedl-settings: unknown setting(s) {', '.join(unknown)}")
         settings = api.settings(lake=args.lake, date=args.date, **{**overrides, "refine.engine": engine})
+        if engine == "spark":
+            glue_session()
         summary = api.refine(settings, args.stage)
     except json.JSONDecodeError as exc:
         summary = Summary("refine", args.lake, args.date, problems=[f"--moviedl-settings is not JSON: {exc}"])
