@@ -253,6 +253,8 @@ class SparkEngine:
     #: (tests run both ways)
     INPUTS_ON_DRIVER: bool | None = None
     OUTPUTS_ON_DRIVER: bool | None = None
+    #: :attr:`spark4` for every new engine when not None (tests run Spark 3.5's ways on Spark 4)
+    SPARK4: bool | None = None
 
     def __init__(
         self,
@@ -284,10 +286,16 @@ class SparkEngine:
         self._own_scratch: Path | None = None
         for key, value in SQL_CONF.items():
             spark.conf.set(key, value)
+        #: Spark 4 or later: VARIANT, ``SELECT * EXCEPT``, DataFrames from Arrow tables; Spark
+        #: 3.5 (AWS Glue 5.0) gets the engine's replacements (see :func:`spark_major`)
+        self.spark4 = spark_major(spark.version) >= 4 if self.SPARK4 is None else self.SPARK4
         icu = _icu(spark)
-        self.sql = Translator(icu=icu)
+        self.sql = Translator(icu=icu, variant=self.spark4)
         if not icu:  # no ICU4J on the class path: Python's NFC, as a UDF
             spark.udf.register("nfc_normalize", _nfc, "string")
+        if not self.spark4:
+            spark.udf.register("moviedl_json_kind", json_kind, "string")
+            spark.udf.register("moviedl_json_array", json_array, "array<string>")
         self._tables: dict[str, DataFrame] = {}  # materialised temp tables, to free on drop
         self._views: set[str] = set()
 
@@ -358,7 +366,45 @@ class SparkEngine:
                 raise TranslationError(f"no value for the parameter {param}")
             frame = self._read_lines(str(value)) if reader == "read_lines" else self._read_json(list(value))
             frame.createOrReplaceTempView(view)
-        return self.spark.sql(statement.sql, args=bind(params, statement.params) or None)
+        sql, used = statement.sql, statement.params
+        if not self.spark4:
+            sql, used = _collections_inline(sql, params, used)
+        args = bind(params, used) or None
+        if not self.spark4 and re.search(r"\*\s*EXCEPT\s*\(", sql, re.IGNORECASE):
+            sql = self._star_except(sql, args)
+        return self.spark.sql(sql, args=args)
+
+    def _star_except(self, sql: str, args: dict[str, Any] | None) -> str:
+        """``sql`` with each ``* EXCEPT (a, b)`` (Spark 4) written out as the columns it keeps,
+        which Spark resolves for the star's ``SELECT`` (FROM, joins, the statement's CTEs)."""
+        import sqlglot
+        from sqlglot import exp
+
+        tree = sqlglot.parse_one(sql, read="spark")
+        ctes = tree.args.get("with") or tree.args.get("with_")
+        for star in list(tree.find_all(exp.Star)):
+            excluded = star.args.get("except") or star.args.get("except_")
+            select = star.find_ancestor(exp.Select)
+            if not excluded or select is None:
+                continue
+            target: exp.Expr = star.parent if isinstance(star.parent, exp.Column) else star
+            qualifier = target.args.get("table") if isinstance(target, exp.Column) else None
+            probe = select.copy()
+            for key in ("group", "having", "order", "limit", "offset", "qualify", "distinct", "windows"):
+                probe.set(key, None)
+            probe.set("expressions", [exp.Column(this=exp.Star(), table=qualifier.copy()) if qualifier
+                                      else exp.Star()])
+            if select is not tree and ctes is not None:
+                probe.set("with", ctes.copy())
+            columns = self.spark.sql(probe.sql(dialect="spark"), args=args).columns
+            dropped = {e.name.lower() for e in excluded}
+            kept = [exp.column(c, table=qualifier.name if qualifier else None, quoted=True)
+                    for c in columns if c.lower() not in dropped]
+            expressions: list[exp.Expr] = []
+            for expression in select.expressions:
+                expressions.extend(kept if expression is target else [expression])
+            select.set("expressions", expressions)
+        return tree.sql(dialect="spark")
 
     def _materialise(self, name: str, df: DataFrame) -> None:
         done = df.localCheckpoint(eager=True)
@@ -404,7 +450,7 @@ class SparkEngine:
             values = [line for line in lines if line]
             table = pa.table({"line": pa.array(range(1, len(values) + 1), pa.int64()),
                               "value": pa.array(values, pa.string())})
-            return self.spark.createDataFrame(table)
+            return self.dataframe(table)
 
         text = (
             self.spark.read.option("lineSep", "\n").text(_hadoop_path(path))
@@ -445,7 +491,18 @@ class SparkEngine:
             "record": pa.array(records, pa.int64()),
             "json": pa.array(texts, pa.string()),
         })
-        return self.spark.createDataFrame(table)
+        return self.dataframe(table)
+
+    def dataframe(self, table: pa.Table) -> DataFrame:
+        """A DataFrame of an Arrow table made on the driver (Spark 3.5 takes no Arrow table:
+        from its rows, with its schema)."""
+        if self.spark4:
+            return self.spark.createDataFrame(table)
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        schema = from_arrow_schema(table.schema, prefer_timestamp_ntz=True)
+        rows = list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+        return self.spark.createDataFrame(rows, schema)
 
     # --- Parquet ------------------------------------------------------------------------------
 
@@ -510,7 +567,7 @@ class SparkEngine:
         except (OSError, pa.ArrowException) as exc:
             raise SparkError(str(exc).splitlines()[0]) from None
         if columns is None:
-            return self.spark.createDataFrame(pa.concat_tables(tables, promote_options="permissive"))
+            return self.dataframe(pa.concat_tables(tables, promote_options="permissive"))
         wanted = [c for c, _ in columns]
         parts = []
         for table in tables:
@@ -520,7 +577,7 @@ class SparkEngine:
                 if name not in present:
                     part = part.append_column(name, pa.nulls(part.num_rows, pa.string()))
             parts.append(part.select(wanted))
-        found = self.spark.createDataFrame(pa.concat_tables(parts, promote_options="permissive"))
+        found = self.dataframe(pa.concat_tables(parts, promote_options="permissive"))
         return found.select(*[F.col(_tick(c)).cast(SPARK_TYPES[t]).alias(c) for c, t in columns])
 
     def write_parquet(
@@ -699,6 +756,115 @@ def nullable(schema: pa.Schema) -> pa.Schema:
     return pa.schema([pa.field(f.name, loose(f.type), nullable=True) for f in schema])
 
 
+def _collections_inline(sql: str, params: Params, used: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """Spark 3.5 binds only plain values: a list or mapping parameter becomes its literal in
+    the statement (written by sqlglot: ``ARRAY(...)``, ``MAP_FROM_ARRAYS(...)`` in key order);
+    the parameters left to bind."""
+    values = params or {}
+    inline = {p for p in used if isinstance(values.get(p), list | tuple | Mapping)}
+    if not inline:
+        return sql, used
+    import sqlglot
+    from sqlglot import exp
+
+    def literal(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Placeholder) and node.name in inline:
+            value = values[node.name]
+            return exp.convert(dict(value) if isinstance(value, Mapping) else list(value))
+        return node
+
+    tree = sqlglot.parse_one(sql, read="spark").transform(literal)
+    return tree.sql(dialect="spark"), tuple(p for p in used if p not in inline)
+
+
+def spark_major(version: str) -> int:
+    """The major version of a Spark version string ('3.5.4', '3.5.4-amzn-0', '4.1.0')."""
+    found = re.match(r"\s*(\d+)", version)
+    return int(found.group(1)) if found else 0
+
+
+# --- JSON without VARIANT (Spark 3.5: see moviedl.spark_sql.JSON_FUNCTIONS) ----------------------
+
+
+class _Int(str):
+    """A JSON whole number, as written."""
+
+
+class _Float(str):
+    """A JSON number with a fraction or an exponent, as written."""
+
+
+_MISSING = object()
+_PATH_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_at(text: str | None, path: str | None) -> Any:
+    """The value at ``path`` ('$.a.b', '$.a[0]') of the JSON ``text``; ``_MISSING`` when the
+    text is not JSON or the path leads nowhere."""
+    if text is None or path is None or not path.startswith("$"):
+        return _MISSING
+    try:
+        value = json.loads(text, parse_int=_Int, parse_float=_Float, parse_constant=_no_constant)
+    except ValueError:
+        return _MISSING
+    at, rest = 1, path
+    while at < len(rest):
+        step = _PATH_STEP.match(rest, at)
+        if step is None:
+            return _MISSING
+        key, index, quoted = step.groups()
+        if index is not None:
+            if not isinstance(value, list) or int(index) >= len(value):
+                return _MISSING
+            value = value[int(index)]
+        else:
+            name = key if key is not None else quoted
+            if not isinstance(value, dict) or name not in value:
+                return _MISSING
+            value = value[name]
+        at = step.end()
+    return value
+
+
+def _json_dump(value: Any) -> str:
+    """JSON text of a parsed value, numbers as written, compact (as Spark writes a VARIANT)."""
+    if isinstance(value, _Int | _Float):
+        return str.__str__(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ",".join(_json_dump(v) for v in value) + "]"
+    return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_json_dump(v)}" for k, v in value.items()) + "}"
+
+
+def json_kind(text: str | None, path: str | None) -> str | None:
+    """``schema_of_variant(variant_get(try_parse_json(text), path))``'s kind of value."""
+    value = _json_at(text, path)
+    if value is _MISSING or value is None:
+        return None
+    if isinstance(value, _Int):
+        return "BIGINT"
+    if isinstance(value, _Float):
+        return "DOUBLE"
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, str):
+        return "STRING"
+    return "ARRAY" if isinstance(value, list) else "OBJECT"
+
+
+def json_array(text: str | None, path: str | None) -> list[str] | None:
+    """``try_variant_get(try_parse_json(text), path, 'array<variant>')``: each element's JSON."""
+    value = _json_at(text, path)
+    return [_json_dump(v) for v in value] if isinstance(value, list) else None
+
+
 def arrow_type(type_: Any) -> pa.DataType:
     """A Spark SQL type as Arrow's, as pyspark's ``toArrow`` gives it (timestamps in UTC)."""
     from pyspark.sql import types as T
@@ -816,8 +982,10 @@ def classify(exc: BaseException, text: str | None = None) -> Exception:
     """Spark's exception (whose text is ``text``, when known) as the engine's: a refusal, input,
     out of memory, or any other failure."""
     text = _text(exc) if text is None else text
-    if REFUSED in text:
-        reason = text.split(REFUSED, 1)[1].splitlines()[0]
+    said = text.split("== SQL", 1)[0]  # a syntax error echoes the statement, its literals too
+    refused = re.search(rf"(?<!')(?<!concat\(){re.escape(REFUSED)}", said)
+    if refused:
+        reason = said[refused.end():].splitlines()[0]
         reason = _SQLSTATE.sub("", reason).strip()
         return SparkRefusal(
             f"the Spark engine cannot refine this as DuckDB does: {reason}",

@@ -133,8 +133,11 @@ READERS = ("read_lines", "read_json_records")
 class Translator:
     """DuckDB (or Spark) SQL text -> :class:`Statement` objects Spark runs; keeps the macros."""
 
-    def __init__(self, icu: bool = True) -> None:
-        """``icu``: ICU4J is on Spark's class path (``nfc_normalize`` is ICU's)."""
+    def __init__(self, icu: bool = True, variant: bool = True) -> None:
+        """``icu``: ICU4J is on Spark's class path (``nfc_normalize`` is ICU's). ``variant``:
+        Spark has the VARIANT JSON functions (4.0 and later); without, :func:`without_variant`
+        rewrites their uses into the engine's functions (:data:`JSON_FUNCTIONS`)."""
+        self.variant = variant
         self.macros: dict[str, Macro] = {}
         builtin = {**BUILTIN_MACROS, "duck_lower": (("s",), LOWER)}
         if icu:
@@ -199,6 +202,8 @@ class Translator:
 
     def _finish(self, kind: str, tree: exp.Expr, *, name: str = "") -> Statement:
         tree = self._expand(self._semantics(tree))
+        if not self.variant:
+            tree = without_variant(tree)
         readers = self._bind_readers(tree)
         params = tuple(dict.fromkeys(p.name for p in tree.find_all(exp.Placeholder) if p.name))
         try:
@@ -277,6 +282,65 @@ class Translator:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+#: Spark 3.5 has no VARIANT (``try_parse_json``, ``variant_get``...): the engine registers these
+#: functions there (Python, over the JSON text) and :func:`without_variant` calls them.
+#: ``moviedl_json_kind(json, path)``: ``schema_of_variant(variant_get(try_parse_json(json), path))``'s
+#: kind of the value (BIGINT for a whole number, DOUBLE for another number, STRING, BOOLEAN,
+#: OBJECT, ARRAY; NULL when missing, JSON null or not JSON); ``moviedl_json_array(json, path)``:
+#: ``try_variant_get(try_parse_json(json), path, 'array<variant>')`` as the JSON text of each
+#: element. On such an element (in a lambda, where a Python function cannot run), Spark's own
+#: functions: ``variant_get(element, path, 'string')`` is ``get_json_object(element, path)``
+#: (NULL for JSON null); ``variant_get(element, '$.key')`` is NULL where the key is missing,
+#: else its JSON text ('null' for JSON null, which a VARIANT holds as a value).
+JSON_FUNCTIONS = ("moviedl_json_kind", "moviedl_json_array")
+_VARIANT_FUNCTIONS = ("parse_json", "try_parse_json", "variant_get", "try_variant_get",
+                      "schema_of_variant", "schema_of_variant_agg", "is_variant_null", "to_variant_object")
+
+
+def without_variant(tree: exp.Expr) -> exp.Expr:
+    """``tree`` with its uses of VARIANT rewritten for a Spark without it (see
+    :data:`JSON_FUNCTIONS`); :class:`TranslationError` for a use it has no rewrite for."""
+
+    def name(node: exp.Expr) -> str:
+        return node.name.lower() if isinstance(node, exp.Anonymous) else ""
+
+    def parsed(node: exp.Expr) -> exp.Expr | None:
+        """X of ``try_parse_json(X)``."""
+        return node.expressions[0] if name(node) == "try_parse_json" and len(node.expressions) == 1 else None
+
+    def rule(node: exp.Expr) -> exp.Expr:
+        call = name(node)
+        args = node.expressions if call else []
+        if call == "schema_of_variant" and len(args) == 1 and name(args[0]) == "variant_get":
+            inner = args[0].expressions
+            if len(inner) == 2 and parsed(inner[0]) is not None:
+                return _call("moviedl_json_kind", parsed(inner[0]).copy(), inner[1].copy())  # type: ignore[union-attr]
+        if (call == "try_variant_get" and len(args) == 3 and parsed(args[0]) is not None
+                and isinstance(args[2], exp.Literal) and args[2].name.lower() == "array<variant>"):
+            return _call("moviedl_json_array", parsed(args[0]).copy(), args[1].copy())  # type: ignore[union-attr]
+        if (call == "variant_get" and len(args) == 3 and parsed(args[0]) is None
+                and isinstance(args[2], exp.Literal) and args[2].name.lower() == "string"):
+            return _call("get_json_object", args[0].copy(), args[1].copy())
+        if (call == "variant_get" and len(args) == 2 and parsed(args[0]) is None
+                and isinstance(args[1], exp.Literal) and re.fullmatch(r"\$\.\w+", args[1].name)):
+            # a variant: SQL NULL only where the key is missing (JSON null is a value)
+            element, key = args[0], args[1].name[2:]
+            present = _call("map_contains_key", _call("from_json", element.copy(), exp.Literal.string("map<string,string>")),
+                            exp.Literal.string(key))
+            text = _call("coalesce", _call("get_json_object", element.copy(), args[1].copy()), exp.Literal.string("null"))
+            return exp.Case(ifs=[exp.If(this=present, true=text)])
+        return node
+
+    tree = _bottom_up(tree, rule)
+    left = sorted({name(n) for n in tree.find_all(exp.Anonymous)} & set(_VARIANT_FUNCTIONS))
+    if left:
+        raise TranslationError(
+            f"this Spark has no VARIANT functions ({', '.join(left)}: Spark 4.0 and later) and "
+            "moviedl has no rewrite for this use of them"
+        )
+    return tree
 
 
 def _parse(text: str, dialect: str) -> exp.Expr:

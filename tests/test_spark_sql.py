@@ -126,3 +126,21 @@ def test_a_number_cast_to_text_is_refused_where_spark_would_spell_it_otherwise()
         found = one(text, dialect).sql
         assert found.startswith("SELECT CASE WHEN TYPEOF(x) IN ('double', 'float')"), found
         assert "RAISE_ERROR(CONCAT('moviedl refused: the number '" in found
+
+
+def test_without_variant_the_tmdb_script_calls_the_engines_json_functions() -> None:
+    """Spark 3.5 (AWS Glue 5.0) has no VARIANT: every use of it in the TMDB typing becomes one
+    of the engine's JSON functions; a use with no rewrite is an error, not Spark's."""
+    query = "SELECT f(json, '$.x') AS a, j_names(json, '$.genres') AS b FROM tmdb_raw"
+    found = {}
+    for variant in (True, False):
+        sql = Translator(variant=variant)
+        script = " ".join(s.sql for s in sql.script(sql_for("trusted_tmdb_read", "spark"), "spark"))
+        found[variant] = script + " " + sql.statement(query, "spark").sql
+    assert "try_parse_json(" in found[True].lower() and "moviedl_json" not in found[True]
+    for name in ("parse_json", "variant_get", "schema_of_variant"):
+        assert name not in found[False].lower()
+    for name in ("moviedl_json_kind(", "moviedl_json_array(", "get_json_object(e, '$.name')"):
+        assert name in found[False].lower()
+    with pytest.raises(TranslationError, match="no VARIANT functions .*is_variant_null"):
+        Translator(variant=False).statement("SELECT is_variant_null(parse_json(j)) FROM t", "spark")
