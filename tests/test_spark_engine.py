@@ -546,7 +546,7 @@ def test_tmdb_typing_means_what_it_means_in_duckdb(spark_ways) -> None:
     assert differences(names, values, duck, spark) == set()
 
 
-def test_where_spark_would_type_otherwise_it_refuses(spark_ways) -> None:
+def test_where_spark_would_type_otherwise_it_refuses(spark_session) -> None:
     from moviedl.spark_engine import SparkRefusal
 
     refused = set()
@@ -770,3 +770,14 @@ def test_the_glue_job_refines_on_the_session_it_finds_and_leaves_it_running(
     assert list((lake / "Trusted").rglob("*.parquet"))
     assert SparkSession.getActiveSession() is spark_session
     assert spark_session.sql("SELECT 1").collect()[0][0] == 1  # still running
+
+
+def test_a_pyspark_older_than_3_5_is_refused_with_the_version_it_needs() -> None:
+    from moviedl.errors import ConfigError
+    from moviedl.spark_engine import check_version
+
+    for version in ("3.5.4", "3.5.4-amzn-0", "4.0.1", "4.3.0"):
+        check_version(version)
+    with pytest.raises(ConfigError, match=r"needs Spark 3\.5 or later; PySpark 3\.4\.1 is installed") as caught:
+        check_version("3.4.1")
+    assert "--engine duckdb" in (caught.value.hint or "")
