@@ -26,6 +26,12 @@ has no statement for, the engine does with Spark's DataFrame API, and nothing mo
   partition at a time instead (:attr:`SparkEngine.outputs_on_driver`). Footers (rows, schema,
   metadata) are read with pyarrow.
 
+Spark 3.5 (AWS Glue 5.0) and 4: on 3.5 (:attr:`SparkEngine.spark4` false) the engine replaces
+what only Spark 4 has: VARIANT JSON functions (:func:`json_kind`, :func:`json_array`, see
+:func:`moviedl.spark_sql.without_variant`), ``SELECT * EXCEPT`` (written out), list and map
+parameters (inlined as literals) and DataFrames from Arrow tables (from rows). Older Spark is
+refused (:func:`check_version`).
+
 The session: the one already running (``SparkSession.getActiveSession()``; in AWS Glue, Glue's),
 which the engine never stops; else a new session on ``spark.master`` (default ``local[2]``) with
 ``spark.driver_memory`` (default 2g) (UTC, ANSI SQL, small shuffles, no UI, quiet logs, scratch
