@@ -70,6 +70,13 @@ def test_unknown_key_names_file_and_key(clean_env: Path) -> None:
         ("lake = 'gs://bucket'\n", "expected a local folder or s3://bucket/prefix"),
         ("[s3]\nsse = 'rot13'\n", "expected one of AES256, aws:kms, none"),
         ("lake = [unclosed\n", "is not valid TOML"),
+        ("[spark]\nmaster = 'local[two]'\n", "'spark.master' is 'local[two]'; expected a Spark master URL"),
+        ("[spark]\nmaster = 'local[0]'\n", "expected local[N] with N ≥ 1 cores"),
+        ("[spark]\nmaster = 'http://cluster:7077'\n", "expected a Spark master URL"),
+        ("[spark]\ndriver_memory = '2'\n", "'spark.driver_memory' is '2'; expected a JVM memory size with its unit"),
+        ("[spark]\ndriver_memory = 'lots'\n", "expected a JVM memory size with its unit, e.g. 2g or 1536m"),
+        ("[spark]\ndriver_memory = '256m'\n", "expected at least 512m (Spark does not start with less)"),
+        ("[spark]\ndriver_memory = 4\n", "expected a JVM memory size"),
     ],
 )
 def test_bad_values_name_key_and_expected_form(clean_env: Path, toml: str, expected: str) -> None:
@@ -177,25 +184,6 @@ def test_quarantine_thresholds_must_be_in_order(tmp_path: Path) -> None:
     config.write_text("[checks]\nquarantine_warn_share = 0.2\nquarantine_fail_share = 0.1\n")
     with pytest.raises(ConfigError, match="must not be below"):
         load_settings({}, env={}, config_path=str(config))
-
-
-@pytest.mark.parametrize(
-    ("toml", "expected"),
-    [
-        ("[spark]\nmaster = 'local[two]'\n", "'spark.master' is 'local[two]'; expected a Spark master URL"),
-        ("[spark]\nmaster = 'local[0]'\n", "expected local[N] with N ≥ 1 cores"),
-        ("[spark]\nmaster = 'http://cluster:7077'\n", "expected a Spark master URL"),
-        ("[spark]\ndriver_memory = '2'\n", "'spark.driver_memory' is '2'; expected a JVM memory size with its unit"),
-        ("[spark]\ndriver_memory = 'lots'\n", "expected a JVM memory size with its unit, e.g. 2g or 1536m"),
-        ("[spark]\ndriver_memory = '256m'\n", "expected at least 512m (Spark does not start with less)"),
-        ("[spark]\ndriver_memory = 4\n", "expected a JVM memory size"),
-    ],
-)
-def test_bad_spark_settings_name_key_and_expected_form(clean_env: Path, toml: str, expected: str) -> None:
-    write_config(clean_env / "moviedl.toml", toml)
-    with pytest.raises(ConfigError, match="moviedl.toml") as caught:
-        load_settings()
-    assert expected in str(caught.value)
 
 
 def test_spark_settings_from_file_or_environment(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
