@@ -48,9 +48,9 @@ def python_copy(src: Path, dst: Path) -> None:
 # The library call alone, timed inside its own process so that imports are left out.
 LIBRARY_CALL = """
 import sys, time
-from moviedl.config import load_settings
-from moviedl.ingest_csv import ingest_csv
-from moviedl.lake import open_lake
+from moviedl.core.config import load_settings
+from moviedl.stages.ingest_csv import ingest_csv
+from moviedl.storage import open_lake
 import pyarrow
 settings = load_settings({"lake": sys.argv[2], "date": "2024-05-01"})
 start = time.perf_counter()

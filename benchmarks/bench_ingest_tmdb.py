@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fake_tmdb import API_KEY, FakeTmdb  # noqa: E402
 
-from moviedl.sources import MOVIES  # noqa: E402
+from moviedl.core.sources import MOVIES  # noqa: E402
 
 DATE = "2024-05-01"
 

@@ -62,8 +62,8 @@ def run_bare(data: Path, out: Path) -> None:
     """The same transformations as moviedl, without its checks, quarantine, audits or publish."""
     import duckdb
 
-    from moviedl.contract import REFINED_TABLES, TRUSTED_TMDB_MOVIES, TRUSTED_TMDB_SERIES
-    from moviedl.duck import statements
+    from moviedl.core.contract import REFINED_TABLES, TRUSTED_TMDB_MOVIES, TRUSTED_TMDB_SERIES
+    from moviedl.engines.duck import statements
 
     (out / "raw").mkdir()
     for kind in ("movies", "series"):  # the copy into the Raw zone

@@ -2,7 +2,7 @@
 
 Each call opens the lake from ``settings``, takes the lake lock when the command writes, runs the
 work, writes the run record under ``_moviedl/runs/`` and returns the command's
-:class:`~moviedl.summary.Summary` — the same object the CLI prints::
+:class:`~moviedl.core.summary.Summary` — the same object the CLI prints::
 
     from moviedl import api
 
@@ -13,25 +13,35 @@ work, writes the run record under ``_moviedl/runs/`` and returns the command's
         print(summary.problems)
 
 Expected failures (bad input, a lock held by another run, S3 or TMDB down) raise a
-:class:`~moviedl.errors.MoviedlError` carrying the message and exit code; a failed *check*
+:class:`~moviedl.core.errors.MoviedlError` carrying the message and exit code; a failed *check*
 returns a summary whose ``exit_code`` is 1. Read-only calls (:func:`validate`, :func:`report`,
 :func:`athena_ddl`, :func:`runs`) take no lock and refuse a lake that does not exist.
 
 Every command's call accepts ``session=``: inside :func:`run` the stages share the run's
 session (one lock, one run record) instead of opening their own. The ``glue_job_*`` calls,
-never a stage of :func:`run`, take no lock and write no run record (see :mod:`moviedl.glue_job`).
+never a stage of :func:`run`, take no lock and write no run record (see :mod:`moviedl.stages.glue_job`).
+
+This module is the public surface; the calls live in :mod:`moviedl.app.commands` and
+:mod:`moviedl.app.pipeline`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
-from typing import Any
-
-from moviedl.config import Settings, load_settings
-from moviedl.lake import Lake, open_lake
-from moviedl.session import Session, command_session, require_lake
-from moviedl.summary import Summary
+from moviedl.app.commands import (
+    athena_ddl,
+    config_show,
+    glue_job_deploy,
+    glue_job_start,
+    glue_job_status,
+    ingest_csv,
+    ingest_tmdb,
+    refine,
+    report,
+    runs,
+    settings,
+    validate,
+)
+from moviedl.app.pipeline import run
 
 __all__ = [
     "athena_ddl",
@@ -48,232 +58,3 @@ __all__ = [
     "settings",
     "validate",
 ]
-
-RUNS_COLUMNS = ["run_id", "command", "started_at", "seconds", "exit_code", "stages", "error"]
-CONFIG_COLUMNS = ["key", "value", "source"]
-
-
-def settings(
-    lake: str | Path | None = None,
-    *,
-    config: str | Path | None = None,
-    date: str | None = None,
-    **overrides: Any,
-) -> Settings:
-    """The effective settings, resolved like the command line: these arguments (``None`` means
-    unset), then the environment, then the config file, then the defaults. ``overrides`` use
-    the config keys, e.g. ``settings(**{"tmdb.concurrency": 4})``."""
-    flags = {"lake": None if lake is None else str(lake), "date": date, **overrides}
-    return load_settings(flags, config_path=None if config is None else str(config))
-
-
-def _in_session(
-    command: str,
-    settings: Settings,
-    work: Callable[[Lake], Summary],
-    session: Session | None,
-    *,
-    lock: bool = True,
-    keep_record: bool = True,
-    read_only: bool = False,
-) -> Summary:
-    """``work`` on the lake under ``session``, or under a session of its own (run id, the lock
-    unless ``read_only``, the run record unless ``keep_record`` is false)."""
-    if session is not None:
-        return work(session.lake)
-    lake = open_lake(settings)
-    with command_session(
-        settings, lake, command, lock=lock and not read_only, keep_record=keep_record, read_only=read_only
-    ) as own:
-        summary = work(lake)
-        own.add(command, summary)
-        if keep_record:
-            summary.notes.append(f"run record: {lake.uri_of(own.record.key())}")
-    return summary
-
-
-def ingest_csv(
-    settings: Settings,
-    files: Sequence[str | Path],
-    *,
-    overwrite: bool = False,
-    dry_run: bool = False,
-    on_bytes: Callable[[int], None] | None = None,
-    session: Session | None = None,
-) -> Summary:
-    """Check source CSVs and copy them, verified, into the Raw zone (``moviedl ingest-csv``).
-    ``dry_run`` writes nothing, not even a run record; ``on_bytes`` reports progress."""
-    from moviedl import ingest_csv as stage
-
-    return _in_session(
-        "ingest-csv", settings,
-        lambda lake: stage.ingest_csv(settings, lake, files, overwrite=overwrite, dry_run=dry_run, on_bytes=on_bytes),
-        session, lock=not dry_run, keep_record=not dry_run,
-    )
-
-
-def ingest_tmdb(
-    settings: Settings,
-    options: Any = None,
-    *,
-    on_progress: Callable[[Any], None] | None = None,
-    session: Session | None = None,
-) -> Summary:
-    """Look up the Raw CSV titles on TMDB and store the answers in the Raw zone
-    (``moviedl ingest-tmdb``); ``options`` is a :class:`~moviedl.ingest_tmdb.TmdbOptions`."""
-    from moviedl import ingest_tmdb as stage
-
-    chosen = options if options is not None else stage.TmdbOptions()
-    return _in_session(
-        "ingest-tmdb", settings,
-        lambda lake: stage.ingest_tmdb(settings, lake, chosen, on_progress=on_progress), session,
-    )
-
-
-def refine(
-    settings: Settings, stage: str = "all", *, force: bool = False, session: Session | None = None
-) -> Summary:
-    """Raw → Trusted → Refined, publishing only audited tables (``moviedl refine``). ``stage``
-    is ``trusted``, ``refined`` or ``all``; ``refine.keep_versions`` comes from the settings.
-    Tables whose inputs did not change since they were published are skipped unless ``force``."""
-    from moviedl import refine as command
-
-    options = command.RefineOptions.from_environment(stage, settings, force=force)
-    return _in_session("refine", settings, lambda lake: command.refine(settings, lake, options), session)
-
-
-def validate(
-    settings: Settings, zone: str = "all", *, strict: bool = False, session: Session | None = None
-) -> Summary:
-    """Check every zone (or ``zone``) of the lake against the contract (``moviedl validate``);
-    ``strict`` makes warnings fail."""
-    from moviedl import validate as command
-
-    options = command.ValidateOptions.parse(zone, strict)
-    return _in_session(
-        "validate", settings, lambda lake: command.validate(settings, lake, options), session, read_only=True
-    )
-
-
-def athena_ddl(settings: Settings, options: Any = None, *, session: Session | None = None) -> Summary:
-    """Check the tables and emit their definitions (``moviedl athena-ddl``); ``options`` is a
-    :class:`~moviedl.athena_ddl.DdlOptions`. The DDL (or, with ``policy``, the IAM policies) is
-    ``Summary.output`` — None when a check failed and nothing may be emitted. Policies are
-    built from the settings alone: no lake access, no run record."""
-    from moviedl import athena_ddl as command
-
-    chosen = options if options is not None else command.DdlOptions()
-
-    def work(lake: Lake) -> Summary:
-        result = command.athena_ddl(settings, lake, chosen)
-        result.summary.output = result.script
-        return result.summary
-
-    if chosen.policy and session is None:
-        return work(open_lake(settings))
-    return _in_session("athena-ddl", settings, work, session, read_only=True)
-
-
-def report(settings: Settings, options: Any = None, *, session: Session | None = None) -> Summary:
-    """Write the self-contained HTML dashboard from the Refined zone (``moviedl report``);
-    ``options`` is a :class:`~moviedl.report.ReportOptions`."""
-    from moviedl import report as command
-
-    chosen = options if options is not None else command.ReportOptions()
-    return _in_session(
-        "report", settings, lambda lake: command.build_report(settings, lake, chosen), session, read_only=True
-    )
-
-
-def glue_job_deploy(settings: Settings, options: Any = None) -> Summary:
-    """Upload a wheel of moviedl and the job script to the lake's bucket, then create or update
-    the Glue job that runs refine on Spark (``moviedl glue-job deploy``); ``options`` is a
-    :class:`~moviedl.glue_job.DeployOptions`. No lock and no run record: it writes only new
-    objects under ``_moviedl/glue/``, which no reader or writer of the lake's data touches (the
-    job's own refine takes the lock in the lake when it runs)."""
-    from moviedl import glue_job
-
-    chosen = options if options is not None else glue_job.DeployOptions()
-    return _in_session(
-        "glue-job deploy", settings, lambda lake: glue_job.deploy(settings, lake, chosen), None,
-        lock=False, keep_record=False,
-    )
-
-
-def glue_job_start(
-    settings: Settings, stage: str = "all", *, wait: bool = False, wait_seconds: float | None = None
-) -> Summary:
-    """Start a run of the Glue job for ``settings.date`` (when given) and ``stage`` (``moviedl
-    glue-job start``); with ``wait``, follow it to its end (exit 1 unless it SUCCEEDED). Writes
-    nothing to the lake: the run's refine takes the lock there."""
-    from moviedl import glue_job
-
-    return _in_session(
-        "glue-job start", settings,
-        lambda lake: glue_job.start(settings, lake, stage, wait=wait, wait_seconds=wait_seconds), None,
-        lock=False, keep_record=False,
-    )
-
-
-def glue_job_status(settings: Settings, run_id: str | None = None, last: int = 10) -> Summary:
-    """The newest ``last`` runs of the Glue job, newest first, or the run ``run_id`` (``moviedl
-    glue-job status``). Asks Glue only: the lake is not opened."""
-    from moviedl import glue_job
-
-    return glue_job.status(settings, run_id, last)
-
-
-def run(
-    settings: Settings,
-    files: Iterable[str | Path] = (),
-    *,
-    on_stage: Callable[[Any], None] | None = None,
-    on_tmdb_progress: Callable[[Any], None] | None = None,
-) -> Summary:
-    """The whole pipeline for cron (``moviedl run``): ingest-csv (``files``, else
-    ``run.sources``), ingest-tmdb, refine, validate and the catalog, in one session.
-    ``on_stage`` receives a :class:`~moviedl.pipeline.StageEvent` as each stage starts and ends;
-    ``on_tmdb_progress`` the ingest-tmdb stage's progress, as :func:`ingest_tmdb` gives it."""
-    from moviedl.pipeline import run_pipeline
-
-    lake = open_lake(settings)
-    with command_session(settings, lake, "run") as session:
-        summary = run_pipeline(settings, session, [Path(f) for f in files], on_stage, on_tmdb_progress)
-        summary.notes.append(f"run record: {lake.uri_of(session.record.key())}")
-    return summary
-
-
-def runs(settings: Settings, last: int = 10) -> Summary:
-    """The newest ``last`` run records, newest first (``moviedl runs``). Reads only."""
-    from moviedl.runs import recent_records
-
-    lake = open_lake(settings)
-    require_lake(lake)
-    records = recent_records(lake, last)
-    summary = Summary("runs", lake.uri, None, list(RUNS_COLUMNS))
-    summary.rows = [_run_row(record) for record in records]
-    summary.counts = {"runs": len(records)}
-    return summary
-
-
-def _run_row(record: dict[str, Any]) -> dict[str, Any]:
-    stages = record.get("stages") or []
-    return {
-        "run_id": record.get("run_id"),
-        "command": record.get("command"),
-        "started_at": record.get("started_at"),
-        "seconds": record.get("duration_seconds"),
-        "exit_code": record.get("exit_code"),
-        "stages": ", ".join(f"{s.get('stage')}:{s.get('exit_code')}" for s in stages),
-        "error": record.get("error") or "",
-    }
-
-
-def config_show(settings: Settings) -> Summary:
-    """Every effective setting and where it came from, secrets masked (``moviedl config show``)."""
-    summary = Summary("config show", settings.lake, settings.date.isoformat(), list(CONFIG_COLUMNS))
-    summary.rows = settings.describe()
-    summary.counts = {"settings": len(summary.rows)}
-    if settings.config_file:
-        summary.notes.append(f"config file: {settings.config_file}")
-    return summary

@@ -43,14 +43,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return known
 
 
-def glue_session() -> Any:
-    """The SparkSession Glue runs the job in (created from Glue's configuration on first use:
-    no master or memory of moviedl's), so that the Spark engine finds it running."""
-    from pyspark.sql import SparkSession
-
-    return SparkSession.builder.getOrCreate()
-
-
 def main(argv: Sequence[str] | None = None, *, engine: str = "spark") -> int:
     """Refine the lake named by ``argv`` on ``engine`` (Spark in Glue); the summary's exit code.
 
@@ -58,10 +50,10 @@ def main(argv: Sequence[str] | None = None, *, engine: str = "spark") -> int:
     on a machine without Spark; the job itself always runs with the default.
     """
     from moviedl import api
-    from moviedl.config import OPTIONS_BY_KEY
-    from moviedl.errors import ConfigError, MoviedlError
-    from moviedl.logs import setup_logging
-    from moviedl.summary import Summary
+    from moviedl.core.config import OPTIONS_BY_KEY
+    from moviedl.core.errors import ConfigError, MoviedlError
+    from moviedl.core.logs import setup_logging
+    from moviedl.core.summary import Summary
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
     setup_logging(fmt="json", verbosity=1)  # CloudWatch: one JSON object per line, info and up
@@ -74,6 +66,8 @@ def main(argv: Sequence[str] | None = None, *, engine: str = "spark") -> int:
             raise ConfigError(f"--moviedl-settings: unknown setting(s) {', '.join(unknown)}")
         settings = api.settings(lake=args.lake, date=args.date, **{**overrides, "refine.engine": engine})
         if engine == "spark":
+            from moviedl.engines.spark.session import glue_session
+
             glue_session()
         summary = api.refine(settings, args.stage)
     except json.JSONDecodeError as exc:

@@ -1,4 +1,4 @@
-"""Render a :class:`~moviedl.summary.Summary` for people (rich tables) or programs (JSON).
+"""Render a :class:`~moviedl.core.summary.Summary` for people (rich tables) or programs (JSON).
 
 Tables fit the console without splitting a number, id or word across lines: each table is tried
 in today's boxed layout, then in a compact one (no box; then abbreviated headers), then without the
@@ -22,7 +22,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from moviedl.summary import Check, Status, Summary
+from moviedl.core.summary import Check, Status, Summary
 
 _STATUS_STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
 _RANK = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from moviedl.sources import MOVIES, SERIES
+from moviedl.core.sources import MOVIES, SERIES
 
 NULL = "\\N"
 GENRES = ["Drama", "Comedy", "Crime", "Romance", "Action", "Sci-Fi", "Documentary", "Animation"]

@@ -86,7 +86,7 @@ REFINED_ROWS: dict[str, list[tuple[Any, ...]]] = {
 
 def write_parquet(con: duckdb.DuckDBPyConnection, table: Any, rows: Sequence[tuple[Any, ...]], path: Path) -> None:
     """Write ``rows`` to ``path`` with exactly the contract's columns and types."""
-    from moviedl.duck import ident
+    from moviedl.engines.duck import ident
 
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = ", ".join(f"{ident(c.name)} {c.type}" for c in table.columns)
@@ -99,7 +99,7 @@ def write_parquet(con: duckdb.DuckDBPyConnection, table: Any, rows: Sequence[tup
 
 def build_lake(root: Path) -> Path:
     """A lake holding every Trusted (partitioned) and Refined table, small and known."""
-    from moviedl.contract import TABLES
+    from moviedl.core.contract import TABLES
 
     con = duckdb.connect()
     for name, partitions in TRUSTED_ROWS.items():
@@ -117,15 +117,15 @@ def build_lake(root: Path) -> Path:
 
 
 def golden_settings(lake: Path, **flags: Any) -> Any:
-    from moviedl.config import load_settings
+    from moviedl.core.config import load_settings
 
     return load_settings({"lake": str(lake), "date": "2024-05-02", **flags}, env={})
 
 
 def render(lake: Path) -> dict[str, str]:
     """The text of each golden file, rendered from the fixture lake at ``lake``."""
-    from moviedl.athena_ddl import DdlOptions, athena_ddl
-    from moviedl.lake import LocalLake
+    from moviedl.stages.catalog.athena_ddl import DdlOptions, athena_ddl
+    from moviedl.storage.local import LocalLake
 
     store = LocalLake(lake)
     athena = athena_ddl(golden_settings(lake), store, DdlOptions(location=LOCATION))

@@ -18,8 +18,8 @@ import duckdb
 from typer.testing import CliRunner
 
 from moviedl.cli import app
-from moviedl.contract import REFINED_TABLES, Table
-from moviedl.duck import idents
+from moviedl.core.contract import REFINED_TABLES, Table
+from moviedl.engines.duck import idents
 
 GOLDEN = Path(__file__).parent / "golden" / "refined"
 DAY = "2024-05-01"

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from moviedl.report_page import render
+from moviedl.stages.report.page import render
 from tests.report_data import make_data
 from tests.webdriver import Browser, find_browser
 

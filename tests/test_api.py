@@ -9,11 +9,11 @@ import duckdb
 import pytest
 
 from moviedl import api
-from moviedl.athena_ddl import DdlOptions
-from moviedl.errors import ExitCode, UsageError
-from moviedl.lake import LocalLake
-from moviedl.lock import LockOwner, lock_lake
-from moviedl.publish import VERSIONS_PREFIX
+from moviedl.core.errors import ExitCode, UsageError
+from moviedl.stages.catalog.athena_ddl import DdlOptions
+from moviedl.stages.refine.publish import VERSIONS_PREFIX
+from moviedl.storage.local import LocalLake
+from moviedl.storage.lock import LockOwner, lock_lake
 from tests.conftest import SAMPLE_DATE, SAMPLES
 
 

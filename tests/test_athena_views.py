@@ -10,10 +10,10 @@ import sqlglot
 from regenerate_ddl_golden import build_lake, golden_settings
 from sqlglot import exp
 
-from moviedl.athena_ddl import DdlOptions, athena_ddl
-from moviedl.contract import REFINED_TABLES, TABLES
-from moviedl.lake import LocalLake
-from moviedl.views import athena_view, bind, load_views
+from moviedl.core.contract import REFINED_TABLES, TABLES
+from moviedl.stages.catalog.athena_ddl import DdlOptions, athena_ddl
+from moviedl.stages.catalog.views import athena_view, bind, load_views
+from moviedl.storage.local import LocalLake
 
 
 @pytest.fixture

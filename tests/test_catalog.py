@@ -15,10 +15,10 @@ import pytest
 import requests
 from regenerate_ddl_golden import build_lake
 
-from moviedl.catalog import execute_in_athena
-from moviedl.config import load_settings
-from moviedl.contract import TABLES
-from moviedl.ddl import Statement
+from moviedl.core.config import load_settings
+from moviedl.core.contract import TABLES
+from moviedl.stages.catalog.ddl import Statement
+from moviedl.stages.catalog.register import execute_in_athena
 
 LOCATION = "s3://analytics-bucket/lake"
 
@@ -236,9 +236,9 @@ def test_every_request_validates_against_athenas_service_model(lake: Path, athen
     answers moviedl reads) validates against the model; the 1.44 model serialises it as rest-json."""
     from botocore.stub import Stubber
 
-    from moviedl.athena_ddl import DdlOptions, athena_ddl
-    from moviedl.catalog import client
-    from moviedl.lake import LocalLake
+    from moviedl.stages.catalog.athena_ddl import DdlOptions, athena_ddl
+    from moviedl.stages.catalog.register import client
+    from moviedl.storage.local import LocalLake
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

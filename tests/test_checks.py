@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from moviedl.checks import (
+from moviedl.checks.audit import (
     Dataset,
     Reconciliation,
     audit,
@@ -21,9 +21,9 @@ from moviedl.checks import (
     schema,
     unique,
 )
-from moviedl.contract import DIM_FILMES, DIM_GENERO, FATO_FILME, TRUSTED_MOVIES, Table
-from moviedl.duck import DuckDBEngine, ident, idents
-from moviedl.summary import Status
+from moviedl.core.contract import DIM_FILMES, DIM_GENERO, FATO_FILME, TRUSTED_MOVIES, Table
+from moviedl.core.summary import Status
+from moviedl.engines.duck import DuckDBEngine, ident, idents
 
 
 @pytest.fixture

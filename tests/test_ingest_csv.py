@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from moviedl.manifest import RawManifest, read_manifest
-from moviedl.sources import MOVIES
+from moviedl.core.sources import MOVIES
+from moviedl.storage.manifest import RawManifest, read_manifest
 from tests.conftest import list_lake, read_lake_object
 
 MOVIES_KEY = "Raw/Local/CSV/Movies/2024/05/01/movies.csv"
@@ -203,7 +203,7 @@ def test_installed_command_runs_as_a_module_without_tracebacks(tmp_path: Path) -
 def test_an_old_manifest_without_longest_line_loads_and_is_completed_on_reingest(
     invoke, movies_csv: Path, tmp_path: Path
 ) -> None:
-    from moviedl.lake import LocalLake
+    from moviedl.storage.local import LocalLake
 
     lake_dir = tmp_path / "lake"
     assert invoke("ingest-csv", movies_csv, "--lake", lake_dir, *DATE).exit_code == 0
@@ -222,7 +222,7 @@ def test_an_old_manifest_without_longest_line_loads_and_is_completed_on_reingest
 
 @pytest.mark.parametrize("bad", ['"12"', "-1", "1.5", "true"])
 def test_a_manifest_with_a_bad_longest_line_is_damaged(bad: str) -> None:
-    from moviedl.errors import MoviedlError
+    from moviedl.core.errors import MoviedlError
 
     fields = {"key": "k", "kind": "movies", "sha256": "0" * 64, "size": 1, "rows": 1,
               "source_name": "movies.csv", "ingested_at": "2024-05-01T00:00:00+00:00", "tool_version": "1"}

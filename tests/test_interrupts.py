@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from moviedl import interrupt
+from moviedl.core import interrupt
 from tests.conftest import list_lake, read_lake_object
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +124,7 @@ def raw_lake(invoke, tmp_path: Path, movies_csv: Path, series_csv: Path) -> Path
 
 
 def test_interrupt_turned_into_a_failed_check_exits_130(invoke, raw_lake: Path, monkeypatch) -> None:
-    from moviedl.summary import Check, Status, Summary
+    from moviedl.core.summary import Check, Status, Summary
 
     def interrupted_refine(settings, lake, options=None):
         interrupt.note()  # the signal arrived while DuckDB ran the check's query
@@ -133,7 +133,7 @@ def test_interrupt_turned_into_a_failed_check_exits_130(invoke, raw_lake: Path, 
         summary.fail(1)
         return summary
 
-    monkeypatch.setattr("moviedl.refine.refine", interrupted_refine)
+    monkeypatch.setattr("moviedl.stages.refine.refine.refine", interrupted_refine)
     result = invoke("refine", "--lake", raw_lake)
     assert result.exit_code == 130
     assert "Interrupted: nothing half-written was published." in result.stderr
@@ -143,13 +143,13 @@ def test_interrupt_turned_into_a_failed_check_exits_130(invoke, raw_lake: Path, 
 
 
 def test_interrupt_turned_into_a_data_check_error_exits_130(invoke, raw_lake: Path, monkeypatch) -> None:
-    from moviedl.errors import DataCheckError
+    from moviedl.core.errors import DataCheckError
 
     def interrupted_refine(settings, lake, options=None):
         interrupt.note()
         raise DataCheckError("the Trusted zone could not be read as the contract describes it: Query interrupted")
 
-    monkeypatch.setattr("moviedl.refine.refine", interrupted_refine)
+    monkeypatch.setattr("moviedl.stages.refine.refine.refine", interrupted_refine)
     result = invoke("refine", "--lake", raw_lake, "--format", "json")
     assert result.exit_code == 130
     summary = json.loads(result.stdout)
@@ -164,7 +164,7 @@ def test_duckdb_interrupt_exception_is_an_interrupt(invoke, raw_lake: Path, monk
     def interrupted_refine(settings, lake, options=None):
         raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
 
-    monkeypatch.setattr("moviedl.refine.refine", interrupted_refine)
+    monkeypatch.setattr("moviedl.stages.refine.refine.refine", interrupted_refine)
     result = invoke("refine", "--lake", raw_lake)
     assert result.exit_code == 130 and "Traceback" not in result.output
     assert "Interrupted:" in result.stderr
@@ -173,9 +173,9 @@ def test_duckdb_interrupt_exception_is_an_interrupt(invoke, raw_lake: Path, monk
 
 def test_interrupt_stops_the_pipeline_before_the_next_stage(invoke, tmp_path: Path, movies_csv: Path,
                                                             monkeypatch) -> None:
-    import moviedl.ingest_csv
+    import moviedl.stages.ingest_csv
 
-    real = moviedl.ingest_csv.ingest_csv
+    real = moviedl.stages.ingest_csv.ingest_csv
     refined: list[str] = []
 
     def ingest_then_interrupt(*args, **kwargs):
@@ -183,8 +183,8 @@ def test_interrupt_stops_the_pipeline_before_the_next_stage(invoke, tmp_path: Pa
         interrupt.note()  # swallowed at the very end of the stage
         return summary
 
-    monkeypatch.setattr("moviedl.ingest_csv.ingest_csv", ingest_then_interrupt)
-    monkeypatch.setattr("moviedl.refine.refine", lambda *a, **k: refined.append("ran"))
+    monkeypatch.setattr("moviedl.stages.ingest_csv.ingest_csv", ingest_then_interrupt)
+    monkeypatch.setattr("moviedl.stages.refine.refine.refine", lambda *a, **k: refined.append("ran"))
     lake = tmp_path / "lake"
     result = invoke("run", movies_csv, "--lake", lake, "--date", SAMPLE_DATE)
     assert result.exit_code == 130 and refined == []
@@ -196,9 +196,9 @@ def test_interrupt_stops_the_pipeline_before_the_next_stage(invoke, tmp_path: Pa
 def test_write_guard_publishes_nothing_after_an_interrupt(lake_uri: str, s3) -> None:
     import datetime as dt
 
-    from moviedl.config import load_settings
-    from moviedl.lake import open_lake
-    from moviedl.session import command_session
+    from moviedl.app.session import command_session
+    from moviedl.core.config import load_settings
+    from moviedl.storage import open_lake
 
     settings = load_settings({"lake": lake_uri, "date": SAMPLE_DATE})
     store = open_lake(settings)
@@ -218,7 +218,7 @@ def test_write_guard_publishes_nothing_after_an_interrupt(lake_uri: str, s3) -> 
 def test_a_signal_sets_the_flag_and_raises_once() -> None:
     script = (
         "import os, signal, time\n"
-        "from moviedl import interrupt\n"
+        "from moviedl.core import interrupt\n"
         "interrupt.install()\n"
         "try:\n"
         "    os.kill(os.getpid(), signal.SIGTERM); time.sleep(5)\n"

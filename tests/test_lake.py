@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from moviedl.config import load_settings
-from moviedl.errors import ExitCode, ServiceError
-from moviedl.lake import LocalLake, S3Lake, open_lake
+from moviedl.core.config import load_settings
+from moviedl.core.errors import ExitCode, ServiceError
+from moviedl.storage import open_lake
+from moviedl.storage.local import LocalLake
+from moviedl.storage.s3 import S3Lake
 from tests.conftest import list_lake, read_lake_object
 
 
@@ -229,14 +231,14 @@ def test_exists_as_lake_and_location(lake_uri: str, s3) -> None:
 
 
 def test_lock_admits_one_run_at_a_time(lake_uri: str, s3) -> None:
-    from moviedl.lock import LakeLocked, LockOwner
+    from moviedl.storage.lock import LakeLocked, LockOwner, lock_lake
 
     lake = make_lake(lake_uri)
-    with lake.lock(LockOwner.current("run-1", "refine")):
-        other = make_lake(lake_uri).lock(LockOwner.current("run-2", "refine"))
+    with lock_lake(lake, LockOwner.current("run-1", "refine")):
+        other = lock_lake(make_lake(lake_uri), LockOwner.current("run-2", "refine"))
         with pytest.raises(LakeLocked, match="run-1"):
             other.acquire()
-    with lake.lock(LockOwner.current("run-3", "refine")) as held:
+    with lock_lake(lake, LockOwner.current("run-3", "refine")) as held:
         held.ensure_held()
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from moviedl.config import load_settings
-from moviedl.errors import ExitCode
-from moviedl.lake import LocalLake, open_lake
-from moviedl.lock import S3_LOCK_KEY, LakeLocked, LockOwner, lock_lake
+from moviedl.core.config import load_settings
+from moviedl.core.errors import ExitCode
+from moviedl.storage import open_lake
+from moviedl.storage.local import LocalLake
+from moviedl.storage.lock import S3_LOCK_KEY, LakeLocked, LockOwner, lock_lake
 
 
 def owner(run_id: str = "run-a", command: str = "refine") -> LockOwner:
@@ -26,8 +27,8 @@ def owner(run_id: str = "run-a", command: str = "refine") -> LockOwner:
 HOLD_LOCK = textwrap.dedent(
     """
     import sys, time
-    from moviedl.lake import LocalLake
-    from moviedl.lock import LockOwner, lock_lake
+    from moviedl.storage.local import LocalLake
+    from moviedl.storage.lock import LockOwner, lock_lake
     with lock_lake(LocalLake(sys.argv[1]), LockOwner.current("run-other", "run")):
         print("locked", flush=True)
         time.sleep(60)
@@ -121,9 +122,9 @@ def test_s3_heartbeat_survives_a_network_blip(bucket: str, s3, monkeypatch) -> N
 
 
 def test_s3_a_lost_lock_stops_publishing(bucket: str, s3, monkeypatch) -> None:
-    from moviedl import session as session_module
-    from moviedl.errors import ServiceError
-    from moviedl.session import command_session
+    from moviedl.app import session as session_module
+    from moviedl.app.session import command_session
+    from moviedl.core.errors import ServiceError
 
     created = []
 

@@ -2,7 +2,7 @@
 
 DuckDB's ``read_csv`` refuses lines longer than its ``max_line_size`` (2 MB by default), so
 ``ingest-csv`` records each file's longest line in the Raw manifest (refine sizes its reader by
-it) and refuses a line over :data:`moviedl.csvcheck.MAX_LINE_BYTES`, ingesting nothing.
+it) and refuses a line over :data:`moviedl.checks.csv_file.MAX_LINE_BYTES`, ingesting nothing.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from moviedl import csvcheck
-from moviedl.csvcheck import MAX_LINE_BYTES, longest_line
-from moviedl.manifest import RawManifest
+from moviedl.checks import csv_file as csvcheck
+from moviedl.checks.csv_file import MAX_LINE_BYTES, longest_line
+from moviedl.storage.manifest import RawManifest
 
 DATE = ("--date", "2024-05-01")
 MOVIES_KEY = "Raw/Local/CSV/Movies/2024/05/01/movies.csv"

@@ -13,9 +13,9 @@ import pytest
 from rich.console import Console
 
 from moviedl import api
-from moviedl.errors import ExitCode
+from moviedl.core.errors import ExitCode
+from moviedl.core.summary import Check, Status, Summary
 from moviedl.output import _DROP, OutputFormat, render
-from moviedl.summary import Check, Status, Summary
 from tests.conftest import SAMPLE_DATE, SAMPLES
 
 WIDTH = 80
@@ -73,8 +73,8 @@ def settings(sample_lake: Path):
 
 
 def test_every_command_fits_80_columns(sample_lake: Path, tmp_path: Path, settings) -> None:
-    from moviedl.athena_ddl import DdlOptions
-    from moviedl.report import ReportOptions
+    from moviedl.stages.catalog.athena_ddl import DdlOptions
+    from moviedl.stages.report.report import ReportOptions
 
     fresh = api.settings(lake=tmp_path / "fresh", date=SAMPLE_DATE)
     summaries = [

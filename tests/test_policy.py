@@ -5,8 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from moviedl.config import load_settings
-from moviedl.policy import analyst_policy, glue_job_policy, pipeline_policy, policies, scope_for
+from moviedl.core.config import load_settings
+from moviedl.stages.catalog.policy import (
+    analyst_policy,
+    glue_job_policy,
+    pipeline_policy,
+    policies,
+    scope_for,
+)
 
 
 def _settings(**flags):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from moviedl import progress
+from moviedl.core import progress
 from tests.conftest import SAMPLE_DATE
 
 

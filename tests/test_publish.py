@@ -9,9 +9,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from moviedl.contract import DIM_GENERO, TRUSTED_MOVIES
-from moviedl.lake import Lake
-from moviedl.publish import (
+from moviedl.core.contract import DIM_GENERO, TRUSTED_MOVIES
+from moviedl.stages.refine.publish import (
     STAGING_PREFIX,
     VERSIONS_PREFIX,
     Publisher,
@@ -19,6 +18,7 @@ from moviedl.publish import (
     Workspace,
     clean_stale_staging,
 )
+from moviedl.storage.lake import Lake
 from tests.conftest import list_lake, read_lake_object
 from tests.test_refine import lake_of, query
 

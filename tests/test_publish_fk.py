@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from moviedl.publish import VERSIONS_PREFIX, Publisher
+from moviedl.stages.refine.publish import VERSIONS_PREFIX, Publisher
 from tests.conftest import list_lake, read_lake_object, refine_killed_at
 from tests.test_refine import (
     DAY,

@@ -15,9 +15,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from moviedl.config import load_settings
-from moviedl.contract import REFINED_TABLES, TRUSTED_MOVIES, TRUSTED_SERIES
-from moviedl.lake import Lake, open_lake
+from moviedl.core.config import load_settings
+from moviedl.core.contract import REFINED_TABLES, TRUSTED_MOVIES, TRUSTED_SERIES
+from moviedl.storage import open_lake
+from moviedl.storage.lake import Lake
 from tests.conftest import list_lake, read_lake_object, refine_killed_at
 from tests.regenerate_golden import GOLDEN, table_csv
 

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from moviedl.report import MIN_VOTES_CHOICES, SOURCES
+from moviedl.stages.report.report import MIN_VOTES_CHOICES, SOURCES
 
 DATE = ("--date", "2024-05-01")
 
@@ -288,7 +288,7 @@ def test_quality_panel_shows_freshness_quarantine_and_the_last_run(invoke, gener
 
 
 def test_cast_gender_counts_actor_and_actress_as_the_real_files_spell_it(invoke, tmp_path: Path) -> None:
-    from moviedl.sources import MOVIES
+    from moviedl.core.sources import MOVIES
     from tests.test_refine import write_csv
     from tests.test_verdict import CHALLENGE_ROWS
 

@@ -1,4 +1,4 @@
-"""The report page (moviedl.report_page + report_assets): the HTML it renders, and what a user
+"""The report page (moviedl.stages.report.page + its assets): the HTML it renders, and what a user
 sees in a real browser (headless Chromium through tests/webdriver.py): charts drawn from the
 embedded data, the filters, the URL hash, sorting, the layout at 1280 and 800 px, no request
 and no Content-Security-Policy violation.
@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from moviedl import report_page
-from moviedl.report_page import NO_JS_NOTE, format_value, render
+from moviedl.stages.report import page as report_page
+from moviedl.stages.report.page import NO_JS_NOTE, format_value, render
 from tests.report_data import COMMENT_TITLE, SCRIPT_TITLE, UNKNOWN, expected_rows, make_data
 from tests.webdriver import Browser
 

@@ -40,7 +40,7 @@ def test_run_does_every_stage_on_the_sample(invoke, lake_uri: str, s3, movies_cs
 
 
 def movies_csv_header_with_commas() -> str:
-    from moviedl.sources import MOVIES
+    from moviedl.core.sources import MOVIES
 
     return MOVIES.header.replace("|", ",")
 
@@ -123,8 +123,8 @@ def test_json_logs_one_object_per_line_without_secrets(
 HOLD_LOCK = textwrap.dedent(
     """
     import sys, time
-    from moviedl.lake import LocalLake
-    from moviedl.lock import LockOwner, lock_lake
+    from moviedl.storage.local import LocalLake
+    from moviedl.storage.lock import LockOwner, lock_lake
     with lock_lake(LocalLake(sys.argv[1]), LockOwner.current("nightly-1", "run")):
         print("locked", flush=True)
         time.sleep(60)
@@ -156,8 +156,8 @@ def test_a_second_command_on_a_busy_lake_exits_2_naming_the_holder(tmp_path: Pat
 
 
 def test_read_only_commands_do_not_wait_for_the_lock(invoke, sample_lake: Path, tmp_path: Path) -> None:
-    from moviedl.lake import LocalLake
-    from moviedl.lock import LockOwner, lock_lake
+    from moviedl.storage.local import LocalLake
+    from moviedl.storage.lock import LockOwner, lock_lake
 
     lake = sample_lake
     with lock_lake(LocalLake(lake), LockOwner.current("busy", "refine")):

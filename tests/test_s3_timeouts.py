@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from moviedl.config import load_settings
-from moviedl.lake import S3Lake
+from moviedl.core.config import load_settings
+from moviedl.storage.s3 import S3Lake
 from tests.fake_tmdb import SilentServer
 
 

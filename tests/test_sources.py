@@ -7,8 +7,8 @@ from importlib import resources
 
 import pytest
 
-from moviedl.contract import TRUSTED_CSV_TABLES, TRUSTED_TMDB_TABLES
-from moviedl.sources import (
+from moviedl.core.contract import TRUSTED_CSV_TABLES, TRUSTED_TMDB_TABLES
+from moviedl.core.sources import (
     BY_FOLDER,
     BY_MEDIA,
     KINDS,
@@ -17,7 +17,7 @@ from moviedl.sources import (
     RAW_TMDB_KEY,
     TRUSTED_KEY,
 )
-from moviedl.trusted import TMDB_SQL
+from moviedl.stages.refine.trusted import TMDB_SQL
 
 DAY = dt.date(2024, 5, 1)
 

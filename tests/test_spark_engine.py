@@ -1,4 +1,4 @@
-"""The Spark engine (moviedl.spark_engine) refines to the same lake as DuckDB, proven row for row.
+"""The Spark engine (moviedl.engines.spark.engine) refines to the same lake as DuckDB, proven row for row.
 
 Each equality test builds two lakes from the same Raw data, refines one with ``--engine duckdb``
 and the other with ``--engine spark``, and compares every Parquet file both published (each
@@ -27,7 +27,7 @@ import pytest
 from typer.testing import CliRunner
 
 from moviedl.cli import app
-from moviedl.spark_engine import java_problem
+from moviedl.engines.spark.session import java_problem
 from tests.conftest import SAMPLE_DATE, SAMPLES, no_settings
 from tests.dirty_data import write_file
 
@@ -41,7 +41,7 @@ def spark_session(tmp_path_factory: pytest.TempPathFactory):
     pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'moviedl[spark]')")
     if java_problem():
         pytest.skip(f"Spark cannot start: {java_problem()}")
-    from moviedl.spark_engine import session
+    from moviedl.engines.spark.session import session
 
     spark, created = session(tmp_path_factory.mktemp("spark"))
     yield spark
@@ -54,7 +54,8 @@ def spark_ways(request: pytest.FixtureRequest, spark_session, monkeypatch: pytes
     """Run the test with the engine as it runs on this Spark, and again (on Spark 4) the way it
     runs on Spark 3.5 (AWS Glue 5.0): JSON without VARIANT, ``* EXCEPT`` written out, driver
     DataFrames from rows rather than Arrow."""
-    from moviedl.spark_engine import SparkEngine, spark_major
+    from moviedl.engines.spark.engine import SparkEngine
+    from moviedl.engines.spark.session import spark_major
 
     if request.param == "spark-3.5-ways":
         monkeypatch.setattr(SparkEngine, "SPARK4", False)
@@ -186,7 +187,7 @@ def test_dirty_data_over_three_dates_refines_to_the_same_lake(
     """``driver``: the engine reads the input files itself and hands Spark their rows, and
     fetches the outputs' rows partition by partition to write their files, as it does on a
     cluster (AWS Glue), where executors cannot open or write refine's local paths."""
-    from moviedl.spark_engine import SparkEngine
+    from moviedl.engines.spark.engine import SparkEngine
 
     monkeypatch.setattr(SparkEngine, "INPUTS_ON_DRIVER", reader == "driver")
     monkeypatch.setattr(SparkEngine, "OUTPUTS_ON_DRIVER", reader == "driver")
@@ -326,7 +327,7 @@ def test_refine_on_spark_through_the_cli_publishes_a_lake_validate_passes(spark_
 def test_the_engine_setting_picks_spark_too(
     spark_session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from moviedl.spark_engine import SparkEngine
+    from moviedl.engines.spark.engine import SparkEngine
 
     opened = []
     real = SparkEngine.open.__func__  # type: ignore[attr-defined]
@@ -355,8 +356,8 @@ def test_without_java_spark_is_not_started(tmp_path: Path, monkeypatch: pytest.M
     pytest.importorskip("pyspark")
     from pyspark.sql import SparkSession
 
-    from moviedl.errors import ConfigError
-    from moviedl.spark_engine import session
+    from moviedl.core.errors import ConfigError
+    from moviedl.engines.spark.session import session
 
     monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
     monkeypatch.delenv("JAVA_HOME", raising=False)
@@ -406,7 +407,7 @@ def macro_statements(file: str) -> list[str]:
     """The ``CREATE TEMP MACRO`` statements of an SQL file of moviedl/sql/."""
     from importlib import resources
 
-    from moviedl.spark_sql import split_script
+    from moviedl.engines.spark.sql import split_script
 
     text = (resources.files("moviedl") / "sql" / file).read_text("utf-8")
     return [s for s in split_script(text) if " MACRO " in s]
@@ -428,7 +429,7 @@ def duck_eval(files: list[str], expressions: list[str], values: list[Any], as_js
 
 def spark_engine_with(files: list[str]) -> Any:
     """A Spark engine that knows the macros of ``files`` (close it)."""
-    from moviedl.spark_engine import SparkEngine
+    from moviedl.engines.spark.engine import SparkEngine
 
     engine = SparkEngine.open()
     for file in files:
@@ -469,7 +470,7 @@ def test_text_functions_and_keys_mean_what_they_mean_in_duckdb(spark_session) ->
     Over every code point (measured once, 50 s) the one difference is lower case of the 55
     capital letters Unicode 16 and 17 added (Garay, Kirat Rai, U+1C89, A7CB...): Spark's ICU
     knows them, DuckDB 2.0's case tables do not yet. This corpus keeps one of them."""
-    from moviedl.spark_engine import spark_major
+    from moviedl.engines.spark.session import spark_major
 
     names = ["trim", "lower", "nfc", "norm", "key"]
     expressions = ["trim({v})", "lower({v})", "nfc_normalize({v})", "norm({v})", "stable_key(norm({v}))"]
@@ -496,8 +497,9 @@ def test_rule_reasons_write_numbers_as_duckdb_or_refuse(spark_session) -> None:
     0.0001), which Spark writes otherwise beyond 1e7 and under 0.001 (1.2345678E7): refused."""
     import pyarrow as pa
 
-    from moviedl.checks import RULES, rule_problems
-    from moviedl.spark_engine import SparkEngine, SparkRefusal
+    from moviedl.checks.values import RULES, rule_problems
+    from moviedl.engines.spark.engine import SparkEngine
+    from moviedl.engines.spark.errors import SparkRefusal
 
     reason = rule_problems([r for r in RULES if r.columns in (("imdb_rating",), ("popularity",))])
     same = [(11.0, 1.0), (-1.0, -1.5), (10.5, -0.25), (5.0, 2.0), (1e6, -999999.5), (None, -0.001)]
@@ -547,7 +549,7 @@ def test_tmdb_typing_means_what_it_means_in_duckdb(spark_ways) -> None:
 
 
 def test_where_spark_would_type_otherwise_it_refuses(spark_session) -> None:
-    from moviedl.spark_engine import SparkRefusal
+    from moviedl.engines.spark.errors import SparkRefusal
 
     refused = set()
     engine = spark_engine_with(["trusted_tmdb_read.spark.sql"])
@@ -598,8 +600,8 @@ def wide_parquet(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 def write_both(files: list[str], select: str, out: Path, spark_engine: Any) -> tuple[Path, Path, int, int]:
     """``select`` over the view ``wide`` of ``files``, written by DuckDB and by ``spark_engine``."""
-    from moviedl.config import load_settings
-    from moviedl.duck import DuckDBEngine
+    from moviedl.core.config import load_settings
+    from moviedl.engines.duck import DuckDBEngine
 
     duck = DuckDBEngine.open(load_settings(env={}), out / "duck-scratch")
     metadata = {"moviedl.table": "wide", "moviedl.rows": "many"}
@@ -624,15 +626,16 @@ def test_an_output_many_batches_long_is_written_whole_in_order_and_equal_to_duck
     a cluster, the rows come to the driver one partition at a time."""
     from pyspark.sql import DataFrame
 
-    from moviedl import spark_engine as module
+    from moviedl.engines.spark import arrow
+    from moviedl.engines.spark.engine import SparkEngine
 
-    monkeypatch.setattr(module, "MERGE_BATCH_ROWS", 1000)
+    monkeypatch.setattr(arrow, "MERGE_BATCH_ROWS", 1000)
     if writer == "executors":
         for name in ("toArrow", "toPandas", "collect", "_collect_as_arrow", "toLocalIterator"):
             if hasattr(DataFrame, name):
                 monkeypatch.setattr(DataFrame, name, lambda *a, _n=name, **k: pytest.fail(f"{_n}() on the driver"))
     scratch = tmp_path / "scratch"
-    engine = module.SparkEngine(spark_session, scratch=scratch, outputs_on_driver=writer == "driver")
+    engine = SparkEngine(spark_session, scratch=scratch, outputs_on_driver=writer == "driver")
     try:
         duck, spark, by_duck, by_spark = write_both(wide_parquet, "SELECT * FROM wide ORDER BY big DESC", tmp_path, engine)
     finally:
@@ -650,7 +653,7 @@ def test_an_output_many_batches_long_is_written_whole_in_order_and_equal_to_duck
 
 
 def test_an_empty_output_has_duckdbs_schema(spark_session, wide_parquet: list[str], tmp_path: Path) -> None:
-    from moviedl.spark_engine import SparkEngine
+    from moviedl.engines.spark.engine import SparkEngine
 
     engine = SparkEngine(spark_session, scratch=tmp_path / "scratch")
     try:
@@ -681,8 +684,9 @@ def java_failure(spark: Any, throwable: Any) -> Exception:
 
 
 def test_spark_out_of_memory_is_a_configuration_error_naming_the_setting(spark_session) -> None:
-    from moviedl.errors import ConfigError, ExitCode
-    from moviedl.spark_engine import SparkEngine, SparkError, SparkOutOfMemory, classify
+    from moviedl.core.errors import ConfigError, ExitCode
+    from moviedl.engines.spark.engine import SparkEngine
+    from moviedl.engines.spark.errors import SparkError, SparkOutOfMemory, classify
 
     jvm = spark_session.sparkContext._jvm
     heap = classify(java_failure(spark_session, jvm.java.lang.OutOfMemoryError("Java heap space")))
@@ -710,8 +714,8 @@ OUT_OF_MEMORY = """
 import sys
 from pathlib import Path
 
-from moviedl.config import load_settings
-from moviedl.spark_engine import SparkEngine
+from moviedl.core.config import load_settings
+from moviedl.engines.spark.engine import SparkEngine
 
 engine = SparkEngine.open(load_settings(), Path(sys.argv[1]))  # MOVIEDL_SPARK_* from the environment
 print(engine.spark.sparkContext.master, engine.spark.conf.get("spark.driver.memory"), flush=True)
@@ -773,8 +777,8 @@ def test_the_glue_job_refines_on_the_session_it_finds_and_leaves_it_running(
 
 
 def test_a_pyspark_older_than_3_5_is_refused_with_the_version_it_needs() -> None:
-    from moviedl.errors import ConfigError
-    from moviedl.spark_engine import check_version
+    from moviedl.core.errors import ConfigError
+    from moviedl.engines.spark.session import check_version
 
     for version in ("3.5.4", "3.5.4-amzn-0", "4.0.1", "4.3.0"):
         check_version(version)

@@ -1,4 +1,4 @@
-"""moviedl.spark_sql: how the Spark engine turns moviedl's DuckDB SQL into Spark SQL (no JVM needed).
+"""moviedl.engines.spark.sql: how the Spark engine turns moviedl's DuckDB SQL into Spark SQL (no JVM needed).
 
 What the translated SQL computes is proven in tests/test_spark_engine.py, against DuckDB.
 """
@@ -9,9 +9,9 @@ from importlib import resources
 
 import pytest
 
-from moviedl.checks import RULES, rule_problems
-from moviedl.engine import sql_for
-from moviedl.spark_sql import TranslationError, Translator, bind, split_script, split_text
+from moviedl.checks.values import RULES, rule_problems
+from moviedl.engines.base import sql_for
+from moviedl.engines.spark.sql import TranslationError, Translator, bind, split_script, split_text
 
 SQL = resources.files("moviedl") / "sql"
 #: the refine scripts: each has a Spark text of its own or is translated

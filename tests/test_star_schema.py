@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from moviedl.contract import REFINED_TABLES
+from moviedl.core.contract import REFINED_TABLES
 from tests.test_refine import DAY, ingest, query, refine, rows_by_table
 from tests.test_trusted import MOVIE_RECORDS, SERIES_RECORDS, tmdb_movie, write_tmdb
 

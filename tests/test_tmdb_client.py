@@ -10,9 +10,9 @@ import traceback
 
 import pytest
 
-from moviedl.config import Secret
-from moviedl.errors import UsageError
-from moviedl.tmdb_client import (
+from moviedl.core.config import Secret
+from moviedl.core.errors import UsageError
+from moviedl.stages.tmdb.client import (
     Backoff,
     Cancelled,
     RateLimiter,

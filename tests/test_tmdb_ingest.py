@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from conftest import list_lake, read_lake_object
 
-from moviedl.config import load_settings
-from moviedl.errors import ExitCode, InputFileError, UsageError
-from moviedl.ingest_tmdb import TmdbOptions, TmdbProgress, ingest_tmdb
-from moviedl.lake import open_lake
-from moviedl.summary import Summary
-from moviedl.tmdb_client import Backoff, TmdbAuthError, TmdbClient, check_appends
+from moviedl.core.config import load_settings
+from moviedl.core.errors import ExitCode, InputFileError, UsageError
+from moviedl.core.summary import Summary
+from moviedl.stages.tmdb.client import Backoff, TmdbAuthError, TmdbClient, check_appends
+from moviedl.stages.tmdb.ingest import TmdbOptions, TmdbProgress, ingest_tmdb
+from moviedl.storage import open_lake
 from tests.fake_tmdb import API_KEY, FakeTmdb
 
 DATE = "2024-05-01"

@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 from conftest import list_lake, read_lake_object
 
-from moviedl.config import Secret, load_settings
-from moviedl.errors import ExitCode
-from moviedl.ingest_tmdb import TmdbOptions, TmdbProgress, ingest_tmdb
-from moviedl.lake import open_lake
-from moviedl.tmdb_client import (
+from moviedl.core.config import Secret, load_settings
+from moviedl.core.errors import ExitCode
+from moviedl.stages.tmdb.client import (
     Backoff,
     CircuitBreaker,
     RateLimiter,
     TmdbClient,
     TmdbOutage,
 )
+from moviedl.stages.tmdb.ingest import TmdbOptions, TmdbProgress, ingest_tmdb
+from moviedl.storage import open_lake
 from tests.fake_tmdb import API_KEY, FakeTmdb, SilentServer, closed_port
 
 EVERYTHING = 10**6  # a fault that never runs out

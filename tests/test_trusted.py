@@ -11,14 +11,14 @@ from typing import Any
 import duckdb
 import pytest
 
-from moviedl.contract import (
+from moviedl.core.contract import (
     TRUSTED_MOVIES,
     TRUSTED_SERIES,
     TRUSTED_TMDB_MOVIES,
     TRUSTED_TMDB_SERIES,
 )
-from moviedl.duck import DuckDBEngine
-from moviedl.sources import MOVIES
+from moviedl.core.sources import MOVIES
+from moviedl.engines.duck import DuckDBEngine
 from tests.conftest import list_lake, read_lake_object
 from tests.test_refine import (
     DAY,

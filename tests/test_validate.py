@@ -18,9 +18,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from moviedl.checks import freshness, tmdb_coverage
-from moviedl.config import load_settings
-from moviedl.contract import (
+from moviedl.checks.values import freshness, tmdb_coverage
+from moviedl.core.config import load_settings
+from moviedl.core.contract import (
     DIM_FILMES,
     DIM_GENERO,
     FATO_FILME,
@@ -28,11 +28,11 @@ from moviedl.contract import (
     TRUSTED_SERIES,
     TRUSTED_TMDB_MOVIES,
 )
-from moviedl.duck import DuckDBEngine
-from moviedl.lake import open_lake
-from moviedl.manifest import RawManifest
-from moviedl.summary import Status
-from moviedl.validate import ValidateOptions, validate
+from moviedl.core.summary import Status
+from moviedl.engines.duck import DuckDBEngine
+from moviedl.stages.validate.validate import ValidateOptions, validate
+from moviedl.storage import open_lake
+from moviedl.storage.manifest import RawManifest
 from tests.conftest import no_settings, run_commands
 from tests.fake_tmdb import API_KEY, FakeTmdb
 

@@ -15,8 +15,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from moviedl.contract import TRUSTED_MOVIES
-from moviedl.sources import MOVIES, SERIES
+from moviedl.core.contract import TRUSTED_MOVIES
+from moviedl.core.sources import MOVIES, SERIES
 from tests.dirty_data import write_file
 from tests.test_refine import DAY, DAY2, ingest, query, refine, snapshot, write_csv
 

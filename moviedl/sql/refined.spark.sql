@@ -1,4 +1,4 @@
--- Spark's text of refined.sql (see moviedl.engine.sql_for): the same views and tables, the same
+-- Spark's text of refined.sql (see moviedl.engines.base.sql_for): the same views and tables, the same
 -- rows, the same keys. Change both files together; tests/test_spark_engine.py proves them equal.
 -- What differs, and why:
 --   * DuckDB orders NULL after every value inside a struct or list (so min(struct_pack(...))

@@ -1,4 +1,4 @@
--- Spark's text of trusted_csv.sql (see moviedl.engine.sql_for): the same tables and views, the
+-- Spark's text of trusted_csv.sql (see moviedl.engines.base.sql_for): the same tables and views, the
 -- same typing rules, the same quarantine. What differs, and why:
 --   * Spark's CSV reader cannot give a line as stored nor its number, so the file is read as
 --     lines (read_lines: the engine numbers them as DuckDB does, header = line 1) and split on
@@ -9,7 +9,7 @@
 --   * DuckDB's rowid is the line number; the first copy of a duplicate line is the smallest
 --     line number (no UPDATE); md5_number(raw) is md5(raw).
 -- Parameters: :path, :columns (as trusted_csv.sql; $longest_line sizes DuckDB's reader only).
--- Needs the macro csv_row_problems(row) (moviedl.trusted), as trusted_csv.sql.
+-- Needs the macro csv_row_problems(row) (moviedl.stages.refine.trusted), as trusted_csv.sql.
 
 CREATE OR REPLACE TEMP MACRO src(v) AS nullif(nullif(v, '\\N'), '');
 CREATE OR REPLACE TEMP MACRO as_int(v) AS

@@ -3,7 +3,7 @@
 -- header order, so columns are matched by name, never by position), $longest_line (bytes:
 -- the longest line ingest-csv measured; read_csv's max_line_size gets room for it above its
 -- 2 MB default, so whatever ingest-csv stored is read).
--- Needs the macro csv_row_problems(row) (made by moviedl.trusted from moviedl.checks.RULES):
+-- Needs the macro csv_row_problems(row) (made by moviedl.stages.refine.trusted from moviedl.checks.values.RULES):
 -- why a typed row breaks a value rule (year ranges, death before birth, artist gender...).
 -- Output:
 --   csv_typed:      every line in file order (line number = rowid + 2), typed (lists still as
@@ -41,7 +41,7 @@ CREATE OR REPLACE TEMP MACRO bad(v, typed, label, what) AS
 -- One parallel pass over the file. Every field is read as text: no quoting ('"' is data), no
 -- escape, and no NULL conversion at first (nullstr is a NUL byte, which never occurs in a UTF-8
 -- text file), so a line can be rebuilt exactly as stored. With preserve_insertion_order
--- (moviedl.duck sets it) the table keeps file order, so a row's line number is its rowid + 2
+-- (moviedl.engines.duck sets it) the table keeps file order, so a row's line number is its rowid + 2
 -- (the header is line 1). movies.csv has no anoTermino: UNION ALL BY NAME with an empty
 -- relation adds it as a last, NULL column, so one typing step serves both kinds (and
 -- concat_ws, rebuilding a line, skips it).

@@ -1,4 +1,4 @@
--- Spark's text of trusted_tmdb_read.sql (see moviedl.engine.sql_for): tmdb_raw and the typing
+-- Spark's text of trusted_tmdb_read.sql (see moviedl.engines.base.sql_for): tmdb_raw and the typing
 -- macros trusted_tmdb_movies.sql / trusted_tmdb_series.sql use (those files are shared: the
 -- engine translates them). What differs, and why:
 --   * the files are read by read_json_records (the engine): each record of each file's array as
@@ -35,7 +35,7 @@ CREATE OR REPLACE TEMP MACRO j_double(j, path) AS
     CASE WHEN regexp_full_match(j_text(j, path), '[+-]?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?')
          THEN TRY_CAST(j_text(j, path) AS DOUBLE) END;
 -- A date or timestamp is typed when written in ISO form (what TMDB and ingest-tmdb write), as
--- the engine types DuckDB's TRY_CAST(.. AS TIMESTAMPTZ) (moviedl.spark_sql.TIMESTAMP_PATTERN);
+-- the engine types DuckDB's TRY_CAST(.. AS TIMESTAMPTZ) (moviedl.engines.spark.sql.TIMESTAMP_PATTERN);
 -- other text DuckDB may read as one ('2024/05/01', '2024-5-1', '2024-05-01 10:00') stops the
 -- refine with a refusal, rather than be quarantined here and typed by DuckDB.
 CREATE OR REPLACE TEMP MACRO j_timestamp(j, path) AS

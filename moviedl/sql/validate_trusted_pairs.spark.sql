@@ -1,4 +1,4 @@
--- Spark's text of validate_trusted_pairs.sql (see moviedl.engine.sql_for): the same pairs.
+-- Spark's text of validate_trusted_pairs.sql (see moviedl.engines.base.sql_for): the same pairs.
 -- As in refined.spark.sql: min(struct_pack(...)) becomes min_by over a key struct in which each
 -- field is preceded by its IS NULL flag (DuckDB orders NULL after values, Spark before), and
 -- norm() is refined.spark.sql's.

@@ -1,0 +1,164 @@
+"""``moviedl run``: every stage in order, for cron. Stops at the first stage that fails and
+takes its exit code, so a script can branch on the outcome; the run record holds each stage's
+summary for the morning after.
+
+One stage may fail without stopping the run: ingest-tmdb, when TMDB is down or refuses the
+credentials (exit 3). The CSV data is still refined, validated and catalogued with whatever TMDB
+data the lake already holds; the run then ends with exit 3 and names the degraded stage."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moviedl.app import commands
+from moviedl.app.session import Session, command_session
+from moviedl.core.config import Settings
+from moviedl.core.errors import ExitCode, MoviedlError
+from moviedl.core.summary import Summary
+from moviedl.storage import open_lake
+
+COLUMNS = ["stage", "status", "exit code", "seconds", "details"]
+
+
+@dataclass(frozen=True)
+class _Stage:
+    name: str
+    work: Callable[[], Summary] | None  # None: skipped, ``reason`` says why
+    reason: str = ""
+    optional: bool = False  # a service failure (exit 3) degrades the run instead of stopping it
+
+
+def _plan(
+    settings: Settings, session: Session, files: Sequence[Path], on_tmdb_progress: Callable[[Any], None] | None
+) -> list[_Stage]:
+    from moviedl.stages.catalog.athena_ddl import DdlOptions
+
+    sources = list(files) or [Path(p) for p in settings.run_sources]
+    has_tmdb = settings.tmdb_api_key is not None or settings.tmdb_read_access_token is not None
+    catalog = settings.run_catalog
+    return [
+        _Stage("ingest-csv", (lambda: commands.ingest_csv(settings, sources, session=session)) if sources else None,
+               "no files given and run.sources is not set: refining the Raw zone as it is"),
+        _Stage("ingest-tmdb", (lambda: commands.ingest_tmdb(settings, session=session, on_progress=on_tmdb_progress)) if has_tmdb else None,
+               "no TMDB credentials (set TMDB_READ_ACCESS_TOKEN or TMDB_API_KEY to enrich)",
+               optional=True),
+        _Stage("refine", lambda: commands.refine(settings, session=session)),
+        _Stage("validate", lambda: commands.validate(settings, session=session)),
+        _Stage(
+            "athena-ddl",
+            (lambda: commands.athena_ddl(settings, DdlOptions(execute=catalog == "athena", glue=catalog == "glue"),
+                                    session=session))
+            if catalog != "none" else None,
+            "run.catalog is none (set it to athena or glue to publish the table definitions)",
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class StageEvent:
+    """A stage starting (``status`` "start") or ending (ok, failed, degraded, skipped, not run),
+    for a caller that shows progress: ``1 of 5 START ingest-csv``."""
+
+    index: int
+    total: int
+    name: str
+    status: str
+    seconds: float | None = None
+
+
+def run_pipeline(
+    settings: Settings,
+    session: Session,
+    files: Sequence[Path] = (),
+    on_stage: Callable[[StageEvent], None] | None = None,
+    on_tmdb_progress: Callable[[Any], None] | None = None,
+) -> Summary:
+    """Run the stages in order under ``session``; the first failure stops the run."""
+    lake = session.lake
+    summary = Summary("run", lake.uri, settings.date.isoformat(), COLUMNS)
+    stopped: str | None = None
+    degraded: list[str] = []
+    plan = _plan(settings, session, files, on_tmdb_progress)
+    tell = on_stage or (lambda event: None)
+    for index, stage in enumerate(plan, 1):
+        row: dict[str, object] = {"stage": stage.name, "exit code": None, "seconds": None}
+        summary.rows.append(row)
+        if stopped:
+            row.update(status="not run", details=f"{stopped} failed")
+            tell(StageEvent(index, len(plan), stage.name, "not run"))
+            continue
+        if stage.work is None:
+            row.update(status="skipped", details=stage.reason)
+            summary.notes.append(f"{stage.name} skipped: {stage.reason}")
+            tell(StageEvent(index, len(plan), stage.name, "skipped"))
+            continue
+        tell(StageEvent(index, len(plan), stage.name, "start"))
+        started = time.monotonic()
+        try:
+            with session.stage(stage.name):
+                result = stage.work()
+        except MoviedlError as exc:
+            seconds = round(time.monotonic() - started, 1)
+            degrade = stage.optional and exc.exit_code == ExitCode.SERVICE
+            row.update(status="degraded" if degrade else "failed", details=exc.message, seconds=seconds,
+                       **{"exit code": int(exc.exit_code)})
+            summary.problems.append(f"{stage.name}: {exc.message}")
+            summary.fail(exc.exit_code)
+            failed = Summary(stage.name, lake.uri, settings.date.isoformat(), problems=[exc.message])
+            failed.fail(exc.exit_code)
+            session.add(stage.name, failed, seconds)
+            if degrade:
+                degraded.append(stage.name)
+            else:
+                stopped = stage.name
+            tell(StageEvent(index, len(plan), stage.name, str(row["status"]), seconds))
+            continue
+        seconds = round(time.monotonic() - started, 1)
+        session.add(stage.name, result, seconds)
+        counts = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in list(result.counts.items())[:5])
+        row.update(status="ok" if result.exit_code == ExitCode.OK else "failed", seconds=seconds, details=counts,
+                   **{"exit code": int(result.exit_code)})
+        summary.checks.extend(c for c in result.checks if c not in summary.checks)  # refine and validate share checks
+        summary.problems.extend(f"{stage.name}: {p}" for p in result.problems)
+        if result.exit_code != ExitCode.OK:
+            summary.fail(result.exit_code)
+            if stage.optional and result.exit_code == ExitCode.SERVICE:
+                row["status"] = "degraded"
+                degraded.append(stage.name)
+            else:
+                stopped = stage.name
+        tell(StageEvent(index, len(plan), stage.name, str(row["status"]), seconds))
+    if degraded and not stopped:
+        summary.problems.append(
+            f"degraded: {', '.join(degraded)} failed (exit 3); the later stages ran on the data "
+            "the lake already held — re-run when the service is back"
+        )
+    summary.counts = {
+        "stages run": sum(r["status"] in ("ok", "failed", "degraded") for r in summary.rows),
+        "skipped": sum(r["status"] == "skipped" for r in summary.rows),
+        "degraded": len(degraded),
+        "failed": sum(r["status"] == "failed" for r in summary.rows),
+    }
+    return summary
+
+
+def run(
+    settings: Settings,
+    files: Iterable[str | Path] = (),
+    *,
+    on_stage: Callable[[Any], None] | None = None,
+    on_tmdb_progress: Callable[[Any], None] | None = None,
+) -> Summary:
+    """The whole pipeline for cron (``moviedl run``): ingest-csv (``files``, else
+    ``run.sources``), ingest-tmdb, refine, validate and the catalog, in one session.
+    ``on_stage`` receives a :class:`StageEvent` as each stage starts and ends;
+    ``on_tmdb_progress`` the ingest-tmdb stage's progress, as :func:`moviedl.api.ingest_tmdb` gives it."""
+    lake = open_lake(settings)
+    with command_session(settings, lake, "run") as session:
+        summary = run_pipeline(settings, session, [Path(f) for f in files], on_stage, on_tmdb_progress)
+        summary.notes.append(f"run record: {lake.uri_of(session.record.key())}")
+    return summary

@@ -1,0 +1,258 @@
+"""DuckDB for moviedl: a configured connection, the SQL files shipped in ``moviedl/sql/``, and
+:class:`DuckDBEngine`, the :class:`~moviedl.engines.base.Engine` that ``refine`` and ``validate`` run on.
+
+Every connection is in-memory, offline (no extension is ever downloaded: Parquet, JSON and ICU
+are built into the wheel), UTC, with ``memory_limit``/``threads``/``temp_directory`` from the
+settings so big inputs spill to disk instead of running out of memory.
+
+The functions taking a raw connection (:func:`run_script`, :func:`one`, :func:`write_parquet`...)
+serve the modules that use DuckDB itself, not through the seam: ingest-tmdb's selection and
+ledger, validate's Raw JSON checks, the publisher's dimension expansion, athena-ddl, report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import duckdb
+
+from moviedl.core.errors import ConfigError
+from moviedl.engines.base import Params, sql_for
+from moviedl.engines.base import ident as ident
+from moviedl.engines.base import idents as idents
+
+if TYPE_CHECKING:
+    from moviedl.core.config import Settings
+
+#: DuckDB's names that modules outside the engines use, so only the engines import ``duckdb``
+Connection: TypeAlias = duckdb.DuckDBPyConnection
+Error = duckdb.Error
+OutOfMemory = duckdb.OutOfMemoryException
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def connect(settings: Settings | None, spill_dir: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection; ``spill_dir`` is used unless ``duckdb.temp_directory`` is set.
+    Without ``settings`` (a short side task): DuckDB's own memory limit and threads."""
+    config: dict[str, Any] = {
+        "temp_directory": str(spill_dir),
+        "preserve_insertion_order": True,
+        "autoinstall_known_extensions": False,
+        "TimeZone": "UTC",
+    }
+    if settings is None:
+        return duckdb.connect(":memory:", config=config)
+    config["memory_limit"] = settings.duckdb_memory_limit
+    config["temp_directory"] = settings.duckdb_temp_directory or str(spill_dir)
+    if settings.duckdb_threads:
+        config["threads"] = settings.duckdb_threads
+    try:
+        return duckdb.connect(":memory:", config=config)
+    except (duckdb.InvalidInputException, duckdb.Error) as exc:
+        raise ConfigError(
+            f"DuckDB refused its settings (duckdb.memory_limit={settings.duckdb_memory_limit!r}, "
+            f"duckdb.threads={settings.duckdb_threads!r}): {exc}"
+        ) from None
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The text of ``moviedl/sql/<name>.sql``."""
+    return (resources.files("moviedl") / "sql" / f"{name}.sql").read_text("utf-8")
+
+
+def statements(name: str) -> list[str]:
+    """The statements of an SQL file; each ends with ``;`` at the end of a line."""
+    return split_statements(sql_text(name))
+
+
+def split_statements(sql: str) -> list[str]:
+    """The statements of an SQL text (see :func:`statements`)."""
+    found, current = [], []
+    for line in sql.splitlines():
+        current.append(line)
+        if line.rstrip().endswith(";"):
+            text = "\n".join(current).strip()
+            if _code(text):
+                found.append(text)
+            current = []
+    if _code("\n".join(current)):
+        found.append("\n".join(current).strip())
+    return found
+
+
+def _code(text: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in text.splitlines())
+
+
+def run_script(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> None:
+    """Run every statement of ``sql/<name>.sql``, each given the ``$named`` parameters it uses."""
+    _run_statements(con, statements(name), params)
+
+
+def _run_statements(
+    con: duckdb.DuckDBPyConnection, script: list[str], params: Mapping[str, Any] | None
+) -> None:
+    params = params or {}
+    for statement in script:
+        used = {p: params[p] for p in dict.fromkeys(_PARAM.findall(_strip_comments(statement)))}
+        con.execute(statement, used or None)
+
+
+def _strip_comments(statement: str) -> str:
+    return "\n".join(line.split("--", 1)[0] for line in statement.splitlines())
+
+
+def one(
+    con: duckdb.DuckDBPyConnection, query: str, params: Mapping[str, Any] | None = None
+) -> tuple[Any, ...]:
+    """The first row of ``query`` (``()`` when none). Reads the whole result: DuckDB 2 refuses
+    new work on a connection while a result is only partly fetched."""
+    rows = con.execute(query, params or None).fetchall()
+    return tuple(rows[0]) if rows else ()
+
+
+def scalar(
+    con: duckdb.DuckDBPyConnection, query: str, params: Mapping[str, Any] | None = None
+) -> int:
+    """``query``'s single number (0 when NULL or no row)."""
+    row = one(con, query, params)
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def write_parquet(
+    con: duckdb.DuckDBPyConnection,
+    select: str,
+    path: Path,
+    params: Mapping[str, Any] | None = None,
+    *,
+    metadata: Mapping[str, str] | None = None,
+    broken_writer: bool = False,
+) -> int:
+    """Write ``select`` to the Parquet file ``path`` (zstd), with ``metadata`` as the file's
+    key-value metadata; returns the rows DuckDB says it wrote.
+
+    ``broken_writer`` is a test hook: the file is then replaced by an empty one with the same
+    schema — what a faulty writer leaves behind — so tests can prove the audit catches it.
+    """
+    options = "FORMAT parquet, COMPRESSION zstd" + (", KV_METADATA $kv" if metadata else "")
+    values = {**(params or {}), "path": str(path), **({"kv": dict(metadata)} if metadata else {})}
+    row = one(con, f"COPY ({select}) TO $path ({options})", values)
+    if broken_writer:
+        one(con, f"COPY (SELECT * FROM ({select}) LIMIT 0) TO $path ({options})", values)
+    return int(row[0]) if row else 0
+
+
+class DuckDBEngine:
+    """The :class:`~moviedl.engines.base.Engine` on one DuckDB connection (:func:`connect`'s settings
+    when opened with :meth:`open`). ``con`` stays reachable for DuckDB-only work (validate's Raw
+    JSON checks)."""
+
+    name = "duckdb"
+    label = "DuckDB"
+    errors: tuple[type[Exception], ...] = (duckdb.Error,)
+    input_errors: tuple[type[Exception], ...] = (duckdb.InvalidInputException, duckdb.IOException)
+    out_of_memory: tuple[type[Exception], ...] = (duckdb.OutOfMemoryException,)
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings | None = None) -> None:
+        self.con = con
+        self._settings = settings  # what the connection was opened with, for messages
+
+    @classmethod
+    def open(cls, settings: Settings, spill_dir: Path) -> DuckDBEngine:
+        """An engine on a new :func:`connect` connection (``ConfigError`` for bad settings)."""
+        return cls(connect(settings, spill_dir), settings)
+
+    def run_script(self, name: str, params: Params = None) -> None:
+        _run_statements(self.con, split_statements(sql_for(name, self.name)), params)
+
+    def execute(self, statement: str, params: Params = None) -> None:
+        self.con.execute(statement, params or None)
+
+    def rows(self, query: str, params: Params = None) -> list[tuple[Any, ...]]:
+        return self.con.execute(query, params or None).fetchall()
+
+    def register_parquet(
+        self,
+        name: str,
+        files: Sequence[str],
+        *,
+        columns: Sequence[tuple[str, str]] | None = None,
+        per_file: Mapping[str, Sequence[str]] | None = None,
+    ) -> str:
+        tags = dict(per_file or {})
+        if columns is not None and not files:  # an empty relation, so SQL over it still binds
+            typed = [f"CAST(NULL AS {type_}) AS {ident(c)}" for c, type_ in columns]
+            typed += [f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in tags]
+            relation = self.con.sql(f"SELECT {', '.join(typed)} WHERE false")
+        else:
+            selected = idents([c for c, _ in columns]) if columns is not None else "*"
+            options = "hive_partitioning = false"
+            if columns is not None:
+                options = "union_by_name = true, " + options
+            params: dict[str, Any] = {"files": list(files)}
+            query = f"SELECT {selected} FROM read_parquet($files, {options})"
+            if tags:  # one value per file, joined on the file's name
+                values = ", ".join(f"unnest($tag{i}) AS {ident(c)}" for i, c in enumerate(tags))
+                own = ", ".join(f"p.{ident(c)}" for c in tags)
+                selected = selected if columns is not None else "t.* EXCLUDE (filename)"
+                query = (
+                    f"SELECT {selected}, {own} FROM read_parquet($files, filename = true, {options}) AS t "
+                    f"JOIN (SELECT unnest($files) AS filename, {values}) AS p USING (filename)"
+                )
+                params |= {f"tag{i}": list(v) for i, v in enumerate(tags.values())}
+            relation = self.con.sql(query, params=params)
+        relation.create_view(name, replace=True)
+        return ident(name)
+
+    def write_parquet(
+        self,
+        select: str,
+        path: Path,
+        params: Params = None,
+        *,
+        metadata: Mapping[str, str] | None = None,
+    ) -> int:
+        return write_parquet(self.con, select, path, params, metadata=metadata)
+
+    def parquet_rows(self, path: str) -> int:
+        found = one(
+            self.con, "SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata($path)",
+            {"path": path},
+        )
+        return int(found[0]) if found else 0
+
+    def parquet_schema(self, path: str) -> list[tuple[str, str]]:
+        described = self.con.execute(
+            "DESCRIBE SELECT * FROM read_parquet($path, hive_partitioning = false)", {"path": path}
+        ).fetchall()
+        return [(str(name), str(type_)) for name, type_, *_ in described]
+
+    def parquet_metadata(self, path: str) -> dict[str, str]:
+        found = self.con.execute(
+            "SELECT decode(key), decode(value) FROM parquet_kv_metadata($path)", {"path": path}
+        ).fetchall()
+        return {str(k): str(v) for k, v in found}
+
+    def out_of_memory_error(self, exc: BaseException, consequence: str = "") -> ConfigError:
+        if self._settings is not None:
+            limit = self._settings.duckdb_memory_limit
+        else:
+            limit = str(one(self.con, "SELECT current_setting('memory_limit')")[0])
+        return ConfigError(
+            f"DuckDB ran out of memory (duckdb.memory_limit = {limit}): "
+            f"{str(exc).splitlines()[0]}{consequence}",
+            hint="Raise duckdb.memory_limit in moviedl.toml, or point duckdb.temp_directory at a "
+            "disk with free space so DuckDB can spill.",
+        )
+
+    def close(self) -> None:
+        self.con.close()

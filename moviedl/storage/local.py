@@ -1,0 +1,194 @@
+"""A lake in a local folder: files written atomically, listed from the disk."""
+
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from moviedl.core.errors import MoviedlError
+from moviedl.storage.files import sha256_stream
+
+if TYPE_CHECKING:
+
+    pass
+
+from moviedl.storage.lake import TMP_PREFIX, Lake, ObjectInfo, RangeFile, Upload, local_errors
+
+
+class LocalUpload(Upload):
+    def __init__(self, lake: LocalLake, key: str) -> None:
+        super().__init__(lake, key)
+        self._tmp = lake.root / TMP_PREFIX / f"{uuid.uuid4().hex}.part"
+        self._tmp.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[bytes] | None = open(self._tmp, "wb")  # noqa: SIM115
+
+    def _write(self, data: bytes) -> None:
+        assert self._file is not None
+        with local_errors("write to the lake folder", self._tmp):
+            self._file.write(data)
+
+    def _commit(self) -> None:
+        with local_errors("write to the lake folder", self.lake.root / self.key):  # type: ignore[attr-defined]
+            self._publish()
+
+    def _publish(self) -> None:
+        assert self._file is not None
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._file = None
+        with open(self._tmp, "rb") as stored:
+            sha256 = sha256_stream(stored)
+        self._check_stored(self._tmp.stat().st_size, sha256, str(self._tmp))
+        target = self.lake.root / self.key  # type: ignore[attr-defined]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._tmp, target)
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._tmp.unlink(missing_ok=True)
+
+
+class LocalLake(Lake):
+    def __init__(self, root: str | Path) -> None:
+        self.uri = str(root)
+        self.root = Path(root).expanduser().absolute()
+
+    def uri_of(self, key: str) -> str:
+        return str(self.root / key)
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def exists_as_lake(self) -> bool:
+        return self.root.is_dir()
+
+
+    def local_root(self, workdir: Path) -> Path:
+        return self.root
+
+    def local_path(self, key: str, workdir: Path) -> Path:
+        return self.path(key)
+
+    def ranged_source(self, key: str, size: int) -> str | RangeFile:
+        return str(self.path(key))
+
+    def publish_file(self, path: Path, key: str) -> None:
+        try:
+            source = path.relative_to(self.root).as_posix()
+        except ValueError:  # not in the lake: copy it in
+            super().publish_file(path, key)
+            return
+        if source != key:
+            self.move(source, key)
+
+    def check(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise MoviedlError(f"lake {self.root} exists but is not a folder")
+
+    def size(self, key: str) -> int | None:
+        try:
+            return (self.root / key).stat().st_size
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def open_read(self, key: str) -> contextlib.AbstractContextManager[IO[bytes]]:
+        return open(self.root / key, "rb")
+
+    def begin_upload(self, key: str) -> Upload:
+        with local_errors("write to the lake folder", self.root):
+            return LocalUpload(self, key)
+
+    def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        folder = self.root / prefix if prefix.endswith("/") or not prefix else (self.root / prefix).parent
+        if not folder.is_dir():
+            return
+        found = []
+        for dirpath, _dirs, files in os.walk(folder):
+            for name in files:
+                path = Path(dirpath) / name
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    st = path.stat()
+                    found.append(ObjectInfo(key, st.st_size, f"{st.st_mtime_ns}-{st.st_size}"))
+        yield from sorted(found, key=lambda info: info.key)
+
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
+    def clean_tmp(self, older_than_seconds: float = 6 * 3600) -> int:
+        """``_moviedl/tmp/*.part`` files older than the threshold belong to dead processes
+        (a live upload touches its file while it writes); removing them frees the disk."""
+        import time
+
+        folder = self.root / TMP_PREFIX
+        if not folder.is_dir():
+            return 0
+        removed = 0
+        cutoff = time.time() - older_than_seconds
+        for part in folder.glob("*.part"):
+            with contextlib.suppress(FileNotFoundError):
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()
+                    removed += 1
+        return removed
+
+    def path(self, key: str) -> Path:
+        """The local file of ``key`` (DuckDB reads local lakes in place)."""
+        return self.root / key
+
+    def copy(self, source: str, dest: str) -> None:
+        """A hard link when possible: lake files are never changed in place (every write
+        replaces the file), so a link is as good as a copy and costs no space or time."""
+        self.guard()
+        target = self.root / dest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = self.root / TMP_PREFIX / f"{uuid.uuid4().hex}.part"
+        part.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            try:
+                os.link(self.root / source, part)
+            except OSError:
+                shutil.copyfile(self.root / source, part)
+            os.replace(part, target)
+        finally:
+            part.unlink(missing_ok=True)
+
+    def move(self, source: str, dest: str) -> None:
+        """Rename ``source`` to ``dest`` in one atomic step (``os.replace``; same file system),
+        durably: the file's data is flushed to disk before it becomes visible."""
+        self.guard()
+        target = self.root / dest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.root / source, "rb") as staged:
+            os.fsync(staged.fileno())
+        os.replace(self.root / source, target)
+        with contextlib.suppress(OSError):  # make the rename itself durable (POSIX)
+            folder = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+
+    def delete_prefix(self, prefix: str) -> int:
+        count = super().delete_prefix(prefix)
+        shutil.rmtree(self.root / prefix, ignore_errors=True)
+        return count
+
+    def folders(self, prefix: str) -> list[str]:
+        folder = self.root / prefix
+        if not prefix.endswith("/") or not folder.is_dir():
+            return []
+        return sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
+
+
+# --- S3 -------------------------------------------------------------------------------------
