@@ -37,7 +37,7 @@ OutOfMemory = duckdb.OutOfMemoryException
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def connect(settings: Settings | None, spill_dir: Path) -> duckdb.DuckDBPyConnection:
+def connect(settings: Settings | None, spill_dir: Path) -> Connection:
     """An in-memory connection; ``spill_dir`` is used unless ``duckdb.temp_directory`` is set.
     Without ``settings`` (a short side task): DuckDB's own memory limit and threads."""
     config: dict[str, Any] = {
@@ -46,15 +46,16 @@ def connect(settings: Settings | None, spill_dir: Path) -> duckdb.DuckDBPyConnec
         "autoinstall_known_extensions": False,
         "TimeZone": "UTC",
     }
-    if settings is None:
-        return duckdb.connect(":memory:", config=config)
-    config["memory_limit"] = settings.duckdb_memory_limit
-    config["temp_directory"] = settings.duckdb_temp_directory or str(spill_dir)
-    if settings.duckdb_threads:
-        config["threads"] = settings.duckdb_threads
+    if settings is not None:
+        config["memory_limit"] = settings.duckdb_memory_limit
+        config["temp_directory"] = settings.duckdb_temp_directory or str(spill_dir)
+        if settings.duckdb_threads:
+            config["threads"] = settings.duckdb_threads
     try:
         return duckdb.connect(":memory:", config=config)
-    except (duckdb.InvalidInputException, duckdb.Error) as exc:
+    except duckdb.Error as exc:  # InvalidInputException among them
+        if settings is None:
+            raise
         raise ConfigError(
             f"DuckDB refused its settings (duckdb.memory_limit={settings.duckdb_memory_limit!r}, "
             f"duckdb.threads={settings.duckdb_threads!r}): {exc}"
