@@ -195,19 +195,73 @@ def list_lake(lake_uri: str, s3_client=None, prefix: str = "") -> list[str]:
     return sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file() and p.relative_to(base).as_posix().startswith(prefix))
 
 
+# A refine whose publisher stops the process (SIGKILL) at one step, as a crash or an OOM kill
+# would; unchanged tables are rebuilt too, so the step is reached whatever the lake holds.
+_KILLED_AT = """
+import os, signal, sys
+from moviedl.stages.refine.publish import Publisher
+from moviedl.stages.refine.refine import RefineOptions
+point = sys.argv.pop(1)
+def at_step(self, at):
+    if at == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+Publisher._at_step = at_step
+RefineOptions.may_skip = property(lambda self: False)
+sys.argv[0] = "moviedl"
+from moviedl.cli import main
+main()
+"""
+
+
 def refine_killed_at(crash_at: str, *args: str) -> None:
     """Run ``moviedl refine ARGS`` in a subprocess that kills itself (SIGKILL) at the publish
-    step ``crash_at`` (``MOVIEDL_TEST_CRASH_AT``); fails unless it died there."""
-    import os
+    step ``crash_at``; fails unless it died there."""
     import subprocess
     import sys
 
     killed = subprocess.run(
-        [sys.executable, "-m", "moviedl", "refine", *args, "--quiet"],
-        env={**os.environ, "MOVIEDL_TEST_CRASH_AT": crash_at},
+        [sys.executable, "-c", _KILLED_AT, crash_at, "refine", *args, "--quiet"],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert killed.returncode == -9, killed.stderr
+
+
+class BrokenWriter:
+    """``broken("fato_filme", ...)``: from then on, refine's DuckDB engine writes these tables as
+    empty files of the same schema — what a faulty writer leaves behind — while saying it wrote
+    every row, and unchanged tables are rebuilt too, so the broken write happens;
+    ``broken.repair()`` restores the writer."""
+
+    def __init__(self) -> None:
+        self._patch = pytest.MonkeyPatch()
+
+    def __call__(self, *names: str) -> None:
+        from moviedl.core.contract import REFINED_TABLES, TRUSTED_TABLES
+        from moviedl.engines.duck import DuckDBEngine
+        from moviedl.stages.refine.refine import RefineOptions
+
+        folders = [f"/{t.folder}/" for t in (*TRUSTED_TABLES, *REFINED_TABLES) if t.name in names]
+        assert len(folders) == len(names), names
+        write = DuckDBEngine.write_parquet
+
+        def write_empty(engine, select, path, params=None, *, metadata=None):  # noqa: ANN001, ANN202
+            written = write(engine, select, path, params, metadata=metadata)
+            if any(folder in Path(path).as_posix() for folder in folders):
+                write(engine, f"SELECT * FROM ({select}) LIMIT 0", path, params, metadata=metadata)
+            return written
+
+        self._patch.setattr(DuckDBEngine, "write_parquet", write_empty)
+        self._patch.setattr(RefineOptions, "may_skip", property(lambda self: False))
+
+    def repair(self) -> None:
+        self._patch.undo()
+
+
+@pytest.fixture
+def broken_writer() -> Iterator[BrokenWriter]:
+    broken = BrokenWriter()
+    yield broken
+    broken.repair()

@@ -29,7 +29,7 @@ from moviedl.core.errors import ConfigError
 from moviedl.core.sources import MOVIES
 from moviedl.core.summary import Status
 from moviedl.engines import duck
-from moviedl.engines.base import Engine, one, scalar, sql_for, write_parquet
+from moviedl.engines.base import Engine, one, scalar, sql_for
 from moviedl.engines.duck import DuckDBEngine
 from moviedl.stages.refine.publish import Workspace
 from moviedl.stages.refine.star_schema import build_refined, drop_work_tables, register_inputs
@@ -98,8 +98,8 @@ def test_running_out_of_memory_names_the_setting_to_raise(tmp_path: Path) -> Non
 def test_written_parquet_is_zstd_with_its_metadata_and_reads_back(tmp_path: Path) -> None:
     engine = DuckDBEngine(duckdb.connect())
     path = tmp_path / "out.parquet"
-    written = write_parquet(
-        engine, "SELECT i AS n, 'x' || i AS s FROM range($n) t(i)", path, {"n": 5},
+    written = engine.write_parquet(
+        "SELECT i AS n, 'x' || i AS s FROM range($n) t(i)", path, {"n": 5},
         metadata={"moviedl.rows_read": "5"},
     )
     assert written == 5
@@ -110,13 +110,19 @@ def test_written_parquet_is_zstd_with_its_metadata_and_reads_back(tmp_path: Path
     assert engine.parquet_metadata(str(path))["moviedl.rows_read"] == "5"
 
 
-def test_the_broken_writer_hook_leaves_an_empty_file_of_the_same_schema(tmp_path: Path) -> None:
+def test_the_broken_writer_fixture_leaves_an_empty_file_of_the_same_schema(tmp_path: Path, broken_writer) -> None:
+    """What the audit tests rely on: the tables named get files that lie about their rows."""
     engine = DuckDBEngine(duckdb.connect())
-    path = tmp_path / "out.parquet"
-    written = write_parquet(engine, "SELECT 1 AS a, 'b' AS b", path, broken_writer=True)
+    broken_writer("fato_filme")
+    path = tmp_path / "Refined" / "FatoFilme" / "data.parquet"
+    path.parent.mkdir(parents=True)
+    written = engine.write_parquet("SELECT 1 AS a, 'b' AS b", path)
     assert written == 1  # what the writer claims...
     assert pq.read_table(path).num_rows == 0  # ...is not what the file holds: the audit catches it
     assert pq.read_schema(path).names == ["a", "b"]
+    other = tmp_path / "Refined" / "DimFilmes" / "data.parquet"
+    other.parent.mkdir(parents=True)
+    assert engine.write_parquet("SELECT 1 AS a", other) == 1 and pq.read_table(other).num_rows == 1
 
 
 def test_unreadable_parquet_raises_the_engines_error(tmp_path: Path) -> None:

@@ -93,10 +93,10 @@ def test_an_unreadable_fingerprints_file_means_rebuild_not_failure(invoke, sampl
     assert len(skipped(refine(invoke, sample_lake))) == 7  # and the file is good again
 
 
-def test_a_failed_audit_records_nothing(invoke, sample_lake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_audit_records_nothing(invoke, sample_lake: Path, broken_writer) -> None:
     refine(invoke, sample_lake, "--date", DAY, "--force")
     state = (sample_lake / STATE_KEY).read_bytes()
-    monkeypatch.setenv("MOVIEDL_TEST_FORCE_EMPTY", "fato_elenco")  # a broken writer: the audit fails
+    broken_writer("fato_elenco")  # a broken writer: the audit fails
     result = invoke("refine", "--lake", sample_lake, "--format", "json")
     assert result.exit_code == 1
     assert (sample_lake / STATE_KEY).read_bytes() == state

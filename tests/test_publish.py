@@ -124,7 +124,7 @@ def test_a_crash_at_any_step_leaves_the_old_or_the_new_version(
         if at == point:
             raise Crash(at)
 
-    monkeypatch.setattr(Publisher, "_hook", hook)
+    monkeypatch.setattr(Publisher, "_at_step", hook)
     ws = Workspace(lake)
     out = stage(ws, ["Drama", "Comedy"])
     with pytest.raises(Crash):

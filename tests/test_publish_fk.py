@@ -169,7 +169,7 @@ def expected_refined(invoke: Any, tmp_path: Path) -> dict[str, bytes]:
 
 def record_steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     steps: list[str] = []
-    monkeypatch.setattr(Publisher, "_hook", lambda self, point: steps.append(point))
+    monkeypatch.setattr(Publisher, "_at_step", lambda self, point: steps.append(point))
     return steps
 
 

@@ -200,7 +200,7 @@ def test_a_failed_audit_publishes_nothing_and_keeps_the_previous_version(
     movies_csv: Path,
     series_csv: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    broken_writer: Any,
 ) -> None:
     ingest(invoke, lake_uri, movies_csv, series_csv)
     assert refine(invoke, lake_uri)[0] == 0
@@ -208,7 +208,7 @@ def test_a_failed_audit_publishes_nothing_and_keeps_the_previous_version(
     header, body = sample_lines(movies_csv)
     ingest(invoke, lake_uri, write_csv(tmp_path / "movies.csv", header, body[:-20]), date=DAY2)
 
-    monkeypatch.setenv("MOVIEDL_TEST_FORCE_EMPTY", "fato_filme")  # the writer "loses" the fact rows
+    broken_writer("fato_filme")  # the writer "loses" the fact rows
     result = invoke("refine", "--lake", lake_uri)
 
     assert result.exit_code == 1
@@ -220,18 +220,18 @@ def test_a_failed_audit_publishes_nothing_and_keeps_the_previous_version(
     ]
     assert not [k for k in list_lake(lake_uri, s3, "_moviedl/") if "/staging/" in k]
 
-    monkeypatch.delenv("MOVIEDL_TEST_FORCE_EMPTY")
+    broken_writer.repair()
     code, summary = refine(invoke, lake_uri, "--stage", "refined")
     assert code == 0
     assert rows_by_table(summary)["dim_filmes"][1] == 99  # titles of the older partition stay
 
 
 def test_a_failed_trusted_audit_stops_before_refined(
-    tmp_path: Path, invoke: Any, movies_csv: Path, series_csv: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, invoke: Any, movies_csv: Path, series_csv: Path, broken_writer: Any
 ) -> None:
     lake = str(tmp_path / "lake")
     ingest(invoke, lake, movies_csv, series_csv)
-    monkeypatch.setenv("MOVIEDL_TEST_FORCE_EMPTY", "trusted_movies")
+    broken_writer("trusted_movies")
 
     code, summary = refine(invoke, lake)
 

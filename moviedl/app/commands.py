@@ -110,7 +110,7 @@ def refine(
     Tables whose inputs did not change since they were published are skipped unless ``force``."""
     from moviedl.stages.refine import refine as command
 
-    options = command.RefineOptions.from_environment(stage, settings, force=force)
+    options = command.RefineOptions.parse(stage, settings, force=force)
     return _in_session("refine", settings, lambda lake: command.refine(settings, lake, options), session)
 
 

@@ -113,24 +113,6 @@ def scalar(engine: Engine, query: str, params: Params = None) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def write_parquet(
-    engine: Engine,
-    select: str,
-    path: Path,
-    params: Params = None,
-    *,
-    metadata: Mapping[str, str] | None = None,
-    broken_writer: bool = False,
-) -> int:
-    """:meth:`Engine.write_parquet`, with a test hook: ``broken_writer`` then replaces the file
-    by an empty one with the same schema — what a faulty writer leaves behind — so tests can
-    prove the audit catches it. Returns the rows the engine says it wrote."""
-    written = engine.write_parquet(select, path, params, metadata=metadata)
-    if broken_writer:
-        engine.write_parquet(f"SELECT * FROM ({select}) LIMIT 0", path, params, metadata=metadata)
-    return written
-
-
 def ident(name: str) -> str:
     """A quoted SQL identifier (column and table names come from the contract, never from users)."""
     return '"' + name.replace('"', '""') + '"'

@@ -136,19 +136,12 @@ def write_parquet(
     params: Mapping[str, Any] | None = None,
     *,
     metadata: Mapping[str, str] | None = None,
-    broken_writer: bool = False,
 ) -> int:
     """Write ``select`` to the Parquet file ``path`` (zstd), with ``metadata`` as the file's
-    key-value metadata; returns the rows DuckDB says it wrote.
-
-    ``broken_writer`` is a test hook: the file is then replaced by an empty one with the same
-    schema — what a faulty writer leaves behind — so tests can prove the audit catches it.
-    """
+    key-value metadata; returns the rows DuckDB says it wrote."""
     options = "FORMAT parquet, COMPRESSION zstd" + (", KV_METADATA $kv" if metadata else "")
     values = {**(params or {}), "path": str(path), **({"kv": dict(metadata)} if metadata else {})}
     row = one(con, f"COPY ({select}) TO $path ({options})", values)
-    if broken_writer:
-        one(con, f"COPY (SELECT * FROM ({select}) LIMIT 0) TO $path ({options})", values)
     return int(row[0]) if row else 0
 
 

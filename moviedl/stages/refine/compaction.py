@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moviedl.engines.base import Engine, write_parquet
+from moviedl.engines.base import Engine
 from moviedl.stages.refine.fingerprints import stamps
 from moviedl.storage.lake import STATE_PREFIX, Lake
 
@@ -118,7 +118,7 @@ def save(engine: Engine, lake: Lake, staged_path: Callable[[str], Path], code: s
                   f"GROUP BY imdb_id) AS latest ON latest.imdb_id = v.imdb_id AND latest.dt = v.dt")
         key = f"{CURRENT_PREFIX}{view}.parquet"
         path = staged_path(key)
-        write_parquet(engine, select, path)
+        engine.write_parquet(select, path)
         lake.publish_file(path, key)
         files[view] = [{"key": key, "dt": None}]
     keys = {f["key"] for entries in files.values() for f in entries}

@@ -11,8 +11,7 @@ JSON object, ``_moviedl/state/fingerprints.json``.
 Next time, a table whose inputs fingerprint is the same and whose published object still has
 the recorded stamp (nobody replaced or deleted it) is skipped: nothing is read, built, audited
 or written for it. It was audited when it was published, and ``validate`` still checks the lake
-as it is. ``refine --force`` rebuilds regardless; the test hooks (forced empty tables, crashes)
-never skip.
+as it is. ``refine --force`` rebuilds regardless.
 
 Only listings and two small objects are read, so an unchanged lake refines in well under a
 second, locally or on S3.

@@ -49,9 +49,8 @@ writing several files per table (Spark) will need to replace, not reuse.
 from __future__ import annotations
 
 import datetime as dt
-import os
+import logging
 import shutil
-import signal
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -63,6 +62,8 @@ from moviedl.engines import duck
 from moviedl.engines.duck import ident, idents, scalar, write_parquet
 from moviedl.storage.files import sha256_file
 from moviedl.storage.lake import STATE_PREFIX, Lake
+
+log = logging.getLogger(__name__)
 
 STAGING_PREFIX = f"{STATE_PREFIX}/staging"
 VERSIONS_PREFIX = f"{STATE_PREFIX}/versions"
@@ -172,9 +173,9 @@ class _Expansion:
 class Publisher:
     """Publishes audited :class:`Staged` outputs; see the module docstring for the protocol.
 
-    ``crash_at`` is a test hook (``MOVIEDL_TEST_CRASH_AT``): the process kills itself with
-    SIGKILL at that point — ``staged``, ``archived:<table>``, ``expanded:<table>`` (an expanded
-    dimension was switched in) or ``switched:<table>``.
+    Each step it completes is reported to :meth:`_at_step` — ``staged``, ``archived:<table>``,
+    ``expanded:<table>`` (an expanded dimension was switched in) or ``switched:<table>`` — which
+    logs it; the crash tests stop the process there.
     """
 
     def __init__(
@@ -182,12 +183,10 @@ class Publisher:
         lake: Lake,
         workspace: Workspace,
         keep_versions: int = DEFAULT_KEEP_VERSIONS,
-        crash_at: str | None = None,
     ) -> None:
         self.lake = lake
         self.ws = workspace
         self.keep_versions = keep_versions
-        self.crash_at = crash_at
 
     def publish_all(self, outputs: list[Staged]) -> None:
         """Publish ``outputs`` (dimensions before facts; expanded dimensions around the facts
@@ -207,7 +206,7 @@ class Publisher:
         for expansion in expansions.values():
             if expansion.switch:
                 self.lake.publish_file(expansion.path, self.ws.staging_key(expansion.rel))
-        self._hook("staged")
+        self._at_step("staged")
         for out, sha in pending:  # 1. expand (or publish) the dimensions, 2. publish the facts
             exp = expansions.get(out.table.name)
             if exp is None:
@@ -241,11 +240,11 @@ class Publisher:
                 version = f"{VERSIONS_PREFIX}/{out.table.prefix(out.dt)}{self.ws.run_id}-{old_sha[:12]}.parquet"
                 self.lake.copy(out.key, version)
                 out.version = version
-            self._hook(f"archived:{out.table.name}")
+            self._at_step(f"archived:{out.table.name}")
         self.lake.move(self.ws.staging_key(staged or out.key), out.key)
         if point == "switched":
             out.status = "published"
-        self._hook(f"{point}:{out.table.name}")
+        self._at_step(f"{point}:{out.table.name}")
 
     def _published_sha(self, key: str) -> str | None:
         return self.lake.sha256(key) if self.lake.exists(key) else None
@@ -360,9 +359,8 @@ class Publisher:
         for key in versions[: max(0, len(versions) - self.keep_versions)]:
             self.lake.delete(key)
 
-    def _hook(self, point: str) -> None:
-        if self.crash_at and self.crash_at == point:
-            os.kill(os.getpid(), signal.SIGKILL)
+    def _at_step(self, point: str) -> None:
+        log.debug("publish step %s", point)
 
 
 def _renamed(fk: ForeignKey) -> str:

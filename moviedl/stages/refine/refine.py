@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -73,10 +72,6 @@ from moviedl.storage.lake import Lake
 COLUMNS = ["table", "rows_in", "rows_out", "duplicates", "quarantined", "files", "bytes", "status"]
 #: Test-only hooks (documented in docs/refine.md): write these tables empty (comma-separated
 #: table names) / SIGKILL the process at a publish step (see :class:`~moviedl.stages.refine.publish.Publisher`).
-FORCE_EMPTY_ENV = "MOVIEDL_TEST_FORCE_EMPTY"
-CRASH_AT_ENV = "MOVIEDL_TEST_CRASH_AT"
-
-
 class Stage(StrEnum):
     trusted = "trusted"
     refined = "refined"
@@ -87,33 +82,23 @@ class Stage(StrEnum):
 class RefineOptions:
     stage: Stage = Stage.all
     keep_versions: int = DEFAULT_KEEP_VERSIONS
-    force_empty: frozenset[str] = frozenset()  # test hook
-    crash_at: str | None = None  # test hook
     force: bool = False  # rebuild tables whose inputs did not change (moviedl.stages.refine.fingerprints)
 
     @property
     def may_skip(self) -> bool:
-        """Whether unchanged tables may be skipped (never under a test hook or --force)."""
-        return not (self.force or self.force_empty or self.crash_at)
+        """Whether unchanged tables may be skipped (not with --force)."""
+        return not self.force
 
     @classmethod
-    def from_environment(
-        cls,
-        stage: str = "all",
-        settings: Settings | None = None,
-        env: Mapping[str, str] | None = None,
-        force: bool = False,
-    ) -> RefineOptions:
-        """Options for the CLI: ``stage`` checked, ``keep_versions`` from the settings when the
-        config layer has ``refine.keep_versions``, and the test hooks from the environment."""
-        env = os.environ if env is None else env
+    def parse(cls, stage: str = "all", settings: Settings | None = None, force: bool = False) -> RefineOptions:
+        """Options for the CLI: ``stage`` checked, ``keep_versions`` from the settings (else the
+        default)."""
         try:
             chosen = Stage(stage)
         except ValueError:
             raise UsageError(f"--stage must be trusted, refined or all, not {stage!r}") from None
-        keep = getattr(settings, "refine_keep_versions", None) or DEFAULT_KEEP_VERSIONS
-        empty = frozenset(n.strip() for n in env.get(FORCE_EMPTY_ENV, "").split(",") if n.strip())
-        return cls(chosen, keep, empty, env.get(CRASH_AT_ENV) or None, force)
+        keep = settings.refine_keep_versions if settings is not None else DEFAULT_KEEP_VERSIONS
+        return cls(chosen, keep, force)
 
 
 @dataclass
@@ -221,10 +206,8 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
                 if _skip_unchanged(run, [table], day, inputs):
                     continue
                 progress.activity(f"typing {kind.file_name} of {day}")
-                empty = table.name in run.options.force_empty
                 with _timed(run, "typing CSV"):
-                    out = build_csv(run.engine, run.ws, kind, day, key, force_empty=empty,
-                                    severity=run.settings.checks_severity)
+                    out = build_csv(run.engine, run.ws, kind, day, key, severity=run.settings.checks_severity)
                 out.fingerprint = inputs
                 outputs.append(out)
             elif day in inventory.csv:
@@ -241,10 +224,8 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
                 if _skip_unchanged(run, [table], day, inputs):
                     continue
                 progress.activity(f"typing TMDB {folder} of {day} ({len(keys)} files)")
-                empty = table.name in run.options.force_empty
                 with _timed(run, "typing TMDB"):
-                    out = build_tmdb(run.engine, run.ws, folder, day, keys, force_empty=empty,
-                                     severity=run.settings.checks_severity)
+                    out = build_tmdb(run.engine, run.ws, folder, day, keys, severity=run.settings.checks_severity)
                 out.fingerprint = inputs
                 if out.rows_in:
                     outputs.append(out)
@@ -310,7 +291,7 @@ def _star_schema(run: _Run, inputs: str) -> list[Staged]:
                 f"the Trusted zone of {run.lake.uri} is empty: nothing to build Refined from",
                 hint="Run 'moviedl refine' (all stages) after 'moviedl ingest-csv'.",
             )
-        outputs = build_refined(run.engine, run.ws, trusted, force_empty=run.options.force_empty)
+        outputs = build_refined(run.engine, run.ws, trusted)
     except run.engine.out_of_memory:
         raise
     except run.engine.errors as exc:
@@ -384,9 +365,7 @@ def _stage(run: _Run, zone: str, outputs: list[Staged]) -> bool:
         return False
     progress.activity(f"publishing {len(outputs)} {zone} table(s)")
     with _timed(run, "publishing"):
-        Publisher(run.lake, run.ws, run.options.keep_versions, run.options.crash_at).publish_all(
-            outputs
-        )
+        Publisher(run.lake, run.ws, run.options.keep_versions).publish_all(outputs)
     rows = run.summary.rows[-len(outputs) :] if outputs else []
     for row, out in zip(rows, outputs, strict=True):
         row["status"] = out.status

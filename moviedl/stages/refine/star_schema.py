@@ -12,7 +12,6 @@ order) and returns :class:`~moviedl.stages.refine.publish.Staged` outputs for th
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from moviedl.core.contract import (
@@ -24,7 +23,7 @@ from moviedl.core.contract import (
     TRUSTED_TMDB_SERIES,
     Table,
 )
-from moviedl.engines.base import Engine, ident, idents, one, scalar, sql_for, write_parquet
+from moviedl.engines.base import Engine, ident, idents, one, scalar, sql_for
 from moviedl.stages.refine import compaction
 from moviedl.stages.refine.publish import Staged, Workspace
 from moviedl.stages.refine.trusted import trusted_partitions
@@ -102,8 +101,6 @@ def build_refined(
     engine: Engine,
     ws: Workspace,
     inputs: Inputs,
-    *,
-    force_empty: Collection[str] = (),
 ) -> list[Staged]:
     """Build every Refined table into the staging area (dimensions first, then facts), and
     ``v_trusted_pairs``, the (title, genre) pairs of Trusted that FatoFilme must cover
@@ -129,11 +126,9 @@ def build_refined(
     outputs = []
     for table in REFINED_TABLES:
         out = Staged(table, None, ws.staged_path(table.data_key()), sources=inputs.sources)
-        out.rows_written = write_parquet(
-            engine,
+        out.rows_written = engine.write_parquet(
             f"SELECT {idents(table.column_names)} FROM {ident(table.name)} ORDER BY {idents(table.primary_key)}",
             out.path,
-            broken_writer=table.name in force_empty,
         )
         if table is DIM_FILMES:
             out.rows_in, out.rows_in_label = titles, "distinct Trusted titles"

@@ -36,7 +36,7 @@ from moviedl.core.contract import (
 )
 from moviedl.core.errors import InputFileError
 from moviedl.core.sources import KINDS, RAW_CSV_KEY, RAW_TMDB_KEY, TRUSTED_KEY, SourceKind
-from moviedl.engines.base import Engine, idents, scalar, write_parquet
+from moviedl.engines.base import Engine, idents, scalar
 from moviedl.stages.refine.publish import Staged, Workspace
 from moviedl.storage.lake import Lake
 from moviedl.storage.manifest import RawManifest, read_manifest
@@ -128,7 +128,6 @@ def build_csv(
     day: str,
     key: str,
     *,
-    force_empty: bool = False,
     severity: Mapping[str, str] | None = None,
 ) -> Staged:
     """Type the Raw CSV ``key`` into the Trusted partition ``day`` (staged, not published).
@@ -159,12 +158,10 @@ def build_csv(
         "SELECT $source AS source_file, line, raw, reason FROM csv_quarantine",
         {"source": key},
     )
-    out.rows_written = write_parquet(
-        engine,
+    out.rows_written = engine.write_parquet(
         f"SELECT {idents(table.column_names)} FROM csv_trusted",
         out.path,
         metadata=_lineage(out, rows_read),
-        broken_writer=force_empty,
     )
     if manifest is not None:
         out.rows_in, out.rows_in_label = manifest.rows, "manifest rows"
@@ -192,7 +189,6 @@ def build_tmdb(
     day: str,
     keys: list[str],
     *,
-    force_empty: bool = False,
     severity: Mapping[str, str] | None = None,
 ) -> Staged:
     """Flatten the Raw TMDB JSON files ``keys`` into the Trusted TMDB partition ``day``; records
@@ -226,12 +222,10 @@ def build_tmdb(
         "JOIN (SELECT unnest($locals) AS filename, unnest($keys) AS source_file) AS f USING (filename)",
         {"locals": locals_, "keys": list(keys)},
     )
-    out.rows_written = write_parquet(
-        engine,
+    out.rows_written = engine.write_parquet(
         f"SELECT {idents(table.column_names)} FROM tmdb_distinct ORDER BY seq",
         out.path,
         metadata=_lineage(out, out.rows_in),
-        broken_writer=force_empty,
     )
     engine.execute(
         "DROP TABLE tmdb_raw; DROP TABLE tmdb_typed; DROP TABLE tmdb_quarantine; DROP TABLE tmdb_distinct"
@@ -277,7 +271,7 @@ def _quarantine(
         key = out.quarantine_key
         assert key is not None
         out.quarantine_path = ws.staged_path(key)
-        write_parquet(engine, "SELECT * FROM q_out ORDER BY source_file, line", out.quarantine_path)
+        engine.write_parquet("SELECT * FROM q_out ORDER BY source_file, line", out.quarantine_path)
         out.quarantine_reasons = [
             f"{source} line {line}: {reason}"
             for source, line, reason in engine.rows(
