@@ -88,7 +88,7 @@ def run_bare(data: Path, out: Path) -> None:
     ):
         cols = ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in table.columns)
         con.execute(f"CREATE VIEW {view} AS SELECT {cols}, CAST(NULL AS VARCHAR) AS dt WHERE false")
-    for statement in statements("refined"):
+    for statement in statements("norm") + statements("refined"):
         con.execute(statement)
     for table in REFINED_TABLES:
         keys = ", ".join(table.primary_key)

@@ -86,7 +86,7 @@ REFINED_ROWS: dict[str, list[tuple[Any, ...]]] = {
 
 def write_parquet(con: duckdb.DuckDBPyConnection, table: Any, rows: Sequence[tuple[Any, ...]], path: Path) -> None:
     """Write ``rows`` to ``path`` with exactly the contract's columns and types."""
-    from moviedl.engines.duck import ident
+    from moviedl.engines.base import ident
 
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = ", ".join(f"{ident(c.name)} {c.type}" for c in table.columns)

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from moviedl.cli import app
 from moviedl.core.contract import REFINED_TABLES, Table
-from moviedl.engines.duck import idents
+from moviedl.engines.base import idents
 
 GOLDEN = Path(__file__).parent / "golden" / "refined"
 DAY = "2024-05-01"

@@ -23,7 +23,8 @@ from moviedl.checks.audit import (
 )
 from moviedl.core.contract import DIM_FILMES, DIM_GENERO, FATO_FILME, TRUSTED_MOVIES, Table
 from moviedl.core.summary import Status
-from moviedl.engines.duck import DuckDBEngine, ident, idents
+from moviedl.engines.base import ident, idents
+from moviedl.engines.duck import DuckDBEngine
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ tests drive them through :class:`~moviedl.engines.duck.DuckDBEngine` and read wh
 from __future__ import annotations
 
 import datetime as dt
+from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -28,7 +29,6 @@ from moviedl.core.contract import (
 from moviedl.core.errors import ConfigError
 from moviedl.core.sources import MOVIES
 from moviedl.core.summary import Status
-from moviedl.engines import duck
 from moviedl.engines.base import Engine, one, scalar, sql_for
 from moviedl.engines.duck import DuckDBEngine
 from moviedl.stages.refine.publish import Workspace
@@ -217,6 +217,9 @@ def test_the_engine_builds_the_star_schema_refine_published(sample_lake: Path, t
 
 
 def test_sql_without_an_engine_file_is_the_shared_file() -> None:
-    assert sql_for("refined", "duckdb") == duck.sql_text("refined")
-    assert sql_for("trusted_tmdb_finish", "spark") == duck.sql_text("trusted_tmdb_finish")
-    assert sql_for("refined", "spark") != duck.sql_text("refined")  # Spark's own refined.spark.sql
+    def shared(name: str) -> str:
+        return (resources.files("moviedl") / "sql" / f"{name}.sql").read_text("utf-8")
+
+    assert sql_for("refined", "duckdb") == shared("refined")
+    assert sql_for("trusted_tmdb_finish", "spark") == shared("trusted_tmdb_finish")
+    assert sql_for("refined", "spark") != shared("refined")  # Spark's own refined.spark.sql

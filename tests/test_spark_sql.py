@@ -17,7 +17,7 @@ SQL = resources.files("moviedl") / "sql"
 #: the refine scripts: each has a Spark text of its own or is translated
 REFINE_SCRIPTS = [
     "trusted_csv", "trusted_tmdb_read", "trusted_tmdb_movies", "trusted_tmdb_series",
-    "trusted_tmdb_finish", "refined", "refined_expected_rows", "validate_trusted_pairs",
+    "trusted_tmdb_finish", "norm", "refined", "refined_expected_rows", "validate_trusted_pairs",
 ]
 
 

@@ -12,10 +12,11 @@ if TYPE_CHECKING:
     from moviedl.engines.base import Engine
 
 
-def open_engine(settings: Settings, scratch: Path) -> Engine:
-    """The engine ``refine.engine`` names (``duckdb`` or ``spark``), opened with its settings;
-    ``scratch`` is a local folder for its temporary files. The only place that chooses one."""
-    if settings.refine_engine == "spark":
+def open_engine(settings: Settings, scratch: Path, name: str | None = None) -> Engine:
+    """The engine ``name`` (default: the one ``refine.engine`` names, ``duckdb`` or ``spark``),
+    opened with its settings; ``scratch`` is a local folder for its temporary files. The only
+    place that chooses one."""
+    if (name or settings.refine_engine) == "spark":
         from moviedl.engines.spark.engine import SparkEngine
 
         return SparkEngine.open(settings, scratch)

@@ -5,26 +5,22 @@ Every connection is in-memory, offline (no extension is ever downloaded: Parquet
 are built into the wheel), UTC, with ``memory_limit``/``threads``/``temp_directory`` from the
 settings so big inputs spill to disk instead of running out of memory.
 
-The functions taking a raw connection (:func:`run_script`, :func:`one`, :func:`write_parquet`...)
-serve the modules that use DuckDB itself, not through the seam: ingest-tmdb's selection and
-ledger, validate's Raw JSON checks, the publisher's dimension expansion, athena-ddl, report.
+The functions taking a raw connection (:func:`connect`, :func:`run_script`) and the names
+:data:`Connection`, :data:`Error`, :data:`OutOfMemory` serve the modules that use DuckDB itself,
+not through the seam: ingest-tmdb's selection and ledger, athena-ddl, report.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import duckdb
 
 from moviedl.core.errors import ConfigError
-from moviedl.engines.base import Params, sql_for
-from moviedl.engines.base import ident as ident
-from moviedl.engines.base import idents as idents
+from moviedl.engines.base import Params, ident, idents, one, sql_for
 
 if TYPE_CHECKING:
     from moviedl.core.config import Settings
@@ -62,15 +58,9 @@ def connect(settings: Settings | None, spill_dir: Path) -> Connection:
         ) from None
 
 
-@cache
-def sql_text(name: str) -> str:
-    """The text of ``moviedl/sql/<name>.sql``."""
-    return (resources.files("moviedl") / "sql" / f"{name}.sql").read_text("utf-8")
-
-
 def statements(name: str) -> list[str]:
     """The statements of an SQL file; each ends with ``;`` at the end of a line."""
-    return split_statements(sql_text(name))
+    return split_statements(sql_for(name, "duckdb"))
 
 
 def split_statements(sql: str) -> list[str]:
@@ -110,39 +100,6 @@ def _run_statements(
 
 def _strip_comments(statement: str) -> str:
     return "\n".join(line.split("--", 1)[0] for line in statement.splitlines())
-
-
-def one(
-    con: duckdb.DuckDBPyConnection, query: str, params: Mapping[str, Any] | None = None
-) -> tuple[Any, ...]:
-    """The first row of ``query`` (``()`` when none). Reads the whole result: DuckDB 2 refuses
-    new work on a connection while a result is only partly fetched."""
-    rows = con.execute(query, params or None).fetchall()
-    return tuple(rows[0]) if rows else ()
-
-
-def scalar(
-    con: duckdb.DuckDBPyConnection, query: str, params: Mapping[str, Any] | None = None
-) -> int:
-    """``query``'s single number (0 when NULL or no row)."""
-    row = one(con, query, params)
-    return int(row[0]) if row and row[0] is not None else 0
-
-
-def write_parquet(
-    con: duckdb.DuckDBPyConnection,
-    select: str,
-    path: Path,
-    params: Mapping[str, Any] | None = None,
-    *,
-    metadata: Mapping[str, str] | None = None,
-) -> int:
-    """Write ``select`` to the Parquet file ``path`` (zstd), with ``metadata`` as the file's
-    key-value metadata; returns the rows DuckDB says it wrote."""
-    options = "FORMAT parquet, COMPRESSION zstd" + (", KV_METADATA $kv" if metadata else "")
-    values = {**(params or {}), "path": str(path), **({"kv": dict(metadata)} if metadata else {})}
-    row = one(con, f"COPY ({select}) TO $path ({options})", values)
-    return int(row[0]) if row else 0
 
 
 class DuckDBEngine:
@@ -215,11 +172,15 @@ class DuckDBEngine:
         *,
         metadata: Mapping[str, str] | None = None,
     ) -> int:
-        return write_parquet(self.con, select, path, params, metadata=metadata)
+        """``select`` to the Parquet file ``path`` (zstd), ``metadata`` as its key-value metadata."""
+        options = "FORMAT parquet, COMPRESSION zstd" + (", KV_METADATA $kv" if metadata else "")
+        values = {**(params or {}), "path": str(path), **({"kv": dict(metadata)} if metadata else {})}
+        written = self.rows(f"COPY ({select}) TO $path ({options})", values)
+        return int(written[0][0]) if written else 0
 
     def parquet_rows(self, path: str) -> int:
         found = one(
-            self.con, "SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata($path)",
+            self, "SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata($path)",
             {"path": path},
         )
         return int(found[0]) if found else 0
@@ -240,7 +201,7 @@ class DuckDBEngine:
         if self._settings is not None:
             limit = self._settings.duckdb_memory_limit
         else:
-            limit = str(one(self.con, "SELECT current_setting('memory_limit')")[0])
+            limit = str(one(self, "SELECT current_setting('memory_limit')")[0])
         return ConfigError(
             f"DuckDB ran out of memory (duckdb.memory_limit = {limit}): "
             f"{str(exc).splitlines()[0]}{consequence}",

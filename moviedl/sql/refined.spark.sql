@@ -11,7 +11,6 @@
 -- trim, lower and nfc_normalize mean what they mean in DuckDB (the engine's rules).
 
 CREATE OR REPLACE TEMP MACRO stable_key(s) AS CAST(conv(substr(md5(s), 1, 15), 16, 10) AS BIGINT);
-CREATE OR REPLACE TEMP MACRO norm(s) AS regexp_replace(lower(trim(nfc_normalize(s))), '[\\t\\n\\f\\r ]+', ' ');
 CREATE OR REPLACE TEMP MACRO film_key(imdb_id) AS CAST(substr(imdb_id, 3) AS BIGINT);
 
 -- 1. Each title's latest snapshot: its rows from the latest partition (dt) that holds it.

@@ -13,7 +13,6 @@
 -- every DuckDB version and computable in Athena, so new data never renumbers existing rows.
 
 CREATE OR REPLACE TEMP MACRO stable_key(s) AS CAST('0x' || substr(md5(s), 1, 15) AS BIGINT);
-CREATE OR REPLACE TEMP MACRO norm(s) AS regexp_replace(lower(trim(nfc_normalize(s))), '\s+', ' ', 'g');
 CREATE OR REPLACE TEMP MACRO film_key(imdb_id) AS CAST(substr(imdb_id, 3) AS BIGINT);
 
 -- 1. Each title's latest snapshot: its rows from the latest partition (dt) that holds it.

@@ -1,8 +1,7 @@
 -- Spark's text of validate_trusted_pairs.sql (see moviedl.engines.base.sql_for): the same pairs.
 -- As in refined.spark.sql: min(struct_pack(...)) becomes min_by over a key struct in which each
--- field is preceded by its IS NULL flag (DuckDB orders NULL after values, Spark before), and
--- norm() is refined.spark.sql's.
-CREATE OR REPLACE TEMP MACRO norm(s) AS regexp_replace(lower(trim(nfc_normalize(s))), '[\\t\\n\\f\\r ]+', ' ');
+-- field is preceded by its IS NULL flag (DuckDB orders NULL after values, Spark before); norm()
+-- comes from norm.spark.sql.
 
 CREATE OR REPLACE TEMP TABLE v_trusted_pairs AS
 WITH all_rows AS (

@@ -2,8 +2,7 @@
 -- in_movies, in_series (refined.register_inputs: every partition, rows tagged with dt).
 -- The same rules as refined.sql: a title's latest snapshot (the latest dt holding it), its
 -- genres taken from the smallest (title_type, title, ...) row of that snapshot (step 2 there),
--- '(unknown)' for a title without genres, genres grouped by norm() as DimGenero does.
-CREATE OR REPLACE TEMP MACRO norm(s) AS regexp_replace(lower(trim(nfc_normalize(s))), '\s+', ' ', 'g');
+-- '(unknown)' for a title without genres, genres grouped by norm() (norm.sql) as DimGenero does.
 
 CREATE OR REPLACE TEMP TABLE v_trusted_pairs AS
 WITH all_rows AS (

@@ -480,5 +480,3 @@ def _value(value: Any) -> Any:
         return F.create_map(*[F.lit(x) for pair in value.items() for x in pair])
     return value
 
-
-Runner = Callable[[Statement, dict[str, Any]], Any]

@@ -23,6 +23,7 @@ from moviedl.core.contract import REFINED_TABLES, TRUSTED_TABLES
 from moviedl.core.errors import ConfigError, ExitCode, UsageError
 from moviedl.core.summary import Check, Status, Summary
 from moviedl.engines import duck
+from moviedl.engines.base import ident
 from moviedl.stages.catalog.ddl import (
     Dialect,
     FoundTable,
@@ -210,7 +211,7 @@ def _runs_on_duckdb(settings: Settings, statements: list[Statement]) -> Check:
         try:
             for statement in statements:
                 con.execute(statement.sql)
-                con.execute(f"DESCRIBE SELECT * FROM {duck.ident(statement.object)}").fetchall()
+                con.execute(f"DESCRIBE SELECT * FROM {ident(statement.object)}").fetchall()
         except duck.Error as exc:
             return Check("runs on DuckDB", statement.object, str(exc).splitlines()[0], Status.FAIL, expected)
         finally:

@@ -16,6 +16,7 @@ from functools import cache
 from moviedl.core.contract import TABLES, Table
 from moviedl.core.summary import Check, Status
 from moviedl.engines import duck
+from moviedl.engines.base import ident, sql_for
 
 #: In dependency order: ``v_title_facts`` first, the views reading it after.
 VIEW_FILES = (
@@ -63,7 +64,7 @@ def _load(file_name: str) -> View:
     import sqlglot
     from sqlglot import exp
 
-    text = duck.sql_text(file_name)
+    text = sql_for(file_name, "duckdb")
     doc = " ".join(line.strip()[2:].strip() for line in text.splitlines() if line.strip().startswith("--"))
     body = "\n".join(line for line in text.splitlines() if not line.strip().startswith("--")).strip()
     body = body.rstrip(";").rstrip()
@@ -105,12 +106,12 @@ def bind(con: duck.Connection, views: Sequence[View], tables: Iterable[Table]) -
     """Create every view over empty tables shaped like the contract: each must bind (its columns
     exist with types it can use). Catches a view left behind by a change of the contract."""
     for table in tables:
-        columns = ", ".join(f"{duck.ident(c.name)} {c.type}" for c in table.columns)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {duck.ident(table.name)} ({columns})")  # contract names
+        columns = ", ".join(f"{ident(c.name)} {c.type}" for c in table.columns)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(table.name)} ({columns})")  # contract names
     for view in views:
         try:
             con.execute(view.sql.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW", 1))
-            con.execute(f"DESCRIBE SELECT * FROM {duck.ident(view.name)}").fetchall()
+            con.execute(f"DESCRIBE SELECT * FROM {ident(view.name)}").fetchall()
         except duck.Error as exc:
             return Check("views bind", "analysis views", f"{view.name}: {str(exc).splitlines()[0]}",
                          Status.FAIL, "every view compiles against the contract's tables")

@@ -59,7 +59,8 @@ from typing import Self
 
 from moviedl.core.contract import ForeignKey, Table
 from moviedl.engines import duck
-from moviedl.engines.duck import ident, idents, scalar, write_parquet
+from moviedl.engines.base import ident, idents, scalar
+from moviedl.engines.duck import DuckDBEngine
 from moviedl.storage.files import sha256_file
 from moviedl.storage.lake import STATE_PREFIX, Lake
 
@@ -299,34 +300,32 @@ class Publisher:
         )
         rel = f"expanded/{dim.key}"
         path = self.ws.staged_path(rel)
-        con = duck.connect(None, self.ws.scratch)
+        engine = DuckDBEngine(duck.connect(None, self.ws.scratch))
         try:
             for view, file in files.items():
-                relation = con.sql("SELECT * FROM read_parquet($f)", params={"f": str(file)})
-                relation.create_view(view)
-            con.execute(
+                engine.register_parquet(view, [str(file)])
+            engine.execute(
                 f"CREATE TEMP TABLE missing AS SELECT * FROM ({used}) "
                 f"EXCEPT SELECT {key} FROM new_rows"
             )
-            kept = scalar(con, f"SELECT count(*) FROM ({kept_rows})")
+            kept = scalar(engine, f"SELECT count(*) FROM ({kept_rows})")
             if not kept:
                 return None
-            write_parquet(
-                con,
+            engine.write_parquet(
                 f"SELECT {typed} FROM (SELECT * FROM new_rows UNION ALL BY NAME {kept_rows}) "
                 f"ORDER BY {key}",
                 path,
             )
-        except duck.OutOfMemory:
+        except engine.out_of_memory:
             raise
-        except duck.Error as exc:  # a damaged published file: readers cannot join it anyway
+        except engine.errors as exc:  # a damaged published file: readers cannot join it anyway
             dim.notes.append(
                 f"{table.name}: the published version could not be expanded, so a reader may "
                 f"briefly miss keys of the old facts: {str(exc).splitlines()[0]}"
             )
             return None
         finally:
-            con.close()
+            engine.close()
         return _Expansion(path, rel, sha256_file(path), kept, switch=True)
 
     # -- after the switch --------------------------------------------------------------------

@@ -105,6 +105,7 @@ def build_refined(
     """Build every Refined table into the staging area (dimensions first, then facts), and
     ``v_trusted_pairs``, the (title, genre) pairs of Trusted that FatoFilme must cover
     (``sql/validate_trusted_pairs.sql``, the query ``validate`` checks the lake with)."""
+    engine.run_script("norm")
     engine.run_script("refined")
     engine.run_script("validate_trusted_pairs")
     titles = scalar(

@@ -27,6 +27,7 @@ from moviedl.core.contract import QUARANTINE_PREFIX, REFINED_TABLES, TRUSTED_TAB
 from moviedl.core.errors import DataCheckError, ExitCode, UsageError
 from moviedl.core.summary import Check, Status, Summary
 from moviedl.engines import duck
+from moviedl.engines.base import ident, sql_for
 from moviedl.stages.catalog import views
 from moviedl.storage import runs
 from moviedl.storage.files import atomic_file
@@ -94,9 +95,9 @@ class Source:
 
     def query(self, con: duck.Connection, params: dict[str, Any]) -> dict[str, Any]:
         if self.script is None:
-            cursor = con.execute(f"SELECT * FROM {duck.ident(self.view)} ORDER BY ALL")  # a view name
+            cursor = con.execute(f"SELECT * FROM {ident(self.view)} ORDER BY ALL")  # a view name
         else:
-            text = duck.sql_text(self.script)
+            text = sql_for(self.script, "duckdb")
             used = {k: v for k, v in params.items() if f"${k}" in text}
             cursor = con.execute(text, used or None)
         columns = [d[0] for d in cursor.description]
@@ -302,13 +303,13 @@ def build_report(settings: Settings, lake: Lake, options: ReportOptions) -> Summ
 
 def _register(con: duck.Connection, lake: Lake, table: Table, tmp: Path) -> bool:
     """Make ``table`` queryable as ``refined_<name>``; an empty table of the contract's shape if absent."""
-    name = duck.ident(f"refined_{table.name}")
+    name = ident(f"refined_{table.name}")
     keys = [o.key for o in lake.list_objects(table.prefix()) if o.key.endswith(".parquet")]
     if keys:
         files = [str(lake.local_path(key, tmp / "lake")) for key in keys]
         con.read_parquet(files, hive_partitioning=False).to_view(f"refined_{table.name}")
         return True
-    columns = ", ".join(f"{duck.ident(c.name)} {c.type}" for c in table.columns)
+    columns = ", ".join(f"{ident(c.name)} {c.type}" for c in table.columns)
     con.execute(f"CREATE TABLE {name} ({columns})")  # names come from the contract
     return False
 
@@ -331,7 +332,7 @@ def _check_genres(con: duck.Connection, genres: tuple[str, ...]) -> None:
 
 
 def _headline(con: duck.Connection) -> dict[str, Any]:
-    cursor = con.execute(duck.sql_text("report_headline"))
+    cursor = con.execute(sql_for("report_headline", "duckdb"))
     row = dict(zip([d[0] for d in cursor.description], cursor.fetchone() or (), strict=True))
     titles, with_tmdb = row.pop("titles"), row.pop("with_tmdb")
     return {"titles": titles, **row, "tmdb_coverage": (with_tmdb / titles) if titles else None}

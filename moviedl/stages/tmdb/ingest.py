@@ -47,6 +47,7 @@ from moviedl.core.sources import (
 )
 from moviedl.core.summary import Check, Status, Summary
 from moviedl.engines import duck
+from moviedl.engines.base import sql_for
 from moviedl.stages.tmdb.client import (
     Cancelled,
     Lookup,
@@ -332,9 +333,9 @@ def _read_ids_file(path: Path) -> list[str]:
 def _select(con: duck.Connection, lake: Lake, workdir: Path, csv_keys: dict[str, str],
             options: TmdbOptions, date: dt.date, wanted: list[str] | None) -> dict[str, int]:
     """Fill the table ``candidates`` (see tmdb_candidates.sql); returns the selection counts."""
-    con.execute(duck.sql_text("tmdb_titles_table"))
+    con.execute(sql_for("tmdb_titles_table", "duckdb"))
     for kind, key in csv_keys.items():
-        con.execute(duck.sql_text("tmdb_titles"), {"kind": kind, "path": str(lake.local_path(key, workdir / "lake"))})
+        con.execute(sql_for("tmdb_titles", "duckdb"), {"kind": kind, "path": str(lake.local_path(key, workdir / "lake"))})
     if wanted:
         import pyarrow as pa
 
@@ -342,7 +343,7 @@ def _select(con: duck.Connection, lake: Lake, workdir: Path, csv_keys: dict[str,
         con.register("listed_ids", listed)
         con.execute("INSERT INTO wanted SELECT DISTINCT imdb_id FROM listed_ids")
         con.unregister("listed_ids")
-    con.execute(duck.sql_text("tmdb_candidates"), {
+    con.execute(sql_for("tmdb_candidates", "duckdb"), {
         "genres": list(options.genres) or None,
         "year_from": options.year_from,
         "year_to": options.year_to,
@@ -352,7 +353,7 @@ def _select(con: duck.Connection, lake: Lake, workdir: Path, csv_keys: dict[str,
         "refresh": options.refresh,
         "retry_not_found": options.retry_not_found,
     })
-    result = con.execute(duck.sql_text("tmdb_selection_counts"))
+    result = con.execute(sql_for("tmdb_selection_counts", "duckdb"))
     row = result.fetchone()
     assert row is not None
     return dict(zip([d[0] for d in result.description], map(int, row), strict=True))
@@ -376,7 +377,7 @@ def _fetch(con: duck.Connection, client: TmdbClient, writer: _BatchWriter, optio
            total: int, concurrency: int, on_progress: Callable[[TmdbProgress], None] | None) -> None:
     """Look up the todo ids with ``concurrency`` workers; the writer runs in this thread."""
     reader = con.cursor()  # its own cursor: the ledger writes through ``con`` meanwhile
-    reader.execute(duck.sql_text("tmdb_todo"), {"limit": options.limit})
+    reader.execute(sql_for("tmdb_todo", "duckdb"), {"limit": options.limit})
     window = concurrency * IN_FLIGHT_PER_WORKER
     pending: set[Future[_Outcome]] = set()
     done_count = 0

@@ -31,7 +31,7 @@ from pathlib import Path
 from moviedl.core.errors import InputFileError
 from moviedl.core.sources import KINDS, RAW_TMDB_FILE, RAW_TMDB_PREFIX
 from moviedl.engines import duck
-from moviedl.engines.duck import sql_text
+from moviedl.engines.base import sql_for
 from moviedl.storage.lake import STATE_PREFIX, Lake
 
 LEDGER_PREFIX = f"{STATE_PREFIX}/tmdb/ledger/"
@@ -83,7 +83,7 @@ class Ledger:
     # --- loading --------------------------------------------------------------------------
     def load(self) -> None:
         """Read every ledger file into the table ``ledger``; list the Raw TMDB files."""
-        self.con.execute(sql_text("tmdb_ledger_table"))
+        self.con.execute(sql_for("tmdb_ledger_table", "duckdb"))
         for info in self.lake.list_objects(LEDGER_PREFIX):
             if not info.key.endswith(".jsonl"):
                 continue
@@ -112,7 +112,7 @@ class Ledger:
     def _insert(self, paths: Iterable[Path]) -> None:
         files = [str(p) for p in paths]
         if files:
-            self.con.execute(sql_text("tmdb_ledger_insert"), {"files": files})
+            self.con.execute(sql_for("tmdb_ledger_insert", "duckdb"), {"files": files})
 
     # --- reconciling with the Raw zone ----------------------------------------------------
     def adopt_orphans(self) -> int:
@@ -124,7 +124,7 @@ class Ledger:
             return 0
         root = self.lake.local_root(self.workdir / "lake")
         paths = [str(self._readable(key)) for key in orphans]
-        query = sql_text("tmdb_orphans")
+        query = sql_for("tmdb_orphans", "duckdb")
         try:
             rows = self.con.execute(query, {"files": paths, "root": f"{root}/"}).fetchall()
         except duck.Error as whole:
@@ -182,7 +182,7 @@ class Ledger:
         if rewrite:
             self.con.execute(_MERGE_TABLE, {"out": str(merged)})
         else:
-            self.con.execute(sql_text("tmdb_ledger_merge"),
+            self.con.execute(sql_for("tmdb_ledger_merge", "duckdb"),
                              {"files": [str(self._local[k]) for k in sources], "out": str(merged)})
         key = f"{LEDGER_PREFIX}{self.run_id}.jsonl"
         self.lake.upload_file(merged, key)
@@ -194,7 +194,7 @@ class Ledger:
 
     def duplicates(self, date: dt.date) -> list[str]:
         """Ids recorded in more than one Raw file of ``date`` (should be none)."""
-        rows = self.con.execute(sql_text("tmdb_ledger_duplicates"), {"date": date}).fetchall()
+        rows = self.con.execute(sql_for("tmdb_ledger_duplicates", "duckdb"), {"date": date}).fetchall()
         return [row[0] for row in rows]
 
 

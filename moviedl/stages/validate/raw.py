@@ -24,8 +24,7 @@ from pathlib import Path
 from moviedl.checks.csv_file import CsvInspector
 from moviedl.core.sources import BY_FOLDER, TMDB_MAX_FILE_BYTES, TMDB_MAX_RECORDS, SourceKind
 from moviedl.core.summary import Check, Status
-from moviedl.engines import duck
-from moviedl.engines.duck import one, run_script, sql_text
+from moviedl.engines.base import Engine, one, sql_for
 from moviedl.storage.files import CHUNK_SIZE
 from moviedl.storage.lake import Lake
 from moviedl.storage.manifest import read_manifest
@@ -109,14 +108,15 @@ def check_csv(lake: Lake, kind: SourceKind, key: str, present: bool) -> RawResul
 
 
 def check_tmdb(
-    con: duck.Connection,
+    engine: Engine,
     lake: Lake,
     day: str,
     files: dict[str, list[tuple[str, int]]],
     local: Callable[[str], Path],
 ) -> list[RawResult]:
     """Checks of the TMDB JSON files of ``day``: ``files`` is folder -> [(key, size)];
-    ``local(key)`` gives a local copy DuckDB can read."""
+    ``local(key)`` gives a local copy DuckDB can read. ``engine`` is DuckDB: the checks read the
+    files with its JSON reader."""
     results: dict[str, RawResult] = {}
     readable: list[tuple[str, str, str]] = []  # (local path, key, kind)
     for folder, entries in files.items():
@@ -132,8 +132,8 @@ def check_tmdb(
         for key, _size in entries:
             path = str(local(key))
             try:
-                con.execute("SELECT count(*) FROM read_json_objects($f, format = 'array')", {"f": path}).fetchall()
-            except duck.Error as exc:
+                engine.rows("SELECT count(*) FROM read_json_objects($f, format = 'array')", {"f": path})
+            except engine.errors as exc:
                 unparsed.append(f"{key.rsplit('/', 1)[1]}: {str(exc).splitlines()[0][:120]}")
                 continue
             readable.append((path, key, FOLDER_KIND[folder]))
@@ -143,13 +143,13 @@ def check_tmdb(
         ))
     if not readable:
         return list(results.values())
-    run_script(con, "validate_tmdb_files", {
+    engine.run_script("validate_tmdb_files", {
         "files": [p for p, _, _ in readable], "keys": [k for _, k, _ in readable],
         "kinds": [kind for _, _, kind in readable],
     })
-    per_file = con.execute(
+    per_file = engine.rows(
         "SELECT key, records, wrong_kind, example_kind, no_imdb_id FROM v_tmdb_files ORDER BY key"
-    ).fetchall()
+    )
     for folder, result in results.items():
         mine = [row for row in per_file if row[0].startswith(result.target)]
         result.rows = sum(int(row[1]) for row in mine)
@@ -165,7 +165,7 @@ def check_tmdb(
             f"records of another kind: {_named(mixed)}" if mixed else f"all {FOLDER_KIND[folder]}",
             Status.FAIL if mixed else Status.PASS, f"only media_type {FOLDER_KIND[folder]} in {folder}/",
         ))
-    ids, extra, example = one(con, sql_text("validate_tmdb_duplicates"))
+    ids, extra, example = one(engine, sql_for("validate_tmdb_duplicates", engine.name))
     target = f"Raw/TMDB/JSON/*/{day.replace('-', '/')}/"
     both = RawResult(target, files=len(readable), rows=sum(int(row[1]) for row in per_file))
     both.checks.append(Check(
@@ -173,5 +173,5 @@ def check_tmdb(
         f"{int(ids):,} id(s) stored {int(extra):,} extra time(s), e.g. {example}" if ids else "no id twice",
         Status.FAIL if ids else Status.PASS, "each IMDb id in one record across the date's files",
     ))
-    con.execute("DROP TABLE v_tmdb_records; DROP TABLE v_tmdb_files")
+    engine.execute("DROP TABLE v_tmdb_records; DROP TABLE v_tmdb_files")
     return [*results.values(), both]

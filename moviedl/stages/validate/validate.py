@@ -58,8 +58,8 @@ from moviedl.core.contract import (
 from moviedl.core.errors import ExitCode, UsageError
 from moviedl.core.sources import KINDS, RAW_TMDB_KEY
 from moviedl.core.summary import Check, Status, Summary
-from moviedl.engines.base import one, scalar
-from moviedl.engines.duck import DuckDBEngine
+from moviedl.engines import open_engine
+from moviedl.engines.base import Engine, one, scalar
 from moviedl.stages.refine.publish import Workspace
 from moviedl.stages.refine.star_schema import register_inputs
 from moviedl.stages.refine.trusted import CSV_TABLES, TMDB_TABLES, raw_inventory, trusted_partitions
@@ -112,7 +112,7 @@ class _Run:
     settings: Settings
     lake: Lake
     options: ValidateOptions
-    engine: DuckDBEngine
+    engine: Engine  # DuckDB: the Raw checks read JSON with it
     files: _Files
     summary: Summary
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset -> summary row
@@ -137,7 +137,7 @@ def validate(settings: Settings, lake: Lake, options: ValidateOptions | None = N
     lake.check()
     with tempfile.TemporaryDirectory(prefix="moviedl-validate-") as tmp:
         (Path(tmp) / "scratch").mkdir()
-        engine = DuckDBEngine.open(settings, Path(tmp) / "scratch")
+        engine = open_engine(settings, Path(tmp) / "scratch", "duckdb")
         run = _Run(settings, lake, options, engine, _Files(lake, Path(tmp) / "inputs"), summary)
         try:
             if options.covers(Zone.raw) or options.covers(Zone.trusted):
@@ -215,7 +215,7 @@ def _raw(run: _Run, day: str, csv_keys: dict[str, str]) -> None:
         if match and "-".join(match.group(2, 3, 4)) == day:
             tmdb.setdefault(match.group(1), []).append((info.key, info.size))
     if tmdb:
-        results += check_tmdb(run.engine.con, run.lake, day, tmdb, run.files.input_path)
+        results += check_tmdb(run.engine, run.lake, day, tmdb, run.files.input_path)
     else:
         run.summary.notes.append(f"no TMDB JSON in the Raw zone for {day}")
     for result in results:
@@ -346,6 +346,7 @@ def _trusted_pairs(run: _Run) -> int | str:
         inputs = register_inputs(run.engine, cast(Workspace, run.files))
         if not inputs.has_titles:
             return "no Trusted titles to compare"
+        run.engine.run_script("norm")
         run.engine.run_script("validate_trusted_pairs")
     except run.engine.out_of_memory:
         raise
