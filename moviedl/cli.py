@@ -124,8 +124,7 @@ def ingest_csv_command(
     settings = shared.settings()
     with terminal.byte_progress(files, enabled=shared.shows_progress) as advance:
         with shared.live(spinner=False):
-            summary = api.ingest_csv(settings, files, overwrite=overwrite, dry_run=dry_run, on_bytes=advance)
-    return summary
+            return api.ingest_csv(settings, files, overwrite=overwrite, dry_run=dry_run, on_bytes=advance)
 
 
 @command(app, "ingest-tmdb", date=TmdbDateOption)
@@ -167,8 +166,7 @@ def ingest_tmdb_command(
     )
     with terminal.tmdb_progress(enabled=shared.shows_progress) as on_progress:
         with shared.live(spinner=False):
-            summary = api.ingest_tmdb(settings, options, on_progress=on_progress)
-    return summary
+            return api.ingest_tmdb(settings, options, on_progress=on_progress)
 
 
 @command(app, "refine", date=RefineDateOption)
@@ -191,8 +189,7 @@ def refine_command(
     """
     settings = shared.settings(**{"refine.engine": engine})
     with shared.live():
-        summary = api.refine(settings, stage, force=force)
-    return summary
+        return api.refine(settings, stage, force=force)
 
 
 @command(app, "athena-ddl", date=UnusedDateOption)
@@ -252,8 +249,7 @@ def validate_command(
     """
     settings = shared.settings()
     with shared.live():
-        summary = api.validate(settings, zone, strict=strict)
-    return summary
+        return api.validate(settings, zone, strict=strict)
 
 
 @command(config_app, "show", date=IngestDateOption, label="config show")
@@ -262,8 +258,7 @@ def config_show_command(shared: Shared) -> Summary:
 
     Example: moviedl config show --format json
     """
-    summary = api.config_show(shared.settings())
-    return summary
+    return api.config_show(shared.settings())
 
 
 @command(app, "report", date=UnusedDateOption)
@@ -291,8 +286,7 @@ def report_command(
                             top_rows=top)
     settings = shared.settings()
     with shared.live():
-        summary = api.report(settings, options)
-    return summary
+        return api.report(settings, options)
 
 
 @command(app, "run", date=IngestDateOption)
@@ -312,8 +306,7 @@ def run_command(
     settings = shared.settings()
     with shared.live(spinner=False), terminal.tmdb_progress(shared.shows_progress) as bar:
         on_stage = None if shared.quiet else functools.partial(terminal.stage_line, console=bar.console if bar else None)
-        summary = api.run(settings, files or (), on_stage=on_stage, on_tmdb_progress=bar)
-    return summary
+        return api.run(settings, files or (), on_stage=on_stage, on_tmdb_progress=bar)
 
 
 @command(app, "runs", date=UnusedDateOption)
@@ -326,8 +319,7 @@ def runs_command(
 
     Example: moviedl runs --last 5 --format json
     """
-    summary = api.runs(shared.settings(), last)
-    return summary
+    return api.runs(shared.settings(), last)
 
 
 @command(glue_app, "deploy", label="glue-job deploy", date=UnusedDateOption)
@@ -352,8 +344,7 @@ def glue_job_deploy_command(
 
     settings = shared.settings(**{"glue.role_arn": role_arn, "glue.job_name": job_name})
     with shared.live():
-        summary = api.glue_job_deploy(settings, DeployOptions(wheel=wheel))
-    return summary
+        return api.glue_job_deploy(settings, DeployOptions(wheel=wheel))
 
 
 @command(glue_app, "start", label="glue-job start", date=RefineDateOption)
@@ -374,8 +365,7 @@ def glue_job_start_command(
     """
     settings = shared.settings(**{"glue.job_name": job_name})
     with shared.live():
-        summary = api.glue_job_start(settings, stage, wait=wait)
-    return summary
+        return api.glue_job_start(settings, stage, wait=wait)
 
 
 @command(glue_app, "status", label="glue-job status", date=UnusedDateOption)
@@ -391,8 +381,7 @@ def glue_job_status_command(
     Example: moviedl glue-job status --last 5 --format json
     """
     settings = shared.settings(**{"glue.job_name": job_name})
-    summary = api.glue_job_status(settings, run_id, last)
-    return summary
+    return api.glue_job_status(settings, run_id, last)
 
 
 def main() -> None:

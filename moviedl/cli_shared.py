@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -180,7 +180,7 @@ class Shared:
     log_format: LogFormat | None = None
     log_file: Path | None = None
     #: the summary goes to stderr (a command whose stdout is its product, as athena-ddl's DDL)
-    summary_on_stderr: bool = field(default=False)
+    summary_on_stderr: bool = False
 
     @property
     def shows_progress(self) -> bool:
@@ -212,10 +212,8 @@ class Shared:
 
     def finish(self, summary: Summary) -> None:
         """Render the summary and exit with its code (0 returns)."""
-        if self.summary_on_stderr and self.format is OutputFormat.text:
-            with contextlib.redirect_stdout(sys.stderr):
-                render(summary, self.format, self.quiet, verbose=LOGGING.get("verbosity", 0))
-        else:
+        to_stderr = self.summary_on_stderr and self.format is OutputFormat.text
+        with contextlib.redirect_stdout(sys.stderr) if to_stderr else contextlib.nullcontext():
             render(summary, self.format, self.quiet, verbose=LOGGING.get("verbosity", 0))  # -v: every check
         if summary.exit_code != ExitCode.OK:
             raise typer.Exit(int(summary.exit_code))
