@@ -1,7 +1,9 @@
-"""The ``moviedl`` command line: parse options, call the library, render its summary, exit.
+"""The ``moviedl`` command line: parse options, call the library (the calls :mod:`moviedl.api`
+exports, from :mod:`moviedl.app`), render its summary, exit.
 
-Every command takes the shared options (:mod:`moviedl.cli_shared`, declared once). Library errors (:class:`~moviedl.core.errors.MoviedlError`) become one ``Error:`` line
-and their exit code here, and only here; an interrupt (SIGINT/SIGTERM) becomes exit 130 whatever
+Every command takes the shared options (:mod:`moviedl.cli_shared`, declared once). Library
+errors (:class:`~moviedl.core.errors.MoviedlError`) become one ``Error:`` line and their exit
+code there, and only there (:func:`moviedl.cli_shared.errors`); an interrupt (SIGINT/SIGTERM) becomes exit 130 whatever
 the work made of it, and any other exception one ``Internal error`` line and exit 4.
 ``MOVIEDL_DEBUG=1`` shows the traceback instead.
 """
@@ -15,7 +17,8 @@ from typing import Annotated, Any
 
 import typer
 
-from moviedl import __version__, api, terminal
+from moviedl import __version__, terminal
+from moviedl.app import commands, pipeline
 from moviedl.cli_shared import (
     INTERRUPTED,
     LAKE_PANEL,
@@ -124,7 +127,7 @@ def ingest_csv_command(
     settings = shared.settings()
     with terminal.byte_progress(files, enabled=shared.shows_progress) as advance:
         with shared.live(spinner=False):
-            return api.ingest_csv(settings, files, overwrite=overwrite, dry_run=dry_run, on_bytes=advance)
+            return commands.ingest_csv(settings, files, overwrite=overwrite, dry_run=dry_run, on_bytes=advance)
 
 
 @command(app, "ingest-tmdb", date=TmdbDateOption)
@@ -166,7 +169,7 @@ def ingest_tmdb_command(
     )
     with terminal.tmdb_progress(enabled=shared.shows_progress) as on_progress:
         with shared.live(spinner=False):
-            return api.ingest_tmdb(settings, options, on_progress=on_progress)
+            return commands.ingest_tmdb(settings, options, on_progress=on_progress)
 
 
 @command(app, "refine", date=RefineDateOption)
@@ -189,7 +192,7 @@ def refine_command(
     """
     settings = shared.settings(**{"refine.engine": engine})
     with shared.live():
-        return api.refine(settings, stage, force=force)
+        return commands.refine(settings, stage, force=force)
 
 
 @command(app, "athena-ddl", date=UnusedDateOption)
@@ -220,7 +223,7 @@ def athena_ddl_command(
     options = DdlOptions(dialect=dialect, location=location, output=output, execute=execute,
                          glue=glue, policy=policy)
     with shared.live():
-        summary = api.athena_ddl(settings, options)
+        summary = commands.athena_ddl(settings, options)
     if shared.format is OutputFormat.text and not (output or execute or glue):
         if summary.output:
             sys.stdout.write(summary.output)
@@ -249,7 +252,7 @@ def validate_command(
     """
     settings = shared.settings()
     with shared.live():
-        return api.validate(settings, zone, strict=strict)
+        return commands.validate(settings, zone, strict=strict)
 
 
 @command(config_app, "show", date=IngestDateOption, label="config show")
@@ -258,7 +261,7 @@ def config_show_command(shared: Shared) -> Summary:
 
     Example: moviedl config show --format json
     """
-    return api.config_show(shared.settings())
+    return commands.config_show(shared.settings())
 
 
 @command(app, "report", date=UnusedDateOption)
@@ -286,7 +289,7 @@ def report_command(
                             top_rows=top)
     settings = shared.settings()
     with shared.live():
-        return api.report(settings, options)
+        return commands.report(settings, options)
 
 
 @command(app, "run", date=IngestDateOption)
@@ -306,7 +309,7 @@ def run_command(
     settings = shared.settings()
     with shared.live(spinner=False), terminal.tmdb_progress(shared.shows_progress) as bar:
         on_stage = None if shared.quiet else functools.partial(terminal.stage_line, console=bar.console if bar else None)
-        return api.run(settings, files or (), on_stage=on_stage, on_tmdb_progress=bar)
+        return pipeline.run(settings, files or (), on_stage=on_stage, on_tmdb_progress=bar)
 
 
 @command(app, "runs", date=UnusedDateOption)
@@ -319,7 +322,7 @@ def runs_command(
 
     Example: moviedl runs --last 5 --format json
     """
-    return api.runs(shared.settings(), last)
+    return commands.runs(shared.settings(), last)
 
 
 @command(glue_app, "deploy", label="glue-job deploy", date=UnusedDateOption)
@@ -344,7 +347,7 @@ def glue_job_deploy_command(
 
     settings = shared.settings(**{"glue.role_arn": role_arn, "glue.job_name": job_name})
     with shared.live():
-        return api.glue_job_deploy(settings, DeployOptions(wheel=wheel))
+        return commands.glue_job_deploy(settings, DeployOptions(wheel=wheel))
 
 
 @command(glue_app, "start", label="glue-job start", date=RefineDateOption)
@@ -365,7 +368,7 @@ def glue_job_start_command(
     """
     settings = shared.settings(**{"glue.job_name": job_name})
     with shared.live():
-        return api.glue_job_start(settings, stage, wait=wait)
+        return commands.glue_job_start(settings, stage, wait=wait)
 
 
 @command(glue_app, "status", label="glue-job status", date=UnusedDateOption)
@@ -381,7 +384,7 @@ def glue_job_status_command(
     Example: moviedl glue-job status --last 5 --format json
     """
     settings = shared.settings(**{"glue.job_name": job_name})
-    return api.glue_job_status(settings, run_id, last)
+    return commands.glue_job_status(settings, run_id, last)
 
 
 def main() -> None:

@@ -198,12 +198,11 @@ class Shared:
         settings = load_settings(
             {"lake": self.lake, "date": self.date, **flags}, config_path=str(self.config) if self.config else None
         )
-        from moviedl.app.session import secrets_of
         from moviedl.core.logs import setup_logging
 
         setup_logging(
             fmt=LOGGING.get("fmt", "text"), file=LOGGING.get("file"),
-            verbosity=LOGGING.get("verbosity", 0), secrets=secrets_of(settings),
+            verbosity=LOGGING.get("verbosity", 0), secrets=settings.secrets(),
         )
         return settings
 

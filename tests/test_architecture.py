@@ -77,6 +77,29 @@ def test_every_module_belongs_to_a_layer_and_there_are_at_most_seven() -> None:
     assert GRAPH["moviedl"] == set()
 
 
+def room_of(name: str) -> str:
+    """A top-level module, or a first-level subpackage as a whole (``moviedl.stages``)."""
+    parts = name.split(".")
+    return ".".join(parts[:2])
+
+
+def test_the_longest_import_chain_has_at_most_seven_floors() -> None:
+    """Floors counted over rooms (top-level modules and subpackages): __main__ -> cli -> app ->
+    stages -> checks -> engines -> core is seven; an eighth means a layer crept in."""
+    edges = {room_of(n): set() for n in GRAPH if n != "moviedl"}
+    for name, targets in GRAPH.items():
+        if name != "moviedl":
+            edges[room_of(name)] |= {room_of(t) for t in targets if t != "moviedl" and room_of(t) != room_of(name)}
+    floors: dict[str, int] = {}
+
+    def floor(room: str) -> int:
+        if room not in floors:
+            floors[room] = 1 + max((floor(t) for t in edges[room]), default=0)
+        return floors[room]
+
+    assert max(floor(r) for r in edges) <= 7, sorted(floors.items(), key=lambda kv: -kv[1])
+
+
 def test_imports_run_down_the_layers_only() -> None:
     wrong = []
     for name, targets in GRAPH.items():

@@ -35,10 +35,6 @@ from moviedl.storage.runs import RunRecord, write_record
 log = logging.getLogger(__name__)
 
 
-def secrets_of(settings: Settings) -> list[str]:
-    return [s.reveal() for s in (settings.tmdb_api_key, settings.tmdb_read_access_token) if s is not None]
-
-
 @dataclass
 class Session:
     record: RunRecord
@@ -108,7 +104,7 @@ def command_session(
     ``keep_record=False`` (e.g. ``--dry-run``) writes nothing to the lake at all;
     ``read_only=True`` refuses a lake that does not exist (see :func:`require_lake`).
     """
-    record = RunRecord.start(command, lake.uri, settings.date.isoformat(), secrets_of(settings))
+    record = RunRecord.start(command, lake.uri, settings.date.isoformat(), settings.secrets())
     token = run_id_var.set(record.run_id)
     session = Session(record, lake)
     exit_code: int = ExitCode.OK

@@ -300,6 +300,11 @@ class Settings:
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     date_given: bool = False
 
+    def secrets(self) -> list[str]:
+        """The values of the secret settings that are set: logs, records and errors redact them."""
+        values = (getattr(self, option.attr) for option in OPTIONS if option.secret)
+        return [value.reveal() for value in values if value is not None]
+
     def describe(self) -> list[dict[str, str]]:
         """Every setting as ``{key, value, source}``, secrets masked."""
         rows = []
