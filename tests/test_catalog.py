@@ -237,7 +237,7 @@ def test_every_request_validates_against_athenas_service_model(lake: Path, athen
     from botocore.stub import Stubber
 
     from moviedl.stages.catalog.athena_ddl import DdlOptions, athena_ddl
-    from moviedl.stages.catalog.register import client
+    from moviedl.storage.aws import aws_client
     from moviedl.storage.local import LocalLake
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -247,7 +247,7 @@ def test_every_request_validates_against_athenas_service_model(lake: Path, athen
     statements = athena_ddl(settings, LocalLake(lake), DdlOptions(location=LOCATION)).statements
     assert len(statements) == 30
 
-    athena = client(settings, "athena")
+    athena = aws_client(settings, "athena")
     assert athena.meta.service_model.protocol == athena_model
     serialised: list[dict] = []  # each request as botocore put it on the wire
 

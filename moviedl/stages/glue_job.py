@@ -16,6 +16,7 @@ lake like any refine, so a Glue run and a local run never write the lake at the 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -36,8 +37,7 @@ from moviedl.core import progress
 from moviedl.core.config import Settings
 from moviedl.core.errors import ConfigError, ExitCode, ServiceError, UsageError
 from moviedl.core.summary import Summary
-from moviedl.stages.catalog.register import client
-from moviedl.storage.aws import aws_errors, error_code
+from moviedl.storage.aws import aws_client, aws_errors, error_code
 from moviedl.storage.lake import STATE_PREFIX, Lake
 from moviedl.storage.s3 import S3Lake
 
@@ -83,7 +83,7 @@ def deploy(settings: Settings, lake: Lake, options: DeployOptions, *, glue: Any 
         )
     summary = Summary("glue-job deploy", lake.uri, None, list(DEPLOY_COLUMNS))
     s3.check()
-    glue = glue or client(settings, "glue")
+    glue = glue or aws_client(settings, "glue")
     with tempfile.TemporaryDirectory(prefix="moviedl-glue-") as tmp:
         wheel = options.wheel or build_wheel(Path(tmp))
         script = extract_script(wheel, Path(tmp))
@@ -265,6 +265,22 @@ def _remove_old_artefacts(lake: S3Lake, keep: set[str | None]) -> int:
     return removed
 
 
+@contextlib.contextmanager
+def _job_call(action: str, name: str) -> Iterator[None]:
+    """A Glue call on the job ``name`` (:func:`aws_errors`); a job that does not exist is a usage
+    error that says to deploy it."""
+    with aws_errors("Glue", action):
+        try:
+            yield
+        except Exception as exc:
+            if error_code(exc) == "EntityNotFoundException":
+                raise UsageError(
+                    f"there is no Glue job {name}",
+                    hint="Run 'moviedl glue-job deploy' first (or fix glue.job_name).",
+                ) from None
+            raise
+
+
 def _get_job(glue: Any, name: str) -> dict[str, Any] | None:
     with aws_errors("Glue", f"look up the job {name}"):
         try:
@@ -295,20 +311,12 @@ def start(
         raise UsageError(f"--stage {stage!r}: expected one of {', '.join(STAGES)}")
     require_s3(lake, "start")
     name = settings.glue_job_name
-    glue = glue or client(settings, "glue")
+    glue = glue or aws_client(settings, "glue")
     arguments = {"--lake": settings.lake, "--stage": stage}
     if settings.date_given:
         arguments["--date"] = settings.date.isoformat()
-    with aws_errors("Glue", f"start a run of the job {name}"):
-        try:
-            run_id = str(glue.start_job_run(JobName=name, Arguments=arguments)["JobRunId"])
-        except Exception as exc:
-            if error_code(exc) == "EntityNotFoundException":
-                raise UsageError(
-                    f"there is no Glue job {name}",
-                    hint="Run 'moviedl glue-job deploy' first (or fix glue.job_name).",
-                ) from None
-            raise
+    with _job_call(f"start a run of the job {name}", name):
+        run_id = str(glue.start_job_run(JobName=name, Arguments=arguments)["JobRunId"])
     summary = Summary("glue-job start", lake.uri, arguments.get("--date"), list(RUN_COLUMNS))
     summary.counts = {"runs_started": 1}
     run: dict[str, Any] = {"Id": run_id, "JobRunState": "STARTING", "Arguments": arguments}
@@ -376,7 +384,7 @@ def get_run(glue: Any, name: str, run_id: str) -> dict[str, Any]:
 def status(settings: Settings, run_id: str | None = None, last: int = 10, *, glue: Any = None) -> Summary:
     """The newest ``last`` runs of the job, newest first, or the run ``run_id``."""
     name = settings.glue_job_name
-    glue = glue or client(settings, "glue")
+    glue = glue or aws_client(settings, "glue")
     summary = Summary("glue-job status", settings.lake, None, list(RUN_COLUMNS))
     if run_id:
         runs = [get_run(glue, name, run_id)]
@@ -400,16 +408,8 @@ def _runs(glue: Any, name: str, last: int) -> Iterator[dict[str, Any]]:
         request: dict[str, Any] = {"JobName": name, "MaxResults": min(max(last, 1), 200)}
         if token:
             request["NextToken"] = token
-        with aws_errors("Glue", f"list the runs of the job {name}"):
-            try:
-                page = glue.get_job_runs(**request)
-            except Exception as exc:
-                if error_code(exc) == "EntityNotFoundException":
-                    raise UsageError(
-                        f"there is no Glue job {name}",
-                        hint="Run 'moviedl glue-job deploy' first (or fix glue.job_name).",
-                    ) from None
-                raise
+        with _job_call(f"list the runs of the job {name}", name):
+            page = glue.get_job_runs(**request)
         for run in page.get("JobRuns", []):
             seen += 1
             yield dict(run)

@@ -51,6 +51,23 @@ def aws_session(settings: Settings | None) -> Any:  # boto3.session.Session
         ) from None
 
 
+def aws_client(settings: Settings, service: str) -> Any:
+    """A boto3 client for ``service`` ("athena", "glue"...) with standard retries and bounded
+    timeouts; no region set is a configuration error."""
+    from botocore.config import Config
+    from botocore.exceptions import NoRegionError
+
+    session = aws_session(settings)
+    try:
+        return session.client(service, config=Config(retries={"mode": "standard"}, connect_timeout=10,
+                                                     read_timeout=60))
+    except NoRegionError:
+        raise ConfigError(
+            f"no AWS region set for {service.capitalize()}",
+            hint="Set AWS_REGION (or aws.region in the config file, or a region in the AWS profile).",
+        ) from None
+
+
 def error_code(exc: BaseException) -> str | None:
     """The AWS error code of a botocore ``ClientError`` (``"NoSuchKey"``...), else None."""
     response = getattr(exc, "response", None)

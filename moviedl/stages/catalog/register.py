@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moviedl.core.config import Settings
-from moviedl.core.errors import ConfigError, ServiceError
+from moviedl.core.errors import ServiceError
 from moviedl.stages.catalog.ddl import (
     PARQUET_INPUT_FORMAT,
     PARQUET_OUTPUT_FORMAT,
@@ -26,25 +26,9 @@ from moviedl.stages.catalog.ddl import (
     Statement,
     TableDef,
 )
-from moviedl.storage.aws import aws_errors, aws_session
+from moviedl.storage.aws import aws_client, aws_errors
 
 FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
-
-
-def client(settings: Settings, service: str) -> Any:
-    """A boto3 client for ``service`` ("athena" or "glue") with standard retries."""
-    from botocore.config import Config
-    from botocore.exceptions import NoRegionError
-
-    session = aws_session(settings)
-    try:
-        return session.client(service, config=Config(retries={"mode": "standard"}, connect_timeout=10,
-                                                     read_timeout=60))
-    except NoRegionError:
-        raise ConfigError(
-            f"no AWS region set for {service.capitalize()}",
-            hint="Set AWS_REGION (or aws.region in the config file, or a region in the AWS profile).",
-        ) from None
 
 
 # --- Athena ---------------------------------------------------------------------------------------
@@ -78,7 +62,7 @@ def execute_in_athena(
     ``RUNNING``, ``SUCCEEDED``/``FAILED``/``CANCELLED``) and Athena's reason for a failure;
     ``ERROR`` when the request itself failed (refused, unreachable, timed out), with the reason.
     """
-    athena = athena or client(settings, "athena")
+    athena = athena or aws_client(settings, "athena")
     done: list[Execution] = []
     for statement in statements:
         run = Execution(statement)
@@ -186,7 +170,7 @@ def register_in_glue(
     An existing table is updated in place (its other parameters kept) when its columns, partition
     keys, location, formats or projection differ, and left alone when they do not.
     """
-    glue = glue or client(settings, "glue")
+    glue = glue or aws_client(settings, "glue")
     done: list[Registration] = []
     try:
         done.append(_ensure_database(glue, database))
