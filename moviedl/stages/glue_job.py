@@ -34,7 +34,7 @@ from typing import Any
 
 from moviedl import __version__
 from moviedl.core import progress
-from moviedl.core.config import Settings
+from moviedl.core.config import OPTIONS_BY_KEY, Settings
 from moviedl.core.errors import ConfigError, ExitCode, ServiceError, UsageError
 from moviedl.core.summary import Summary
 from moviedl.storage.aws import aws_client, aws_errors, error_code
@@ -150,7 +150,7 @@ def forwarded_settings(settings: Settings) -> dict[str, Any]:
     for key in FORWARDED:
         if settings.sources.get(key, "default") == "default":
             continue
-        value = getattr(settings, key.replace(".", "_"))
+        value = getattr(settings, OPTIONS_BY_KEY[key].attr)
         found[key] = dict(value) if isinstance(value, Mapping) else value
     return found
 
