@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -154,16 +154,12 @@ def errors(command: str, format: OutputFormat = OutputFormat.text) -> Iterator[N
 def fail(command: str, format: OutputFormat, code: int, problem: str, line: str) -> NoReturn:
     """Print a failure (the JSON summary with ``--format json``, else one line on stderr) and exit."""
     if format is OutputFormat.json:
-        from moviedl.core.summary import Summary
-
         failed = Summary(command, "", problems=[problem])
         failed.fail(code)  # type: ignore[arg-type]
         render(failed, format)
     else:
         stderr_console().print(line, highlight=False, soft_wrap=True)  # one line, however long
     raise typer.Exit(int(code)) from None
-
-
 
 
 @dataclass
@@ -218,25 +214,27 @@ class Shared:
             raise typer.Exit(int(summary.exit_code))
 
 
-SHARED_OPTIONS = ("lake", "config", "date", "format", "quiet", "verbose", "log_format", "log_file")
+#: the shared options as typer declares them (``date``: each command's own); defaults are Shared's
+_OPTIONS: dict[str, Any] = {
+    "lake": LakeOption, "config": ConfigOption, "date": None, "format": FormatOption,
+    "quiet": QuietOption, "verbose": VerboseOption, "log_format": LogFormatOption,
+    "log_file": LogFileOption,
+}
 
 
 def _shared_parameters(date: Any) -> list[inspect.Parameter]:
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    annotated = {"lake": (LakeOption, None), "config": (ConfigOption, None), "date": (date, None),
-                 "format": (FormatOption, OutputFormat.text), "quiet": (QuietOption, False),
-                 "verbose": (VerboseOption, 0), "log_format": (LogFormatOption, None),
-                 "log_file": (LogFileOption, None)}
-    return [inspect.Parameter(name, keyword, annotation=annotated[name][0], default=annotated[name][1])
-            for name in SHARED_OPTIONS]
+    defaults = {f.name: f.default for f in fields(Shared)}
+    return [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation or date,
+                              default=defaults[name]) for name, annotation in _OPTIONS.items()]
 
 
 def command(
     group: typer.Typer, name: str, *, date: Any = UnusedDateOption, label: str = ""
 ) -> Callable[[Callable[..., Summary]], Callable[..., Summary]]:
     """Register a command on ``group`` with the shared options (``date``: which ``--date`` it
-    takes; ``label``: its name in messages, default ``name``). The function takes its own options plus ``shared: Shared`` and returns its summary;
-    it runs inside the error boundary, and its summary is rendered and decides the exit code."""
+    takes; ``label``: its name in messages, default ``name``). The function takes its own options
+    plus ``shared: Shared`` and returns its summary; it runs inside the error boundary, and its
+    summary is rendered and decides the exit code."""
 
     def decorate(work: Callable[..., Summary]) -> Callable[..., Summary]:
         signature = inspect.signature(work, eval_str=True)
@@ -245,7 +243,7 @@ def command(
 
         @functools.wraps(work)
         def run(**kwargs: Any) -> None:
-            shared = Shared(label or name, **{key: kwargs.pop(key) for key in SHARED_OPTIONS})
+            shared = Shared(label or name, **{key: kwargs.pop(key) for key in _OPTIONS})
             with errors(shared.command, shared.format):
                 summary = work(shared=shared, **kwargs)
             shared.finish(summary)
