@@ -5,7 +5,7 @@ Every command takes the shared options (:mod:`moviedl.cli_shared`, declared once
 errors (:class:`~moviedl.core.errors.MoviedlError`) become one ``Error:`` line and their exit
 code there, and only there (:func:`moviedl.cli_shared.errors`); an interrupt (SIGINT/SIGTERM) becomes exit 130 whatever
 the work made of it, and any other exception one ``Internal error`` line and exit 4.
-``MOVIEDL_DEBUG=1`` shows the traceback instead.
+``MOVIEDL_DEBUG=1`` adds the traceback (the exit code stays the same).
 """
 
 from __future__ import annotations

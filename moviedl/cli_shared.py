@@ -14,6 +14,7 @@ import inspect
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -125,9 +126,10 @@ def errors(command: str, format: OutputFormat = OutputFormat.text) -> Iterator[N
     * anything else is a bug: ``Internal error, please report: <Type>: <message>``, exit 4
       (never 1, which cron reads as bad data).
 
-    ``MOVIEDL_DEBUG=1`` re-raises errors and bugs for their traceback. With ``--format json`` a
-    failed command still prints its summary on stdout (``ok: false``, the exit code and the
-    problem), so a script reading stdout always gets one JSON object.
+    ``MOVIEDL_DEBUG=1`` adds the traceback of an error or bug on stderr, and changes nothing
+    else: same message, same exit code, same JSON summary. With ``--format json`` a failed
+    command still prints its summary on stdout (``ok: false``, the exit code and the problem), so
+    a script reading stdout always gets one JSON object.
     """
     debug = bool(os.environ.get("MOVIEDL_DEBUG"))
     try:
@@ -139,8 +141,10 @@ def errors(command: str, format: OutputFormat = OutputFormat.text) -> Iterator[N
         if interrupt.is_interrupt(exc):
             REPORTED.append(command)
             fail(command, format, ExitCode.INTERRUPTED, f"interrupted: {interrupt.MESSAGE}", INTERRUPTED)
-        if not isinstance(exc, Exception) or debug:
+        if not isinstance(exc, Exception):
             raise
+        if debug:  # the traceback, and then the same message and exit code as without it
+            traceback.print_exception(exc, file=sys.stderr)
         if isinstance(exc, MoviedlError):
             logging.getLogger("moviedl").debug("command failed", extra={"fields": {"error": exc.message}})
             fail(command, format, exc.exit_code, str(exc), f"[bold red]Error:[/] {escape(str(exc))}")

@@ -110,12 +110,30 @@ def test_unexpected_exception_in_json_summary(invoke, tmp_path: Path, movies_csv
     assert summary["problems"] == ["internal error, please report: RuntimeError: boom: the second line"]
 
 
-def test_unexpected_exception_keeps_its_traceback_with_debug(invoke, tmp_path: Path, movies_csv: Path,
-                                                            monkeypatch) -> None:
+def test_debug_adds_the_traceback_and_keeps_the_exit_code(invoke, tmp_path: Path, movies_csv: Path,
+                                                         monkeypatch) -> None:
     monkeypatch.setenv("MOVIEDL_DEBUG", "1")
     monkeypatch.setattr("moviedl.stages.ingest_csv.ingest_csv", _boom)
-    with pytest.raises(RuntimeError, match="boom"):
-        invoke("ingest-csv", movies_csv, "--lake", tmp_path / "lake", *DATE)
+    result = invoke("ingest-csv", movies_csv, "--lake", tmp_path / "lake", *DATE, "--format", "json")
+    assert result.exit_code == 4
+    assert "Traceback" in result.stderr and "RuntimeError: boom" in result.stderr
+    assert json.loads(result.stdout)["exit_code"] == 4  # the summary is still printed
+
+
+@pytest.mark.parametrize("damage", ["bad header", "bad config"])
+def test_debug_keeps_the_exit_code_of_a_library_error(invoke, tmp_path: Path, movies_csv: Path,
+                                                      monkeypatch, damage: str) -> None:
+    """MOVIEDL_DEBUG only adds the traceback of a raised error: a bad file or config still exits 2."""
+    monkeypatch.setenv("MOVIEDL_DEBUG", "1")
+    bad = tmp_path / "movies.csv"
+    bad.write_text("id,titulo\n1,x\n" if damage == "bad header" else movies_csv.read_text())
+    config = tmp_path / "moviedl.toml"
+    config.write_text("lake = \n" if damage == "bad config" else "")
+    result = invoke("ingest-csv", bad, "--config", config, "--lake", tmp_path / "lake", *DATE, "--format", "json")
+    assert result.exit_code == 2, result.stderr
+    assert ("Traceback" in result.stderr) is (damage == "bad config")  # raised: ConfigError
+    summary = json.loads(result.stdout)
+    assert summary["exit_code"] == 2 and summary["ok"] is False and summary["problems"]
 
 
 def test_unexpected_exception_in_a_real_process(tmp_path: Path, movies_csv: Path) -> None:
@@ -145,4 +163,5 @@ def test_unexpected_exception_in_a_real_process(tmp_path: Path, movies_csv: Path
     assert sorted((r["command"], r["exit_code"]) for r in records) == [("ingest-csv", 0), ("validate", 4)]
     debug = subprocess.run([sys.executable, "-c", script, "validate", "--lake", str(lake), *DATE],
                            capture_output=True, text=True, env={**env, "MOVIEDL_DEBUG": "1"})
-    assert debug.returncode != 0 and "Traceback" in debug.stderr and "KeyError" in debug.stderr
+    assert debug.returncode == 4 and "Traceback" in debug.stderr and "KeyError" in debug.stderr
+    assert "Internal error, please report" in debug.stderr

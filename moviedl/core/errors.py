@@ -2,7 +2,7 @@
 
 The CLI converts these once, at its boundary, into ``Error: <message>`` and the exit code.
 Anything else that escapes is a bug: exit 4 (``INTERNAL``) with one line naming the exception,
-never 1, which cron reads as bad data; ``MOVIEDL_DEBUG=1`` shows its traceback.
+never 1, which cron reads as bad data; ``MOVIEDL_DEBUG=1`` adds its traceback.
 """
 
 from __future__ import annotations
