@@ -231,3 +231,31 @@ def test_a_signal_sets_the_flag_and_raises_once() -> None:
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["raised True", "cleanup finished"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_the_command_line_loads_exits_130_with_the_message(signum: int) -> None:
+    """The handler is in place before the command line is imported (seconds on a loaded
+    machine): a signal that lands during that import ends like any other interrupt."""
+    script = (
+        "import os, sys\n"
+        "class SignalOnImport:\n"  # the signal arrives exactly while moviedl.cli is being loaded
+        "    def find_spec(self, name, path, target=None):\n"
+        f"        if name == 'moviedl.cli': os.kill(os.getpid(), {int(signum)})\n"
+        "sys.meta_path.insert(0, SignalOnImport())\n"
+        "sys.argv = ['moviedl', '--version']\n"
+        "from moviedl.__main__ import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 130, (done.returncode, done.stderr)
+    assert done.stderr.strip() == "Interrupted: nothing half-written was published."
+    assert "moviedl" not in done.stdout  # the command never ran
+
+
+def test_the_moviedl_command_starts_where_the_handler_is_installed_first() -> None:
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["moviedl"] == "moviedl.__main__:main"
