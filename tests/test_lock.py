@@ -212,3 +212,88 @@ def test_s3_lock_of_another_host_waits_for_its_expiry(bucket: str, s3) -> None:
     s3.put_object(Bucket=bucket, Key=f"lake/{S3_LOCK_KEY}", Body=lock_of(dead_pid(), host="etl-2").to_json())
     with pytest.raises(LakeLocked, match="pid .* on host etl-2"):  # its pid means nothing here
         lock_lake(s3_lake(bucket), owner("new")).acquire()
+
+
+# --- a lock whose content is not a lock record ----------------------------------------------
+
+# (content, what the message says about it): garbage bytes, and JSON of the wrong shape
+NOT_A_LOCK = [
+    (b"\x00\xffgarbage", "not JSON"),
+    (b"", "empty"),
+    (b"[1,2]", "a JSON array, not an object"),
+    (b'"x"', "a JSON string, not an object"),
+    (b"null", "a JSON null, not an object"),
+    (b"12345", "a JSON number, not an object"),
+    (b"{}", "run_id is missing, not a non-empty string"),
+    (b'{"pid":"abc","expires_at":12345}', "run_id is missing"),
+    # every field present, but numbers as strings / times as numbers / no UTC offset
+    (json.dumps({**json.loads(lock_of(4242, "etl-2").to_json()), "pid": "4242"}).encode(),
+     'pid is "4242", not a process id'),
+    (json.dumps({**json.loads(lock_of(4242, "etl-2").to_json()), "pid": True}).encode(),
+     "pid is true, not a process id"),
+    (json.dumps({**json.loads(lock_of(4242, "etl-2").to_json()), "expires_at": 1893456000}).encode(),
+     "expires_at is 1893456000, not an ISO time with a UTC offset"),
+    (json.dumps({**json.loads(lock_of(4242, "etl-2").to_json()), "expires_at": "2099-01-01T00:00:00"}).encode(),
+     'expires_at is "2099-01-01T00:00:00", not an ISO time with a UTC offset'),
+    (json.dumps({k: v for k, v in json.loads(lock_of(4242, "etl-2").to_json()).items() if k != "host"}).encode(),
+     "host is missing"),
+]
+
+
+@pytest.mark.parametrize(("content", "problem"), NOT_A_LOCK, ids=[p for _, p in NOT_A_LOCK])
+def test_s3_lock_that_is_not_a_lock_record_is_taken_over_with_a_warning(
+    bucket: str, s3, invoke, movies_csv: Path, content: bytes, problem: str
+) -> None:
+    """Any content that is not a lock record names no owner that could be alive: like a stale
+    lock it is taken over (not a crash, exit 4, until someone deletes it by hand)."""
+    s3.put_object(Bucket=bucket, Key=f"lake/{S3_LOCK_KEY}", Body=content)
+
+    result = invoke("ingest-csv", movies_csv, "--lake", f"s3://{bucket}/lake", "--date", "2024-05-01")
+
+    assert result.exit_code == 0, result.output
+    assert "Contents" in s3.list_objects_v2(Bucket=bucket, Prefix="lake/Raw/Local/CSV/Movies/")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=f"lake/{S3_LOCK_KEY}")  # released
+    warning = " ".join(result.output.split())
+    assert "WARNING" in warning and "took over the lake lock: its content is not a moviedl lock record" in warning
+    assert f"lock=s3://{bucket}/lake/{S3_LOCK_KEY}" in warning and f"problem={problem}" in warning
+
+
+HOLD_WITH_CONTENT = textwrap.dedent(
+    """
+    import fcntl, os, sys, time
+    os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)
+    fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, sys.argv[2].encode(), 0)
+    print("locked", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+@pytest.mark.parametrize("content", ["[1,2]", '{"pid":"abc","expires_at":12345}', "{}", '"x"', "null", "garbage"])
+def test_local_lock_with_content_of_another_shape(tmp_path: Path, invoke, movies_csv: Path, content: str) -> None:
+    lake_dir = tmp_path / "lake"
+    lock_file = lake_dir / "_moviedl" / "lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WITH_CONTENT, str(lock_file), content], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout and holder.stdout.readline().strip() == "locked"
+        # Held by a live process (the kernel says so): refused, exit 2, the file named; not exit 4.
+        result = invoke("ingest-csv", movies_csv, "--lake", lake_dir, "--date", "2024-05-01")
+        assert result.exit_code == 2, result.output
+        message = " ".join(result.output.split())
+        assert f"is in use by another run (its owner record {lock_file} is unreadable:" in message
+        assert "Internal error" not in message
+    finally:
+        holder.kill()
+        holder.wait()
+    # Its holder gone, the same content is overwritten: the next run goes ahead.
+    assert lock_file.read_text() == content
+    (lake_dir / "_moviedl" / "lock.json").write_text(content)  # an S3-style lock object means nothing locally
+    result = invoke("ingest-csv", movies_csv, "--lake", lake_dir, "--date", "2024-05-01")
+    assert result.exit_code == 0, result.output
+    assert (lake_dir / "Raw/Local/CSV/Movies/2024/05/01/movies.csv").is_file()
+    assert lock_file.read_text() == ""  # released

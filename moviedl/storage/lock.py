@@ -8,6 +8,9 @@ whose expiry has passed belongs to a run that died, and the next run takes it ov
 conditional overwrite (``If-Match`` on the stale lock's ETag), so only one contender can win.
 A lock whose owner ran on *this* host under a pid that no longer exists (a run killed with
 ``kill -9``, a reboot) is taken over the same way at once, without waiting for its expiry.
+A lock object whose content is not a lock record (not JSON, or JSON of another shape: see
+:meth:`LockOwner.parse`) names no owner that could still be alive: it is taken over at once too,
+with a warning naming the object and what is wrong with it.
 """
 
 from __future__ import annotations
@@ -64,11 +67,34 @@ class LockOwner:
 
     @classmethod
     def from_json(cls, data: bytes) -> LockOwner | None:
+        """The owner ``data`` records, or None when it is not a lock record (see :meth:`parse`)."""
+        parsed = cls.parse(data)
+        return parsed if isinstance(parsed, LockOwner) else None
+
+    @classmethod
+    def parse(cls, data: bytes) -> LockOwner | str:
+        """The owner ``data`` records, or why it is not a lock record of this shape: a JSON object
+        with ``run_id``, ``command``, ``host`` (non-empty strings), ``pid`` (a whole number ≥ 1),
+        ``started_at`` and, optionally, ``expires_at`` (ISO times with a UTC offset). Whatever
+        else the bytes hold (not JSON, ``[1,2]``, ``null``, ``{"pid": "abc"}``, a naive time...)
+        is not a lock this version can judge, and the callers treat it as unreadable."""
         try:
-            values: dict[str, Any] = json.loads(data)
-            return cls(**{name: values.get(name) for name in cls.__dataclass_fields__})  # type: ignore[arg-type]
-        except (ValueError, TypeError):
-            return None
+            values = json.loads(data)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            return "not JSON" if data.strip() else "empty"
+        if not isinstance(values, dict):
+            return f"a JSON {_json_type(values)}, not an object"
+        for name in ("run_id", "command", "host", "started_at"):
+            if not isinstance(values.get(name), str) or not values[name].strip():
+                return f"{name} is {_shown(values, name)}, not a non-empty string"
+        pid = values.get("pid")
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid < 1:
+            return f"pid is {_shown(values, 'pid')}, not a process id"
+        for name in ("started_at", "expires_at"):
+            if (name == "started_at" or values.get(name) is not None) and _parse_time(values[name]) is None:
+                return f"{name} is {_shown(values, name)}, not an ISO time with a UTC offset"
+        return cls(values["run_id"], values["command"], values["host"], pid, values["started_at"],
+                   values.get("expires_at"))
 
 
 class LakeLocked(UsageError):
@@ -76,6 +102,8 @@ class LakeLocked(UsageError):
 
 
 class LakeLock(ABC):
+    key: str  # the lock's key in the lake
+
     def __init__(self, lake: Lake, owner: LockOwner) -> None:
         self.lake = lake
         self.owner = owner
@@ -105,8 +133,15 @@ class LakeLock(ABC):
     def __exit__(self, *exc: object) -> None:
         self.release()
 
-    def _refuse(self, holder: LockOwner | None, extra: str = "") -> LakeLocked:
-        who = holder.describe() if holder else "another run (its owner record is unreadable)"
+    def _refuse(self, holder: LockOwner | str | None, extra: str = "") -> LakeLocked:
+        """``holder``: the owner, why its record is unreadable (a :meth:`LockOwner.parse` answer),
+        or None when it is unknown."""
+        if isinstance(holder, LockOwner):
+            who = holder.describe()
+        elif holder:
+            who = f"another run (its owner record {self.lake.uri_of(self.key)} is unreadable: {holder})"
+        else:
+            who = "another run (its owner record is unreadable)"
         return LakeLocked(
             f"the lake {self.lake.uri} is in use by {who}",
             hint="Wait for it to finish; cron jobs should not overlap." + extra,
@@ -114,6 +149,8 @@ class LakeLock(ABC):
 
 
 class LocalLock(LakeLock):
+    key = LOCAL_LOCK_KEY
+
     def __init__(self, lake: LocalLake, owner: LockOwner) -> None:
         super().__init__(lake, owner)
         self.path = lake.root / LOCAL_LOCK_KEY
@@ -128,9 +165,10 @@ class LocalLock(LakeLock):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = LockOwner.from_json(os.pread(fd, 65536, 0))
+            holder = LockOwner.parse(os.pread(fd, 65536, 0))
             os.close(fd)
             raise self._refuse(holder) from None
+        # Not held: whatever the file holds (a dead run's record, garbage) is overwritten.
         os.ftruncate(fd, 0)
         os.pwrite(fd, self.owner.to_json(), 0)
         self._fd = fd
@@ -147,6 +185,8 @@ class LocalLock(LakeLock):
 
 
 class S3Lock(LakeLock):
+    key = S3_LOCK_KEY
+
     def __init__(self, lake: S3Lake, owner: LockOwner, ttl: dt.timedelta = DEFAULT_TTL) -> None:
         super().__init__(lake, owner)
         self.s3 = lake
@@ -174,8 +214,9 @@ class S3Lock(LakeLock):
         self._etag = answer["ETag"]
         return True
 
-    def _read(self) -> tuple[LockOwner | None, str | None, dt.datetime]:
-        """The lock's owner, its ETag (None: no lock) and S3's own clock at the time of reading."""
+    def _read(self) -> tuple[LockOwner | str | None, str | None, dt.datetime]:
+        """The lock's owner (or why its content is not a lock record), its ETag (None: no lock)
+        and S3's own clock at the time of reading."""
         with self.s3.errors("read the lock", S3_LOCK_KEY):
             try:
                 answer = self.s3.client.get_object(Bucket=self.s3.bucket, Key=self.s3.full_key(S3_LOCK_KEY))
@@ -183,31 +224,40 @@ class S3Lock(LakeLock):
                 if error_code(exc) in NOT_FOUND:
                     return None, None, _now()
                 raise
-            return LockOwner.from_json(answer["Body"].read()), answer["ETag"], _server_time(answer)
+            return LockOwner.parse(answer["Body"].read()), answer["ETag"], _server_time(answer)
 
     def acquire(self) -> None:
         for _attempt in range(3):
             if self._put(IfNoneMatch="*"):
                 break
-            holder, etag, server_now = self._read()
+            found, etag, server_now = self._read()
             if etag is None:
                 continue  # released between our PUT and our read: try again
+            holder = found if isinstance(found, LockOwner) else None
             # Judged by S3's clock, not ours: a contender whose clock runs late cannot steal a live lock.
             expires = _parse_time(holder.expires_at) if holder else None
             dead = holder is not None and _dead_here(holder)
-            if expires is not None and expires > server_now and not dead:
+            if holder and expires is not None and expires > server_now and not dead:
                 raise self._refuse(
                     holder,
-                    f" If that process is gone, its lock expires at {holder.expires_at if holder else '?'} "
+                    f" If that process is gone, its lock expires at {holder.expires_at} "
                     "and the next run takes it over.",
                 )
-            if self._put(IfMatch=etag):  # stale, dead or unreadable: take it over, atomically
+            # Stale, dead, or not a lock record at all (garbage, the wrong JSON shape): no live
+            # run can be judged to own it, so it is taken over, atomically.
+            if self._put(IfMatch=etag):
                 self.took_over = holder
-                log.warning(
-                    "took over the lake lock of a process that no longer runs on this host" if dead
-                    else "took over a stale lake lock",
-                    extra={"fields": {"stale_owner": holder.describe() if holder else "unreadable"}},
-                )
+                if holder is None:
+                    log.warning(
+                        "took over the lake lock: its content is not a moviedl lock record",
+                        extra={"fields": {"lock": self.lake.uri_of(self.key), "problem": found}},
+                    )
+                else:
+                    log.warning(
+                        "took over the lake lock of a process that no longer runs on this host" if dead
+                        else "took over a stale lake lock",
+                        extra={"fields": {"stale_owner": holder.describe()}},
+                    )
                 break
         else:
             raise self._refuse(None)
@@ -277,11 +327,28 @@ def _server_time(answer: dict[str, Any]) -> dt.datetime:
         return _now()
 
 
-def _parse_time(value: str | None) -> dt.datetime | None:
+def _parse_time(value: object) -> dt.datetime | None:
+    """An ISO time with a UTC offset (an offset-less one cannot be compared with S3's clock)."""
+    if not isinstance(value, str) or not value:
+        return None
     try:
-        return dt.datetime.fromisoformat(value) if value else None
+        parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         return None
+    return parsed if parsed.utcoffset() is not None else None
+
+
+def _json_type(value: object) -> str:
+    kinds = ((bool, "boolean"), (int | float, "number"), (str, "string"), (list, "array"))
+    return "null" if value is None else next((name for kind, name in kinds if isinstance(value, kind)), "value")
+
+
+def _shown(values: dict[str, Any], name: str) -> str:
+    """A field's value for a message: missing, or its JSON text cut to 40 characters."""
+    if name not in values:
+        return "missing"
+    text = json.dumps(values[name])
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def lock_lake(lake: Lake, owner: LockOwner, ttl: dt.timedelta = DEFAULT_TTL) -> LakeLock:
