@@ -116,7 +116,7 @@ def test_config_show_lists_each_setting_with_its_source(tmp_path: Path) -> None:
     summary = api.config_show(api.settings(lake=tmp_path / "lake", **{"tmdb.concurrency": 3}))
 
     by_key = {row["key"]: row for row in summary.rows}
-    assert by_key["tmdb.concurrency"]["value"] == "3"
+    assert by_key["tmdb.concurrency"]["value"] == 3
     assert by_key["lake"]["source"] != "default"
     assert by_key["s3.max_attempts"]["source"] == "default"
     json.dumps(summary.to_dict())  # what --format json prints

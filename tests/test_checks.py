@@ -274,3 +274,95 @@ def test_audit_stops_at_a_broken_schema(con: Any, tmp_path: Path) -> None:
         ("schema", Status.FAIL),
     ]
     assert [c.name for c in result.failures] == ["schema"]
+
+
+# --- checks.severity knows every check by name ------------------------------------------------
+
+
+def documented_check_names() -> set[str]:
+    """The check names docs/validate.md's tables list under "The checks"."""
+    import re
+
+    text = (Path(__file__).parent.parent / "docs" / "validate.md").read_text("utf-8")
+    section = text.split("## The checks", 1)[1].split("\n## ", 1)[0]
+    first_cells = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    return {name for cell in first_cells for name in re.findall(r"`([^`]+)`", cell)}
+
+
+def test_the_check_names_severity_accepts_are_the_documented_checks() -> None:
+    from moviedl.core.config import CHECK_NAMES
+
+    assert len(set(CHECK_NAMES)) == len(CHECK_NAMES)
+    assert set(CHECK_NAMES) == documented_check_names()
+
+
+def test_every_check_refine_and_validate_report_has_a_known_name(
+    invoke: Any, sample_lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check added without its name in CHECK_NAMES could not be given a severity: refused as
+    unknown. refine and validate on a real lake report only known names."""
+    import json
+
+    from moviedl.core.config import CHECK_NAMES
+
+    names = set()
+    for command in (["refine", "--force"], ["validate"]):
+        result = invoke(*command, "--lake", sample_lake, "--format", "json")
+        assert result.exit_code == 0, result.output
+        names |= {c["name"] for c in json.loads(result.stdout)["checks"]}
+    assert len(names) > 15 and names <= set(CHECK_NAMES), names - set(CHECK_NAMES)
+    # and each of them can be given a severity
+    monkeypatch.setenv("MOVIEDL_CHECKS_SEVERITY", ",".join(f"{name}=warn" for name in sorted(names)))
+    assert invoke("config", "show").exit_code == 0
+
+
+# --- the quarantine check: its defaults and its wording -------------------------------------
+
+BAD_YEAR = "tt9999999|Ruim|Bad|19x5|90|Drama|7.0|100|actor|X|Someone|1950|\\N|actor|tt9999999"
+
+
+def quarantine_check(invoke: Any, tmp_path: Path, rows: list[str], name: str) -> tuple[int, dict[str, Any]]:
+    """Ingest a movies.csv of ``rows`` into a new lake and refine its Trusted zone: the exit
+    code and the quarantine check of trusted_movies."""
+    import json
+
+    from moviedl.core.sources import MOVIES
+
+    source = tmp_path / name / "movies.csv"
+    source.parent.mkdir()
+    source.write_text("\n".join([MOVIES.header, *rows]) + "\n", "utf-8")
+    lake = tmp_path / name / "lake"
+    assert invoke("ingest-csv", source, "--lake", lake, "--date", "2024-05-01", "--quiet").exit_code == 0
+    result = invoke("refine", "--stage", "trusted", "--lake", lake, "--format", "json")
+    [check] = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "quarantine"]
+    return result.exit_code, check
+
+
+def test_one_quarantined_row_in_a_big_file_does_not_warn_by_default(
+    invoke: Any, tmp_path: Path, movies_csv: Path
+) -> None:
+    sample = movies_csv.read_text("utf-8").splitlines()[1:]  # 287 rows
+    code, check = quarantine_check(invoke, tmp_path, [*sample, BAD_YEAR], "big")
+    assert code == 0
+    assert (check["status"], check["observed"]) == ("pass", "1 of 288 rows (0.3%)")
+    assert check["expected"] == "at most 1% of input rows quarantined (warns above 1%, fails above 10%)"
+
+
+def test_quarantine_warns_above_1_percent_and_fails_above_10(
+    invoke: Any, tmp_path: Path, movies_csv: Path
+) -> None:
+    sample = movies_csv.read_text("utf-8").splitlines()[1:21]
+    code, check = quarantine_check(invoke, tmp_path, [*sample, BAD_YEAR], "warn")
+    assert code == 0 and (check["status"], check["observed"]) == ("warn", "1 of 21 rows (4.8%)")
+    bad = [BAD_YEAR.replace("tt9999999", f"tt999999{n}") for n in range(3)]
+    code, check = quarantine_check(invoke, tmp_path, [*sample[:18], *bad], "fail")
+    assert code == 1 and (check["status"], check["observed"]) == ("fail", "3 of 21 rows (14.3%)")
+    assert "fails above 10%" in check["expected"] and "≤" not in check["expected"]
+
+
+def test_the_quarantine_thresholds_read_plainly_whatever_they_are(invoke: Any, tmp_path: Path, movies_csv: Path) -> None:
+    Path("moviedl.toml").write_text("[checks]\nquarantine_warn_share = 0\nquarantine_fail_share = 0.125\n", "utf-8")
+    sample = movies_csv.read_text("utf-8").splitlines()[1:21]
+    code, check = quarantine_check(invoke, tmp_path, [*sample, BAD_YEAR], "strict")
+    assert code == 0 and check["status"] == "warn"
+    assert check["expected"] == "no input row quarantined (any quarantined row warns, fails above 12.5%)"

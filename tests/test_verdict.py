@@ -139,7 +139,7 @@ def test_a_misparsed_file_fails_the_quarantine_threshold_and_publishes_nothing(
     assert code == 1
     [problem] = [p for p in summary["problems"] if "quarantine" in p]
     assert "trusted_movies dt=2024-05-01: quarantine: 7 of 21 rows (33.3%)" in problem
-    assert "≤ 10.0% (fail)" in problem
+    assert "fails above 10%" in problem
     assert snapshot(lake, prefix="Trusted/") == {} and snapshot(lake, prefix="Refined/") == {}
 
 

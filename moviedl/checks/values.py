@@ -283,10 +283,18 @@ def quarantine_share(
     share = quarantined / rows_in if rows_in else 0.0
     observed = f"{quarantined:,} of {rows_in:,} rows ({share:.1%})"
     status = Status.FAIL if share > fail_share else Status.WARN if share > warn_share else Status.PASS
-    return Check(
-        "quarantine", target, observed, status,
-        f"≤ {warn_share:.1%} quarantined (warn), ≤ {fail_share:.1%} (fail)",
-    )
+    warn = _percent(warn_share)
+    levels = [] if warn_share >= fail_share else [
+        "any quarantined row warns" if warn_share == 0 else f"warns above {warn}"
+    ]
+    levels.append("never fails" if fail_share >= 1 else f"fails above {_percent(fail_share)}")
+    wanted = "no input row quarantined" if warn_share == 0 else f"at most {warn} of input rows quarantined"
+    return Check("quarantine", target, observed, status, f"{wanted} ({', '.join(levels)})")
+
+
+def _percent(share: float) -> str:
+    """0.01 -> '1%', 0.125 -> '12.5%', 0.1 -> '10%' (no float noise, no needless decimals)."""
+    return f"{share * 100:.6g}%"
 
 
 def apply_severity(checks: Sequence[Check], severity: Mapping[str, str]) -> list[Check]:

@@ -1,14 +1,20 @@
 """One configuration layer for every command.
 
 Precedence, highest first: command-line flag > environment variable > config file > default.
-The config file is ``--config PATH``, else ``$MOVIEDL_CONFIG``, else ``./moviedl.toml`` when it
-exists. :func:`load_settings` builds one immutable :class:`Settings` that is passed down
+The config file is ``--config PATH``, else ``$MOVIEDL_CONFIG``, else the nearest ``moviedl.toml``
+in the working directory or one of its parents (:func:`find_config_file`); relative paths in a
+file found in a parent (``lake``, ``run.sources``, ``duckdb.temp_directory``) are relative to
+that file's folder, so a command gives the same answer from any subfolder of the project. (Those
+of a file named by ``--config``/``$MOVIEDL_CONFIG`` stay relative to the working directory, as
+they always were.) :func:`load_settings` builds one immutable :class:`Settings` that is passed down
 explicitly; every value remembers where it came from so ``moviedl config show`` can say so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import math
 import os
 import re
 import stat
@@ -77,23 +83,42 @@ def _date(value: Any) -> dt.date:
         raise ValueError("a date YYYY-MM-DD") from None
 
 
-def _positive_int(value: Any) -> int:
+def _number(value: Any, expected: str) -> float:
+    """``value`` (a TOML number, or text from the environment or a flag) as a finite float.
+    ``inf`` and ``nan`` (TOML's ``inf``/``nan``, the strings "inf", "Infinity", "nan", "1e999")
+    are refused: an endless timeout or rate would switch off the protection the setting is for."""
+    if isinstance(value, bool):
+        raise ValueError(expected)
     try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(expected) from None
+    if not math.isfinite(number):
+        raise ValueError(f"{expected}; inf and nan are not allowed")
+    return number
+
+
+def _positive_int(value: Any) -> int:
+    expected = "a whole number ≥ 1"
+    if isinstance(value, bool):
+        raise ValueError(expected)
+    try:
+        if isinstance(value, float):  # TOML's 4.0, inf, nan: int() would round, or overflow
+            raise ValueError(expected)
         number = int(value)
     except (TypeError, ValueError):
-        raise ValueError("a whole number ≥ 1") from None
-    if isinstance(value, float | bool) or number < 1:
-        raise ValueError("a whole number ≥ 1")
+        if isinstance(value, float | str):
+            _number(value, expected)  # says so when it is inf or nan
+        raise ValueError(expected) from None
+    if number < 1:
+        raise ValueError(expected)
     return number
 
 
 def _positive_float(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError("a number > 0") from None
-    if isinstance(value, bool) or not number > 0:
-        raise ValueError("a number > 0")
+    number = _number(value, "a finite number > 0")
+    if not number > 0:
+        raise ValueError("a finite number > 0")
     return number
 
 
@@ -178,17 +203,27 @@ def _workers(value: Any) -> int:
 
 
 def _share(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError("a share from 0 to 1 (e.g. 0.5)") from None
-    if isinstance(value, bool) or not 0 <= number <= 1:
-        raise ValueError("a share from 0 to 1 (e.g. 0.5)")
+    number = _number(value, "a share from 0 to 1 (e.g. 0.05 for 5%)")
+    if not 0 <= number <= 1:
+        raise ValueError("a share from 0 to 1 (e.g. 0.05 for 5%)")
     return number
 
 
-
 SEVERITIES = ("error", "warn", "off")
+
+#: The stable names of the checks ``refine`` and ``validate`` report, which ``checks.severity``
+#: applies to (docs/validate.md describes each). They live here, below the checks that make them,
+#: so that a misspelt name in the config is refused up front instead of silently matching nothing;
+#: tests/test_checks.py proves the list equal to the checks the commands run and the docs list.
+CHECK_NAMES: tuple[str, ...] = (
+    # Raw
+    "present", "csv format", "manifest", "checksum", "row count", "file size", "json parses",
+    "records per file", "one kind per file", "imdb id once",
+    # Trusted and Refined: the audit, then the value checks
+    "readable", "not empty", "schema", "rows reconcile", "not null", "primary key", "unique",
+    "foreign key", "parent covered", "columns carry data", "value ranges", "accepted values",
+    "imdb id format", "quarantine", "fact covers trusted", "refined up to date", "tmdb coverage", "freshness",
+)
 
 
 def _severities(value: Any) -> dict[str, str]:
@@ -200,10 +235,21 @@ def _severities(value: Any) -> dict[str, str]:
         value = {k.strip(): v.strip() for k, v in pairs}
     if not isinstance(value, dict):
         raise ValueError("a table of check name = error, warn or off")
-    bad = [f"{k}={v}" for k, v in value.items() if not isinstance(v, str) or v not in SEVERITIES]
+    levels = {str(k).strip(): v for k, v in value.items()}
+    unknown = [name for name in levels if name not in CHECK_NAMES]
+    if unknown:
+        guesses = [
+            f"{name!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(name.lower(), CHECK_NAMES, 1))
+            else repr(name)
+            for name in unknown
+        ]
+        raise ValueError(
+            f"known check names (not {', '.join(guesses)}); the checks are: {', '.join(CHECK_NAMES)}"
+        )
+    bad = [f"{k}={v}" for k, v in levels.items() if not isinstance(v, str) or v not in SEVERITIES]
     if bad:
         raise ValueError(f"levels error, warn or off (not {', '.join(bad)})")
-    return {str(k).strip(): v for k, v in value.items()}
+    return levels
 
 
 def _secret(value: Any) -> Secret:
@@ -240,6 +286,7 @@ def setting(
 
 
 def _today() -> dt.date:
+    """today (UTC)"""  # what the default is called where it is described (moviedl.core.starter)
     return dt.datetime.now(dt.UTC).date()
 
 
@@ -287,8 +334,8 @@ class Settings:
     glue_workers: int = setting("glue.workers", _workers, 2, help="Glue workers per run (one is the Spark driver)")
     glue_timeout_minutes: int = setting("glue.timeout_minutes", _positive_int, 60, help="Glue stops a run after this long (TIMEOUT); glue-job start --wait waits 15 minutes more")
     checks_severity: Mapping[str, str] = setting("checks.severity", _severities, dict, ("MOVIEDL_CHECKS_SEVERITY",), table=True, help="per check: error (fails, exit 1), warn or off, e.g. {\"tmdb coverage\" = \"error\"}")
-    checks_quarantine_warn_share: float = setting("checks.quarantine_warn_share", _share, 0.0, help="a table warns when more than this share of its input rows is quarantined")
-    checks_quarantine_fail_share: float = setting("checks.quarantine_fail_share", _share, 0.1, help="a table fails its audit when more than this share of its input rows is quarantined")
+    checks_quarantine_warn_share: float = setting("checks.quarantine_warn_share", _share, 0.01, help="a table warns when more than this share of its input rows is quarantined (0.01: 1%)")
+    checks_quarantine_fail_share: float = setting("checks.quarantine_fail_share", _share, 0.1, help="a table fails its audit when more than this share of its input rows is quarantined (0.1: 10%)")
     validate_min_tmdb_coverage: float = setting("validate.min_tmdb_coverage", _share, 0.5, help="validate warns when a smaller share of titles has TMDB data")
     validate_max_age_days: int = setting("validate.max_age_days", _positive_int, 7, help="validate warns when the latest Trusted partition is older than this")
     run_sources: tuple[str, ...] = setting("run.sources", _paths, (), ("MOVIEDL_SOURCES",), help="CSV files 'moviedl run' ingests when none are given")
@@ -305,16 +352,28 @@ class Settings:
         values = (getattr(self, option.attr) for option in OPTIONS if option.secret)
         return [value.reveal() for value in values if value is not None]
 
-    def describe(self) -> list[dict[str, str]]:
-        """Every setting as ``{key, value, source}``, secrets masked."""
+    def describe(self) -> list[dict[str, Any]]:
+        """Every setting as ``{key, value, source}``, secrets masked; values keep their JSON
+        type (numbers, booleans, lists, a table as an object; unset is None)."""
         rows = []
         for option in OPTIONS:
             value = getattr(self, option.attr)
-            if isinstance(value, Mapping):
-                value = ", ".join(f"{k}={v}" for k, v in value.items()) or None
-            shown = "" if value is None else ("****" if option.secret else str(value))
-            rows.append({"key": option.key, "value": shown, "source": self.sources[option.key]})
+            rows.append({"key": option.key, "value": "****" if option.secret and value else _plain(value),
+                         "source": self.sources[option.key]})
         return rows
+
+
+def _plain(value: Any) -> Any:
+    """A setting's value as JSON has it: a path or date as text, a tuple as a list."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 #: every setting, in declaration order, as the Settings fields declare them
@@ -335,13 +394,75 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def find_config_file(start: Path | None = None) -> Path | None:
+    """The ``moviedl.toml`` that applies in ``start`` (default: the working directory): the first
+    found in it or in one of its parents, up to the filesystem root, as git finds ``.git``; None
+    when there is none. One in the working directory is returned as ``moviedl.toml`` (relative,
+    as always); one above it with its full path.
+
+    One found *above* the working directory must belong to this user (or root), as git checks
+    a repository's owner: else anyone who can write a parent folder (``/tmp``) could point your
+    commands at their lake or TMDB URL. Such a file is refused (:class:`ConfigError`), not skipped.
+    """
+    try:
+        here = Path.cwd() if start is None else Path(start).absolute()
+    except OSError:  # the working directory was removed
+        return None
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_CONFIG_FILE
+        try:
+            if not candidate.is_file():
+                continue
+        except OSError:  # a folder we may not look into
+            continue
+        if folder == here:
+            return candidate if start is not None else Path(DEFAULT_CONFIG_FILE)
+        _check_owner(candidate, here)
+        return candidate
+    return None
+
+
+def _check_owner(path: Path, here: Path) -> None:
+    if not hasattr(os, "getuid"):
+        return
+    owner = path.stat().st_uid
+    if owner not in (os.getuid(), 0):
+        raise ConfigError(
+            f"{path} applies here (it is the nearest {DEFAULT_CONFIG_FILE} above {here}) "
+            f"but belongs to another user (uid {owner}); moviedl does not use it",
+            hint=f"Use it explicitly with --config {path} (or {CONFIG_ENV}) if you trust it, or "
+            f"put a {DEFAULT_CONFIG_FILE} of your own in the working directory.",
+        )
+
+
 def _find_config_file(flag_path: str | None, env: Mapping[str, str]) -> tuple[Path | None, str]:
     if flag_path:
         return Path(flag_path), "--config"
     if env.get(CONFIG_ENV):
         return Path(env[CONFIG_ENV]), CONFIG_ENV
-    default = Path(DEFAULT_CONFIG_FILE)
-    return (default, "default") if default.is_file() else (None, "")
+    found = find_config_file()
+    return (found, "found") if found else (None, "")
+
+
+#: Settings whose value is a local path (or paths): in a config file found in a parent folder a
+#: relative one means relative to that file's folder, as it does from the folder itself.
+_PATH_SETTINGS = ("lake", "run.sources", "duckdb.temp_directory")
+
+
+def _relative_to(folder: Path, key: str, value: Any) -> Any:
+    """``value`` of the path setting ``key`` with a relative local path made absolute under ``folder``
+    (anything else, including a value the setting's parser will refuse, is left as it is)."""
+
+    def resolve(item: Any) -> Any:
+        if not isinstance(item, str) or not item.strip() or "://" in item or Path(item.strip()).is_absolute():
+            return item
+        return os.path.normpath(folder / item.strip())
+
+    if key == "run.sources" and isinstance(value, str):
+        return ",".join(resolve(item) for item in value.split(","))
+    if isinstance(value, list):
+        return [resolve(item) for item in value]
+    return resolve(value)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -385,8 +506,12 @@ def load_settings(
     """
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     env = os.environ if env is None else env
-    path, _how = _find_config_file(config_path, env)
+    path, how = _find_config_file(config_path, env)
     file_values = read_config_file(path) if path else {}
+    if path and how == "found" and path.is_absolute():  # found in a parent of the working directory
+        for key in _PATH_SETTINGS:
+            if key in file_values:
+                file_values[key] = _relative_to(path.parent, key, file_values[key])
 
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
