@@ -219,3 +219,119 @@ def test_a_file_with_no_line_break_is_refused_once_past_the_cap_without_holding_
         "movies.csv line 1: the line is 5,000 bytes long, over the limit of 1,000 bytes per line; "
         "a movies/series line is a few hundred bytes: is a line break missing, or is this not a text CSV?"
     ]
+
+
+# --- NUL bytes ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1, 7, 64, 1000])
+def test_a_nul_byte_in_a_field_is_refused_naming_line_field_and_remedy(chunk_size: int | None) -> None:
+    nul = GOOD_ROW.replace("Shawshank", "Shaw\x00shank")
+    report = inspect(movies(GOOD_ROW, nul, GOOD_ROW, nul.replace("Shaw", "S\x00haw")), chunk_size)
+    (problem,) = report.problems
+    assert problem.startswith("movies.csv line 3: field 3 (tituloOriginal) holds a NUL byte (\\x00); ")
+    assert "2 lines hold one (lines 3, 5)" in problem
+    assert "Re-export it as UTF-8, or remove the NUL bytes (tr -d '\\000' < in.csv > out.csv)" in problem
+    assert report.rows == 4 and report.nul_rows == 2
+
+
+def test_nul_bytes_on_many_lines_list_the_first_five() -> None:
+    nul = GOOD_ROW.replace("|actor,director|", "|act\x00or|")
+    (problem,) = inspect(movies(*[GOOD_ROW, nul] * 7)).problems
+    assert problem.startswith("movies.csv line 3: field 14 (profissao) holds a NUL byte")
+    assert "7 lines hold one (lines 3, 5, 7, 9, 11 ...)" in problem
+
+
+def test_a_nul_byte_in_a_series_file_and_in_a_last_line_without_a_line_break() -> None:
+    row16 = GOOD_ROW.replace("|1994|", "|1994|\\N|", 1)
+    data = ("\n".join([SERIES.header, row16, row16.replace("Tim", "T\x00im")])).encode()
+    (problem,) = inspect(data, 5, name="series.csv").problems
+    assert problem.startswith("series.csv line 3: field 12 (nomeArtista) holds a NUL byte")
+
+
+def test_a_utf16_file_without_byte_order_mark_is_named_by_its_nul_bytes() -> None:
+    data = movies(GOOD_ROW).decode().encode("utf-16-le")
+    (problem,) = inspect(data).problems
+    assert problem.startswith("movies.csv line 1: the header holds NUL bytes")
+    assert "UTF-16" in problem and "re-save it as UTF-8" in problem
+
+
+def test_the_nul_check_streams_in_flat_memory(tmp_path: Path) -> None:
+    """A 64 MB file fed in 1 MB chunks, a NUL near its end: found, with its line number,
+    while the inspector never holds more than about a chunk."""
+    import tracemalloc
+
+    path = tmp_path / "movies.csv"
+    rows = 64 * 1024 * 1024 // (len(GOOD_ROW) + 1)
+    with open(path, "wb") as out:
+        out.write(MOVIES.header.encode() + b"\n")
+        out.write(((GOOD_ROW + "\n") * (rows - 1)).encode())
+        out.write(GOOD_ROW.replace("Drama", "Dr\x00ama").encode() + b"\n")
+    inspector = CsvInspector("movies.csv")
+    tracemalloc.start()
+    with open(path, "rb") as source:
+        while chunk := source.read(1 << 20):
+            inspector.feed(chunk)
+            del chunk
+    report = inspector.finish()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert report.problems[0].startswith(f"movies.csv line {rows + 1}: field 6 (genero) holds a NUL byte")
+    assert peak < 8 << 20, f"peak {peak:,} bytes"
+
+
+# --- the header: what is wrong with it, judged on the delimiter it really uses ------------------
+
+
+def test_a_three_column_comma_header_names_its_delimiter_and_never_a_present_column_as_missing() -> None:
+    data = b"id,tituloPincipal,anoLancamento\ntt0000009,Miss Jerry,1894\n"
+    (problem,) = inspect(data).problems
+    assert problem.startswith("movies.csv line 1: the header uses ',' as delimiter (comma-delimited); moviedl expects '|'")
+    assert "missing tituloOriginal, tempoMinutos, genero" in problem
+    for present in ("id", "tituloPincipal", "anoLancamento"):
+        assert f"missing {present}" not in problem and f", {present}," not in problem.split("Expected")[0]
+    assert f"Expected the movies.csv header (see docs/data-model.md): {MOVIES.header}" in problem
+    assert "SPEC" not in problem
+
+
+# Rows as the challenge files have them (generoArtista actor/actress), exported with ';'.
+ACTOR_ROWS = [
+    "tt0000009|Miss Jerry|Miss Jerry|1894|45|Romance|5.3|207|actress|Miss Geraldine Holbrook (Miss Jerry)|Blanche Bayliss|1878|1951|actress|tt0000009",
+    "tt0000009|Miss Jerry|Miss Jerry|1894|45|Romance|5.3|207|actor|Mr. Hamilton|William Courtenay|1875|1933|actor|tt0000009",
+]
+
+
+@pytest.mark.parametrize(("char", "label"), [(",", "comma"), (";", "semicolon"), ("\t", "tab")])
+def test_a_whole_header_with_another_delimiter_says_to_re_export_with_a_pipe(char: str, label: str) -> None:
+    data = ("\n".join(line.replace("|", char) for line in [MOVIES.header, *ACTOR_ROWS]) + "\n").encode()
+    (problem,) = inspect(data).problems
+    assert problem == (
+        f"movies.csv line 1: the header uses {char!r} as delimiter ({label}-delimited); moviedl expects '|'; "
+        f"its columns are those of movies.csv: re-export it with '|'. "
+        f"Expected the movies.csv header (see docs/data-model.md): {MOVIES.header}"
+    )
+
+
+def test_a_series_header_with_a_semicolon_is_judged_as_a_series_header() -> None:
+    header = SERIES.header.replace("|", ";").replace("tempoMinutos", "duracao")
+    (problem,) = inspect((header + "\n").encode(), name="series.csv").problems
+    assert "uses ';' as delimiter (semicolon-delimited)" in problem
+    assert "split on it, missing tempoMinutos; unexpected 'duracao'" in problem
+    assert f"Expected the series.csv header (see docs/data-model.md): {SERIES.header}" in problem
+
+
+def test_a_header_of_unrelated_names_says_so_briefly() -> None:
+    (problem,) = inspect(b"a,b,c,d,e,f\n1,2,3,4,5,6\n").problems
+    assert "uses ',' as delimiter" in problem and "none of its 6 column(s) is a movies.csv or series.csv column" in problem
+    assert "missing" not in problem
+
+
+def test_quoted_case_changed_and_repeated_header_names() -> None:
+    quoted = "|".join(f'"{c}"' for c in MOVIES.columns)
+    (problem,) = inspect((quoted + "\n" + ACTOR_ROWS[0] + "\n").encode()).problems
+    assert "column names are quoted or padded (e.g. '\"id\"'); moviedl reads them bare" in problem
+    assert "missing" not in problem
+    (problem,) = inspect((MOVIES.header.replace("id|", "ID|", 1) + "\n").encode()).problems
+    assert "missing id; unexpected 'ID' (expected 'id')" in problem
+    (problem,) = inspect((MOVIES.header + "|id\n").encode()).problems
+    assert "repeated 'id'" in problem

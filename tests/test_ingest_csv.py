@@ -87,7 +87,13 @@ def bad_files(tmp_path: Path, movies_csv: Path) -> dict[str, tuple[Path, str]]:
     good = movies_csv.read_bytes()
     header, body = good.split(b"\n", 1)
     cases = {
-        "comma": (header.replace(b"|", b",") + b"\n" + body.replace(b"|", b","), "looks comma-delimited"),
+        "comma": (header.replace(b"|", b",") + b"\n" + body.replace(b"|", b","),
+                  "line 1: the header uses ',' as delimiter (comma-delimited); moviedl expects '|'"),
+        "three columns": (b"id,tituloPincipal,anoLancamento\ntt0000009,Miss Jerry,1894\n",
+                          "uses ',' as delimiter (comma-delimited); moviedl expects '|'; split on it, "
+                          "missing tituloOriginal, tempoMinutos"),
+        "nul": (good.replace(b"|Crime,Drama|", b"|Crime,\x00Drama|", 1),
+                f"line {len(good[:good.index(b'|Crime,Drama|')].splitlines())}: field 6 (genero) holds a NUL byte"),
         "header": (header.replace(b"notaMedia", b"nota") + b"\n" + body, "missing notaMedia; unexpected 'nota'"),
         "ragged": (good + b"tt9|only|three\n", "1 row(s) do not have 15 fields (lines"),
         "empty": (b"", "the file is empty"),
@@ -103,7 +109,7 @@ def bad_files(tmp_path: Path, movies_csv: Path) -> dict[str, tuple[Path, str]]:
     return paths
 
 
-@pytest.mark.parametrize("case", ["comma", "header", "ragged", "empty", "utf8", "truncated"])
+@pytest.mark.parametrize("case", ["comma", "three columns", "nul", "header", "ragged", "empty", "utf8", "truncated"])
 def test_bad_file_is_refused_and_nothing_is_ingested(
     invoke, lake_uri, s3, movies_csv, series_csv, tmp_path: Path, case: str
 ) -> None:
@@ -230,3 +236,54 @@ def test_a_manifest_with_a_bad_longest_line_is_damaged(bad: str) -> None:
     text = json.dumps(fields)[:-1] + f', "longest_line": {bad}}}'
     with pytest.raises(MoviedlError, match="longest_line"):
         RawManifest.from_json(text.encode(), "m")
+
+
+# Rows as the challenge files have them: generoArtista is actor/actress.
+ACTOR_ROWS = [
+    "tt0000009|Miss Jerry|Miss Jerry|1894|45|Romance|5.3|207|actress|Miss Geraldine Holbrook (Miss Jerry)|Blanche Bayliss|1878|1951|actress|tt0000009",
+    "tt0000009|Miss Jerry|Miss Jerry|1894|45|Romance|5.3|207|actor|Mr. Hamilton|William Courtenay|1875|1933|actor|tt0000009",
+    "tt0000574|The Story of the Kelly Gang|The Story of the Kelly Gang|1906|70|Action,Adventure,Biography|6.0|855|actor|Ned Kelly|Frank Mills|\\N|\\N|actor|tt0000574",
+    "tt0000574|The Story of the Kelly Gang|The Story of the Kelly Gang|1906|70|Action,Adventure,Biography|6.0|855|actress|Kate Kelly|Elizabeth Tait|1879|1962|actress|tt0000574",
+]
+
+
+def test_a_nul_byte_is_refused_naming_file_and_line_and_the_fix_works(invoke, tmp_path: Path) -> None:
+    """A NUL byte used to pass into Parquet; now the file is refused (exit 2), nothing ingested,
+    and the advice given (strip the NUL bytes) makes it ingestible."""
+    rows = list(ACTOR_ROWS)
+    rows[2] = rows[2].replace("Ned Kelly", "Ned\x00 Kelly")
+    path = tmp_path / "movies.csv"
+    path.write_bytes(("\n".join([MOVIES.header, *rows]) + "\n").encode())
+    lake = tmp_path / "lake"
+
+    result = invoke("ingest-csv", path, "--lake", lake, *DATE, "--format", "json")
+
+    assert result.exit_code == 2, result.output
+    (problem,) = json.loads(result.stdout)["problems"]
+    assert problem.startswith(f"{path} line 4: field 10 (personagem) holds a NUL byte (\\x00)")
+    assert "tr -d '\\000'" in problem
+    assert not (lake / "Raw").exists()
+    check = json.loads(result.stdout)["checks"][0]
+    assert check["expected"].startswith("UTF-8 text without NUL bytes, the movies.csv or series.csv header (docs/data-model.md)")
+    assert "SPEC" not in result.output
+
+    cleaned = tmp_path / "clean" / "movies.csv"
+    cleaned.parent.mkdir()
+    cleaned.write_bytes(subprocess.run(["tr", "-d", "\\000"], input=path.read_bytes(), capture_output=True, check=True).stdout)
+    assert invoke("ingest-csv", cleaned, "--lake", lake, *DATE).exit_code == 0
+    assert (lake / MOVIES_KEY).read_bytes().count(b"\n") == 5
+
+
+def test_a_three_column_comma_file_of_actor_rows_is_diagnosed_by_its_delimiter(invoke, tmp_path: Path) -> None:
+    path = tmp_path / "movies.csv"
+    lines = ["id,tituloPincipal,anoLancamento", *(",".join(r.split("|")[i] for i in (0, 1, 3)) for r in ACTOR_ROWS)]
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+
+    result = invoke("ingest-csv", path, "--lake", tmp_path / "lake", *DATE)
+
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert f"{path} line 1: the header uses ',' as delimiter (comma-delimited); moviedl expects '|'" in message
+    assert "missing tituloOriginal" in message and "missing id" not in message
+    assert "Expected the movies.csv header (see docs/data-model.md)" in message
+    assert "SPEC" not in message

@@ -54,6 +54,9 @@ class CsvReport:
     ragged_lines: list[int] = field(default_factory=list)
     bad_utf8_rows: int = 0
     bad_utf8_lines: list[int] = field(default_factory=list)
+    nul_rows: int = 0  # lines holding a NUL byte (\x00)
+    nul_lines: list[int] = field(default_factory=list)
+    nul_field: str = ""  # where the first one is: "field 3 (tituloOriginal)"
     longest_line: int = 0  # bytes of the longest line (header included), its newline excluded
     longest_line_no: int = 0  # its line number (the first such line); 0 for an empty file
 
@@ -62,35 +65,79 @@ class CsvReport:
         return not self.problems
 
 
+#: Delimiters a header is sometimes exported with by mistake, and what they are called.
+_OTHER_DELIMITERS = ((",", "comma"), (";", "semicolon"), ("\t", "tab"))
+_KNOWN_COLUMNS = frozenset(c for kind in KINDS for c in kind.columns)
+#: Where a user reads what the header must be (the message also spells it out).
+HEADER_DOC = "docs/data-model.md"
+
+
+def _bare(column: str) -> str:
+    """A header name as written, without padding or the quotes a spreadsheet export adds."""
+    return column.strip().strip('"').strip("'").strip()
+
+
 def header_problem(name: str, line: str) -> str:
-    """Explain why ``line`` is not one of the SPEC headers, naming the columns that differ."""
-    if DELIMITER not in line:
-        for char, label in ((",", "comma"), ("\t", "tab"), (";", "semicolon")):
-            if line.count(char) >= 4:
-                return (
-                    f"{name} line 1: the header looks {label}-delimited; moviedl expects "
-                    f"'|'-delimited files (IMDb-derived movies.csv / series.csv)"
-                )
+    """Explain why ``line`` is not the movies.csv or series.csv header: a wrong delimiter (a
+    header that splits into known names on ',', ';' or a tab), quoted names, and the columns
+    that are missing, unexpected or out of order, judged on the header as split by the
+    delimiter it actually uses, so a column that is there is never called missing."""
+    where = f"{name} line 1: "
+    if "\x00" in line:
+        return (
+            f"{where}the header holds NUL bytes (\\x00): the file is not UTF-8 text (UTF-16?); "
+            "re-save it as UTF-8"
+        )
     columns = line.split(DELIMITER)
-    best = max(KINDS, key=lambda kind: len(set(kind.columns) & set(columns)))
-    missing = [c for c in best.columns if c not in columns]
-    unexpected = [c for c in columns if c not in best.columns]
+    found = ""
+    if DELIMITER not in line:
+        candidates = [(sum(_bare(c) in _KNOWN_COLUMNS for c in line.split(char)), line.count(char), char, label)
+                      for char, label in _OTHER_DELIMITERS if char in line]
+        if candidates:
+            known, count, char, label = max(candidates)
+            if known or count >= 4:
+                columns = line.split(char)
+                found = f"the header uses {char!r} as delimiter ({label}-delimited); moviedl expects '|'"
+    bare = [_bare(c) for c in columns]
+    best = max(KINDS, key=lambda kind: len(set(kind.columns) & set(bare)))
+    expected = f"Expected the {best.file_name} header (see {HEADER_DOC}): {best.header}"
+    if found and bare == list(best.columns):
+        return f"{where}{found}; its columns are those of {best.file_name}: re-export it with '|'. {expected}"
     parts = []
+    if bare != columns and set(bare) & set(best.columns):
+        shown = next(c for c, b in zip(columns, bare, strict=True) if c != b)
+        parts.append(f"column names are quoted or padded (e.g. {shown!r}); moviedl reads them bare")
+    parts.extend(_column_differences(bare, best))
+    if found:
+        return f"{where}{found}; split on it, {'; '.join(parts)}. {expected}"
+    return f"{where}the header is not a {best.file_name} header: {'; '.join(parts)}. {expected}"
+
+
+def _column_differences(columns: list[str], kind: SourceKind) -> list[str]:
+    """How the header ``columns`` differ from ``kind``'s, each difference once."""
+    if not any(columns):
+        return ["the header line is empty"]
+    if not set(columns) & _KNOWN_COLUMNS:
+        return [f"none of its {len(columns)} column(s) is a movies.csv or series.csv column"]
+    parts = []
+    missing = [c for c in kind.columns if c not in columns]
+    unexpected = [c for c in columns if c not in kind.columns]
+    repeated = list(dict.fromkeys(c for c in columns if columns.count(c) > 1))
     if missing:
         parts.append(f"missing {', '.join(missing)}")
     if unexpected:
-        parts.append(f"unexpected {', '.join(repr(c) for c in unexpected)}")
+        lower = {c.lower(): c for c in kind.columns}
+        parts.append("unexpected " + ", ".join(
+            f"{c!r} (expected {lower[c.lower()]!r})" if c.lower() in lower else repr(c) for c in unexpected
+        ))
+    if repeated:
+        parts.append(f"repeated {', '.join(map(repr, repeated))}")
     if not parts:
-        for position, (got, want) in enumerate(zip(columns, best.columns, strict=False), 1):
+        for position, (got, want) in enumerate(zip(columns, kind.columns, strict=False), 1):
             if got != want:
                 parts.append(f"column {position} is {got!r}, expected {want!r} (columns out of order)")
                 break
-        else:
-            parts.append(f"{len(columns)} columns, expected {len(best.columns)}")
-    return (
-        f"{name} line 1: header is not a {best.file_name} header: {'; '.join(parts)}. "
-        f"Expected: {best.header}"
-    )
+    return parts
 
 
 def _is_utf8(data: bytes, start: int, end: int) -> bool:
@@ -272,6 +319,15 @@ class CsvInspector:
                 f"(lines {', '.join(map(str, report.bad_utf8_lines))}"
                 f"{' ...' if report.bad_utf8_rows > len(report.bad_utf8_lines) else ''})"
             )
+        if report.nul_rows:
+            lines = ", ".join(map(str, report.nul_lines))
+            more = " ..." if report.nul_rows > len(report.nul_lines) else ""
+            count = f"; {report.nul_rows} lines hold one (lines {lines}{more})" if report.nul_rows > 1 else ""
+            report.problems.append(
+                f"{report.name} line {report.nul_lines[0]}: {report.nul_field} holds a NUL byte (\\x00)"
+                f"{count}. A text CSV never contains one: the file is damaged, or not UTF-8 text "
+                "(UTF-16?). Re-export it as UTF-8, or remove the NUL bytes (tr -d '\\000' < in.csv > out.csv)"
+            )
         if self._saw_cr:
             report.notes.append("uses CRLF line endings")
         return report
@@ -315,6 +371,8 @@ class CsvInspector:
             self._find_ragged(data[start:end], first_line, truncated)
         if not data.isascii() and not _is_utf8(data, start, end):
             self._find_bad_utf8(data[start:end], first_line)
+        if data.find(b"\x00", start, end) >= 0:  # memchr: a few ms per 100 MB
+            self._find_nul(data[start:end], first_line)
         if not self._saw_cr and b"\r" in data:
             self._saw_cr = True
         self.report.rows += lines
@@ -346,3 +404,23 @@ class CsvInspector:
                 report.bad_utf8_rows += 1
                 if len(report.bad_utf8_lines) < MAX_LINES_REPORTED:
                     report.bad_utf8_lines.append(first_line + offset)
+
+    def _find_nul(self, block: bytes, first_line: int) -> None:
+        """Count the lines of ``block`` (complete lines) that hold a NUL byte; the first one's field."""
+        report = self.report
+        line_no, counted = first_line, 0
+        at = block.find(b"\x00")
+        while at >= 0:
+            line_start = block.rfind(b"\n", 0, at) + 1
+            line_no += block.count(b"\n", counted, line_start)
+            counted = line_start
+            if not report.nul_rows:
+                position = block.count(DELIMITER.encode(), line_start, at) + 1
+                columns = report.kind.columns if report.kind else ()
+                label = f" ({columns[position - 1]})" if position <= len(columns) else ""
+                report.nul_field = f"field {position}{label}"
+            report.nul_rows += 1
+            if len(report.nul_lines) < MAX_LINES_REPORTED:
+                report.nul_lines.append(line_no)
+            line_end = block.find(b"\n", at)
+            at = block.find(b"\x00", line_end) if line_end >= 0 else -1

@@ -122,7 +122,8 @@ def ingest_csv(
                 str(item.path),
                 "; ".join(item.problems) or f"{item.report.rows} rows",
                 Status.FAIL if item.problems else Status.PASS,
-                "UTF-8, SPEC header, '|' delimiter, same field count on every row, ≥ 1 row",
+                "UTF-8 text without NUL bytes, the movies.csv or series.csv header "
+                "(docs/data-model.md), '|' delimiter, same field count on every row, ≥ 1 row",
             )
         )
         if item.status in ("ingested", "overwritten"):
