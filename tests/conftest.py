@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from importlib import resources
@@ -16,6 +17,13 @@ from typer.testing import CliRunner
 from moviedl.cli import app
 
 SAMPLES = resources.files("moviedl") / "samples"
+#: the time every line on stderr starts with off a terminal (cron logs)
+TIMESTAMP = re.compile(r"^\d\d:\d\d:\d\d ", re.M)
+
+
+def untimed(text: str) -> str:
+    """What moviedl wrote on stderr off a terminal, without the time each line starts with."""
+    return TIMESTAMP.sub("", text)
 
 
 @pytest.fixture(autouse=True)
@@ -263,5 +271,56 @@ class BrokenWriter:
 @pytest.fixture
 def broken_writer() -> Iterator[BrokenWriter]:
     broken = BrokenWriter()
+    yield broken
+    broken.repair()
+
+
+class DiskFull:
+    """``disk_full("Refined/FatoFilme/", ...)``: from then on, every file refine stages (the
+    engine's writes under the run's staging folder) and every lake object written through the
+    lake (the fingerprints, a run's state) whose path contains one of these parts is a symbolic
+    link to ``/dev/full``, so writing it fails with ENOSPC — what a full disk does. Linux only
+    (the fixture skips the test elsewhere); ``disk_full.repair()`` restores the writes."""
+
+    def __init__(self) -> None:
+        self._patch = pytest.MonkeyPatch()
+
+    def __call__(self, *parts: str) -> None:
+        from moviedl.stages.refine.publish import Workspace
+        from moviedl.storage.local import LocalUpload
+
+        def full(path: Path) -> None:
+            path.unlink(missing_ok=True)
+            path.symlink_to("/dev/full")
+
+        staged_path = Workspace.staged_path
+
+        def staged_on_full_disk(ws, key):  # noqa: ANN001, ANN202
+            path = staged_path(ws, key)
+            if any(part in key for part in parts):
+                full(path)
+            return path
+
+        upload_init = LocalUpload.__init__
+
+        def upload_on_full_disk(upload, lake, key):  # noqa: ANN001, ANN202
+            upload_init(upload, lake, key)
+            if any(part in key for part in parts):
+                upload._file.close()
+                full(upload._tmp)
+                upload._file = open(upload._tmp, "wb")  # noqa: SIM115
+
+        self._patch.setattr(Workspace, "staged_path", staged_on_full_disk)
+        self._patch.setattr(LocalUpload, "__init__", upload_on_full_disk)
+
+    def repair(self) -> None:
+        self._patch.undo()
+
+
+@pytest.fixture
+def disk_full() -> Iterator[DiskFull]:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    broken = DiskFull()
     yield broken
     broken.repair()

@@ -223,3 +223,46 @@ def test_sql_without_an_engine_file_is_the_shared_file() -> None:
     assert sql_for("refined", "duckdb") == shared("refined")
     assert sql_for("trusted_tmdb_finish", "spark") == shared("trusted_tmdb_finish")
     assert sql_for("refined", "spark") != shared("refined")  # Spark's own refined.spark.sql
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+def test_a_write_on_a_full_disk_is_a_disk_full_error_naming_the_file(tmp_path: Path) -> None:
+    """DuckDB's "No space left on device" leaves the engine as DiskFullError (exit 3), whatever
+    the caller catches as the engine's own errors (a Raw file it cannot read, a Trusted one)."""
+    from moviedl.core.errors import DiskFullError, ExitCode
+
+    engine = DuckDBEngine(duckdb.connect())
+    full = tmp_path / "data.parquet"
+    full.symlink_to("/dev/full")  # every write to it fails with ENOSPC, as on a full disk
+    with pytest.raises(DiskFullError) as raised:
+        engine.write_parquet("SELECT i, 'x' || i AS s FROM range(100000) t(i)", full)
+    assert raised.value.exit_code == ExitCode.SERVICE and raised.value.path == str(full)
+    assert raised.value.message.startswith(f"no space left on device at {full} (free space there")
+    assert isinstance(raised.value.__cause__, duckdb.IOException)
+    assert not isinstance(raised.value, engine.errors)
+    with pytest.raises(DiskFullError):
+        engine.execute(f"COPY (SELECT 42 AS a FROM range(100000)) TO '{full}' (FORMAT csv)")
+    # any other IO error stays the engine's own
+    with pytest.raises(duckdb.IOException):
+        engine.rows("SELECT * FROM read_parquet($p)", {"p": str(tmp_path / "missing.parquet")})
+
+
+def test_a_step_of_the_star_schema_is_named_by_the_caller(sample_lake: Path, tmp_path: Path) -> None:
+    """build_refined runs each part inside ``step(what)``: refine names the table that failed."""
+    import contextlib
+
+    lake = LocalLake(str(sample_lake))
+    steps: list[str] = []
+
+    @contextlib.contextmanager
+    def step(what: str):  # noqa: ANN202
+        steps.append(what)
+        yield
+
+    engine = DuckDBEngine(duckdb.connect())
+    with Workspace(lake) as ws:
+        outputs = build_refined(engine, ws, register_inputs(engine, ws), step=step)
+    engine.close()
+    assert steps[-5:] == [t.name for t in REFINED_TABLES]
+    assert [o.table.name for o in outputs] == steps[-5:]
+    assert steps[0] == "the star schema's work tables (sql/refined.sql)"

@@ -25,6 +25,7 @@ from tests.regenerate_golden import GOLDEN, table_csv
 DAY = "2024-05-01"
 DAY2 = "2024-05-02"
 REFINED_KEYS = [t.data_key() for t in REFINED_TABLES]
+REFINED_NAMES = [t.name for t in REFINED_TABLES]
 # A movies.csv row with a new title, a new genre and a new artist: every Refined table changes.
 NEW_TITLE = "tt9999999|Novo|New|2025|100|Noir|7.0|10|F|Ana|Ana Nova|1990|\\N|actress|tt9999999"
 SAMPLE_ROWS = {
@@ -394,15 +395,273 @@ def test_text_output_lists_every_table(
 def test_refine_help_has_an_example(invoke: Any) -> None:
     result = invoke("refine", "--help")
     assert result.exit_code == 0
-    assert "Example: moviedl refine" in result.output and "--stage" in result.output
+    assert "Example:" in result.output and "moviedl refine --date" in result.output and "--stage" in result.output
 
 
 def test_refine_says_where_its_time_went(invoke, sample_lake: Path) -> None:
     """The run record and --format json carry seconds per phase; -v prints them."""
     result = invoke("refine", "--lake", sample_lake, "--force", "--format", "json")
     timings = json.loads(result.stdout)["timings"]
-    assert {"typing CSV", "auditing", "publishing", "building the star schema"} <= set(timings)
-    assert all(seconds >= 0 for seconds in timings.values()) and timings["typing CSV"] > 0
+    assert {"typing_csv", "auditing", "publishing", "building_the_star_schema"} <= set(timings)  # JSON keys
+    assert all(seconds >= 0 for seconds in timings.values()) and timings["typing_csv"] > 0
     verbose = invoke("refine", "--lake", sample_lake, "--force", "-v")
     assert "timings: typing CSV " in verbose.stdout
     assert "timings:" not in invoke("refine", "--lake", sample_lake, "--force").stdout
+
+
+# --- a full disk, an engine that fails (issue 24) ------------------------------------------------
+
+
+def new_date(invoke: Any, lake: Path, tmp_path: Path, movies_csv: Path) -> None:
+    """Raw data for DAY2 (the samples plus a new title): refine has a partition to build."""
+    header, body = sample_lines(movies_csv)
+    ingest(invoke, str(lake), write_csv(tmp_path / "movies.csv", header, [*body, NEW_TITLE]), date=DAY2)
+
+
+def failed(result: Any) -> str:
+    """The one ``Error:`` message of a failed command, its lines joined."""
+    return " ".join(result.stderr.split())
+
+
+def test_a_full_disk_while_staging_a_partition_exits_3_and_publishes_nothing(
+    invoke: Any, sample_lake: Path, tmp_path: Path, movies_csv: Path, disk_full: Any
+) -> None:
+    new_date(invoke, sample_lake, tmp_path, movies_csv)
+    before = snapshot(str(sample_lake))
+    disk_full(TRUSTED_MOVIES.prefix(DAY2))  # the staged partition's writes hit a full disk
+
+    result = invoke("refine", "--lake", sample_lake)
+
+    assert result.exit_code == 3, result.output  # the machine, not the data (was 1, or 2)
+    message = failed(result)
+    assert "Error: no space left on device at " in message
+    assert "/_moviedl/staging/" in message and f"{TRUSTED_MOVIES.data_key(DAY2)}" in message
+    assert "free space there, or point the scratch or the lake elsewhere" in message
+    assert "nothing was published, the lake is as it was" in message
+    assert "could not be read" not in message and "Traceback" not in result.output
+    assert snapshot(str(sample_lake)) == before  # nothing published, no staging left behind
+
+    disk_full.repair()
+    code, summary = refine(invoke, str(sample_lake))
+    assert code == 0, summary["problems"]
+    assert rows_by_table(summary)[f"trusted_movies dt={DAY2}"][1] == 287
+
+
+def test_a_full_disk_while_building_refined_names_the_table_file_and_keeps_the_lake(
+    invoke: Any, sample_lake: Path, disk_full: Any
+) -> None:
+    before = snapshot(str(sample_lake))
+    disk_full("Refined/FatoFilme/")
+
+    result = invoke("refine", "--lake", sample_lake, "--force", "--format", "json")
+
+    assert result.exit_code == 3
+    summary = json.loads(result.stdout)
+    assert summary["exit_code"] == 3 and len(summary["problems"]) == 1
+    problem = summary["problems"][0]
+    assert problem.startswith("no space left on device at ") and "Refined/FatoFilme/data.parquet" in problem
+    assert "nothing was published, the lake is as it was" in problem  # Trusted: rebuilt, identical
+    assert "Trusted zone" not in problem  # it was never a failure to read Trusted
+    assert snapshot(str(sample_lake)) == before
+    validated = invoke("validate", "--lake", sample_lake, "--format", "json")
+    assert validated.exit_code == 0, validated.stdout
+
+
+def test_a_full_disk_while_publishing_says_how_far_publishing_got(
+    invoke: Any, sample_lake: Path, tmp_path: Path, movies_csv: Path, disk_full: Any
+) -> None:
+    new_date(invoke, sample_lake, tmp_path, movies_csv)
+    disk_full("_moviedl/state/fingerprints.json")  # written through the lake once a stage is published
+
+    result = invoke("refine", "--lake", sample_lake)
+
+    assert result.exit_code == 3, result.output
+    message = failed(result)
+    assert f"no space left on device at {sample_lake}/_moviedl/state/fingerprints.json" in message
+    assert "publishing the Trusted stage stopped part-way: every published file is whole" in message
+    assert not list((sample_lake / "_moviedl").glob("staging/*/*"))
+    disk_full.repair()
+    code, summary = refine(invoke, str(sample_lake))
+    assert code == 0, summary["problems"]
+    assert invoke("validate", "--lake", sample_lake).exit_code == 0
+
+
+def break_table(monkeypatch: pytest.MonkeyPatch, folder: str) -> None:
+    """DuckDB fails for real (a conversion error) when refine writes a table of ``folder``."""
+    from moviedl.engines.duck import DuckDBEngine
+
+    write = DuckDBEngine.write_parquet
+
+    def failing(engine, select, path, params=None, *, metadata=None):  # noqa: ANN001, ANN202
+        if f"/{folder}/" in Path(path).as_posix():
+            engine.rows("SELECT CAST('a disk controller on fire' AS INTEGER)")
+        return write(engine, select, path, params, metadata=metadata)
+
+    monkeypatch.setattr(DuckDBEngine, "write_parquet", failing)
+
+
+@pytest.mark.parametrize(
+    ("table", "stage"), [("fato_filme", "Refined"), (f"trusted_series dt={DAY}", "Trusted")]
+)
+def test_an_engine_failure_names_engine_stage_and_table_and_keeps_its_cause(
+    invoke: Any, sample_lake: Path, monkeypatch: pytest.MonkeyPatch, table: str, stage: str
+) -> None:
+    before = snapshot(str(sample_lake))
+    break_table(monkeypatch, "Refined/FatoFilme" if stage == "Refined" else TRUSTED_SERIES.folder)
+
+    result = invoke("refine", "--lake", sample_lake, "--force", "-vv")
+
+    assert result.exit_code == 3, result.output  # the engine failing, not the data (was 1)
+    message = failed(result)
+    assert f"Error: the DuckDB engine failed building {table} ({stage} stage): Conversion Error:" in message
+    assert "a disk controller on fire" in message
+    assert f"Nothing of the {stage} stage was published" in message
+    assert "Trusted zone" not in message and "validate --zone trusted" not in message
+    # -vv: the debug log carries the engine's whole error, its traceback included
+    assert "the engine said:" in result.stderr and "ConversionException" in result.stderr
+    assert snapshot(str(sample_lake)) == before
+
+
+def test_the_engine_error_is_the_cause_of_the_refine_error(sample_lake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+
+    from moviedl.core.errors import EngineError, ExitCode
+    from moviedl.stages.refine.refine import RefineOptions
+    from moviedl.stages.refine.refine import refine as run_refine
+
+    break_table(monkeypatch, "Refined/DimGenero")
+    settings = load_settings({"lake": str(sample_lake)})
+    with pytest.raises(EngineError) as raised:
+        run_refine(settings, open_lake(settings), RefineOptions(force=True))
+    assert raised.value.exit_code == ExitCode.SERVICE
+    assert raised.value.message.startswith("the DuckDB engine failed building dim_genero (Refined stage)")
+    assert isinstance(raised.value.__cause__, duckdb.ConversionException)
+
+
+def test_an_unreadable_trusted_file_is_still_a_data_failure_naming_it(invoke: Any, sample_lake: Path) -> None:
+    damaged = sample_lake / TRUSTED_SERIES.data_key(DAY)
+    damaged.write_bytes(damaged.read_bytes()[:100])  # cut short: not Parquet any more
+
+    result = invoke("refine", "--lake", sample_lake, "--stage", "refined", "--force")
+
+    assert result.exit_code == 1, result.output
+    message = failed(result)
+    assert f"Error: the Trusted zone of {sample_lake} could not be read by DuckDB:" in message
+    assert "validate --zone trusted" in message and "Nothing of the Refined stage was published" in message
+
+
+# --- refine --force says what it did ----------------------------------------------------------------
+
+
+def test_force_rebuilds_every_table_and_says_which_came_out_identical(invoke: Any, sample_lake: Path) -> None:
+    published = snapshot(str(sample_lake), prefix="Refined/") | snapshot(str(sample_lake), prefix="Trusted/")
+
+    code, summary = refine(invoke, str(sample_lake), "--force")
+
+    assert code == 0, summary["problems"]
+    assert {r["table"]: r["status"] for r in summary["rows"]} == dict.fromkeys(SAMPLE_ROWS, "rebuilt, identical")
+    assert rows_by_table(summary) == SAMPLE_ROWS  # rebuilt and audited: the counts of this build
+    counts = summary["counts"]
+    assert (counts["published"], counts["unchanged"], counts["rebuilt_identical"]) == (0, 0, 7)
+    assert not [n for n in summary["notes"] if n.startswith("inputs unchanged")]  # nothing skipped
+    assert snapshot(str(sample_lake), prefix="Refined/") | snapshot(str(sample_lake), prefix="Trusted/") == published
+    assert not (sample_lake / "_moviedl" / "versions").exists()  # identical bytes are not versioned
+
+    # a table whose published bytes differ (rewritten by another tool) is published again
+    genres = sample_lake / "Refined/DimGenero/data.parquet"
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM read_parquet('{genres}')) TO '{genres}.tmp' (FORMAT parquet, COMPRESSION snappy)"
+    )
+    Path(f"{genres}.tmp").replace(genres)
+    code, summary = refine(invoke, str(sample_lake), "--force")
+    statuses = {r["table"]: r["status"] for r in summary["rows"]}
+    assert statuses.pop("dim_genero") == "published"
+    assert set(statuses.values()) == {"rebuilt, identical"}
+    assert (summary["counts"]["published"], summary["counts"]["rebuilt_identical"]) == (1, 6)
+
+    text = invoke("refine", "--lake", sample_lake, "--force")
+    assert text.exit_code == 0 and "rebuilt, identical" in text.stdout and "rebuilt identical 7" in text.stdout
+    without_force = refine(invoke, str(sample_lake))[1]  # skipped: still "unchanged"
+    assert {r["status"] for r in without_force["rows"]} == {"unchanged"}
+
+
+# --- refine --dry-run (the library side: moviedl.stages.refine.plan) -----------------------------
+
+
+def every_file(lake: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file and folder of a local lake, with its bytes and modification time."""
+    return {
+        p.relative_to(lake).as_posix(): (p.read_bytes() if p.is_file() else b"", p.stat().st_mtime_ns)
+        for p in sorted(lake.rglob("*"))
+    }
+
+
+def planned(lake: Path, stage: str = "all", force: bool = False, date: str | None = None) -> dict[str, Any]:
+    from moviedl.stages.refine.plan import refine_plan
+    from moviedl.stages.refine.refine import RefineOptions
+
+    settings = load_settings({"lake": str(lake), "date": date})
+    return refine_plan(settings, open_lake(settings), RefineOptions.parse(stage, settings, force)).to_dict()
+
+
+def actions(summary: dict[str, Any]) -> dict[str, str]:
+    return {row["table"]: row["action"] for row in summary["rows"]}
+
+
+def skipped_by(summary: dict[str, Any]) -> set[str]:
+    notes = [n for n in summary["notes"] if n.startswith("inputs unchanged since the last publish")]
+    return set(notes[0].split("skipped: ", 1)[1].split(" (refine --force", 1)[0].split(", ")) if notes else set()
+
+
+def test_dry_run_writes_nothing_and_plans_what_refine_then_does(
+    invoke: Any, sample_lake: Path, tmp_path: Path, movies_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    new_date(invoke, sample_lake, tmp_path, movies_csv)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where a scratch folder would go
+    before = every_file(sample_lake)
+
+    plan = planned(sample_lake)
+
+    assert every_file(sample_lake) == before  # byte for byte: no lock, no run record, no staging
+    assert list(scratch.iterdir()) == []
+    assert plan["date"] == DAY2 and plan["exit_code"] == 0
+    new = f"trusted_movies dt={DAY2}"
+    assert actions(plan) == {new: "would build", **dict.fromkeys(REFINED_NAMES, "would build")}
+    row = plan["rows"][0]
+    raw = f"Raw/Local/CSV/Movies/{DAY2.replace('-', '/')}/movies.csv"
+    assert row["reads"] == raw and row["rows_in"] == 288
+    assert row["bytes"] == (sample_lake / raw).stat().st_size
+    assert row["publishes_to"] == f"{sample_lake}/{TRUSTED_MOVIES.data_key(DAY2)}"
+    assert plan["counts"] == {"tables": 6, "would_build": 6, "unchanged": 0}
+
+    code, done = refine(invoke, str(sample_lake))
+    assert code == 0, done["problems"]
+    assert done["date"] == plan["date"]
+    assert [r["table"] for r in done["rows"]] == list(actions(plan))
+    assert skipped_by(done) == {t for t, a in actions(plan).items() if a == "unchanged"}
+    assert rows_by_table(done)[new][0] == row["rows_in"]
+
+    again = planned(sample_lake)  # nothing new: every table skipped, as refine then does
+    assert set(actions(again).values()) == {"unchanged"}
+    assert list(actions(again)) == [new, *REFINED_NAMES]
+    code, done = refine(invoke, str(sample_lake))
+    assert skipped_by(done) == set(actions(again))
+
+    forced = planned(sample_lake, force=True, date=DAY)
+    assert set(actions(forced).values()) == {"would build"}
+    assert list(actions(forced)) == [f"trusted_movies dt={DAY}", f"trusted_series dt={DAY}", *REFINED_NAMES]
+    only_refined = planned(sample_lake, stage="refined", force=True)
+    assert list(actions(only_refined)) == REFINED_NAMES and only_refined["date"] is None
+    assert only_refined["rows"][0]["reads"].startswith("3 Trusted partition(s), ")  # both dates
+
+
+def test_dry_run_stops_where_refine_would_and_creates_no_lake(tmp_path: Path) -> None:
+    from moviedl.core.errors import UsageError
+
+    with pytest.raises(UsageError, match="holds no CSV or TMDB files"):
+        planned(tmp_path / "lake")
+    assert not (tmp_path / "lake").exists()

@@ -785,3 +785,52 @@ def test_a_pyspark_older_than_3_5_is_refused_with_the_version_it_needs() -> None
     with pytest.raises(ConfigError, match=r"needs Spark 3\.5 or later; PySpark 3\.4\.1 is installed") as caught:
         check_version("3.4.1")
     assert "--engine duckdb" in (caught.value.hint or "")
+
+
+# --- issue 24: a failure says which engine, stage and table, and keeps its cause -------------------
+
+
+def test_a_spark_failure_building_refined_names_engine_and_table_and_keeps_its_cause(
+    spark_session, refined_sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spark failing while it builds FatoFilme (a real Spark error: an ANSI division by zero) is
+    the engine failing (exit 3), not "the Trusted zone could not be read" (exit 1); the message
+    names Spark, the Refined stage and fato_filme with Spark's first line, and -vv logs the
+    whole of it."""
+    from moviedl.engines.spark.engine import SparkEngine
+
+    lake = twin(refined_sample, tmp_path / "lake")
+    write = SparkEngine.write_parquet
+
+    def failing(engine, select, path, params=None, *, metadata=None):  # noqa: ANN001, ANN202
+        if "/Refined/FatoFilme/" in Path(path).as_posix():
+            engine.rows("SELECT 1 / 0 AS boom")
+        return write(engine, select, path, params, metadata=metadata)
+
+    monkeypatch.setattr(SparkEngine, "write_parquet", failing)
+    runner = CliRunner()
+    with no_settings():
+        result = runner.invoke(
+            app, ["refine", "--engine", "spark", "--stage", "refined", "--force", "--lake", str(lake), "-vv"]
+        )
+
+    assert result.exit_code == 3, result.output
+    message = " ".join(result.stderr.split())
+    assert "Error: the Spark engine failed building fato_filme (Refined stage): Division by zero" in message
+    assert "Nothing of the Refined stage was published" in message and "Trusted zone" not in message
+    assert "the engine said:" in result.stderr and "DIVIDE_BY_ZERO" in result.stderr  # the whole error
+    assert not (lake / "_moviedl" / "versions").exists()
+
+
+def test_spark_saying_the_disk_is_full_is_a_disk_full_error() -> None:
+    from moviedl.core.errors import DiskFullError, ExitCode
+    from moviedl.engines.spark.errors import classify
+
+    text = ("org.apache.spark.SparkException: Job aborted due to stage failure\nCaused by: "
+            "java.io.IOException: No space left on device\n\tat java.base/java.io.FileOutputStream.writeBytes")
+    found = classify(RuntimeError("py4j"), text)
+    assert isinstance(found, DiskFullError) and found.exit_code == ExitCode.SERVICE
+    assert "spark.local.dir" in found.path
+    named = classify(RuntimeError("py4j"), "java.io.FileNotFoundException: "
+                     "/tmp/blockmgr-1/0c/shuffle_0_0_0.data (No space left on device)")
+    assert isinstance(named, DiskFullError) and named.path == "/tmp/blockmgr-1/0c/shuffle_0_0_0.data"

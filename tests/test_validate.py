@@ -595,5 +595,139 @@ def test_text_output_counts_passing_checks_per_zone(invoke, lake: Path) -> None:
     result = invoke("validate", "--lake", lake)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert out.index("│ raw ") < out.index("│ trusted ") < out.index("│ refined ")
-    assert "passed" in out and "│ foreign key " not in out  # passing checks are counted, not listed
+    zones = [line.split()[0] for line in out.splitlines() if line.split()[:1] in (["raw"], ["trusted"], ["refined"])]
+    assert zones == ["raw", "trusted", "refined"]  # one row of counts per zone, in the order data flows
+    assert "passed" in out and "foreign key" not in out  # passing checks are counted, not listed
+
+
+# --- issue 24: damaged manifests, Refined behind Trusted, a dt in the future -----------------------
+
+DAMAGES = {
+    "garbage bytes": lambda text: b"\x00\xff\x89PNG garbage \xfe",
+    "valid JSON of the wrong shape": lambda text: json.dumps([json.loads(text)]).encode(),
+    "truncated JSON": lambda text: text.encode()[: len(text) // 2],
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_manifest_is_a_failed_check_naming_it(invoke, lake: Path, damage: str) -> None:
+    """Damaged lake content is bad data (exit 1, a failing check), not bad usage (it was exit 2)."""
+    path = lake / RawManifest.key_for(MOVIES_RAW)
+    path.write_bytes(DAMAGES[damage](path.read_text("utf-8")))
+
+    code, summary = run(invoke, lake)
+
+    assert code == 1, summary["problems"]
+    found = check(summary, "manifest", MOVIES_RAW)
+    assert found["status"] == "fail" and found["observed"].startswith(f"{path} is damaged: ")
+    assert {"garbage bytes": "not valid JSON", "valid JSON of the wrong shape": "a JSON array, not an object",
+            "truncated JSON": "not valid JSON"}[damage] in found["observed"]
+    assert any(p.startswith(f"{MOVIES_RAW}: manifest: {path} is damaged") for p in summary["problems"])
+    # the partition built from it is still checked, against the rows read (its file metadata)
+    assert check(summary, "rows reconcile", T_MOVIES)["status"] == "pass"
+    # the Trusted zone alone names the damaged manifest too (the Raw checks that would do not run)
+    code, trusted = run(invoke, lake, "--zone", "trusted")
+    assert code == 1 and check(trusted, "manifest", T_MOVIES)["status"] == "fail"
+
+
+def test_a_manifest_with_wrong_field_types_is_damaged_not_a_crash(invoke, lake: Path) -> None:
+    path = lake / RawManifest.key_for(SERIES_RAW)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "rows": "128", "size": None}))
+    code, summary = run(invoke, lake, "--zone", "raw")
+    assert code == 1
+    observed = check(summary, "manifest", SERIES_RAW)["observed"]
+    assert "size is None, not a byte count" in observed and "rows is '128', not a row count" in observed
+
+
+def new_date(invoke, lake: Path, tmp_path: Path) -> None:
+    """Raw movies for 2024-05-02 with one more title: refine publishes a partition and a new star."""
+    samples = Path(str(resources.files("moviedl") / "samples"))
+    more = tmp_path / "movies.csv"
+    more.write_text(
+        (samples / "movies.csv").read_text("utf-8")
+        + "tt9999999|Novo|New|2025|100|Noir|7.0|10|F|Ana|Ana Nova|1990|\\N|actress|tt9999999\n", "utf-8",
+    )
+    result = invoke("ingest-csv", more, "--lake", lake, "--date", "2024-05-02", "--quiet")
+    assert result.exit_code == 0, result.output
+
+
+def test_refined_older_than_trusted_after_an_interrupted_refine_is_named_first(
+    invoke, lake: Path, tmp_path: Path
+) -> None:
+    from tests.conftest import refine_killed_at
+
+    new_date(invoke, lake, tmp_path)
+    refine_killed_at("archived:dim_filmes", "--lake", str(lake))  # Trusted published, Refined not
+
+    code, summary = run(invoke, lake)
+
+    assert code == 1
+    behind = check(summary, "refined up to date", "lake")
+    assert behind["status"] == "fail"
+    assert behind["observed"].startswith("Refined is older than Trusted: it was built before "
+                                         "trusted_movies dt=2024-05-02 (new)")
+    assert "run 'moviedl refine'" in behind["observed"] and "interrupted" in behind["observed"]
+    assert summary["problems"][0].startswith("lake: refined up to date: Refined is older than Trusted")
+    # the failures it causes say so
+    for name, target in (("rows reconcile", "dim_filmes"), ("fact covers trusted", "fato_filme")):
+        found = check(summary, name, target)
+        assert found["status"] == "fail" and found["observed"].endswith(
+            "; Refined is older than Trusted (see 'refined up to date')")
+    assert {c["name"] for c in summary["checks"] if c["status"] == "fail"} == {
+        "refined up to date", "rows reconcile", "fact covers trusted"}
+
+    assert invoke("refine", "--lake", lake, "--quiet").exit_code == 0
+    code, summary = run(invoke, lake)
+    assert code == 0, summary["problems"]
+    assert not checks(summary, "refined up to date")
+
+
+def test_refined_older_than_trusted_after_a_refined_stage_that_failed(
+    invoke, lake: Path, tmp_path: Path, disk_full
+) -> None:
+    new_date(invoke, lake, tmp_path)
+    disk_full("Refined/DimArtista/")
+    refined = invoke("refine", "--lake", lake)
+    assert refined.exit_code == 3 and "the Trusted stage was published, nothing more" in " ".join(
+        refined.stderr.split())
+    disk_full.repair()
+
+    code, summary = run(invoke, lake, "--zone", "refined")
+    assert code == 1 and summary["problems"][0].startswith("lake: refined up to date: ")
+    assert invoke("refine", "--lake", lake, "--quiet").exit_code == 0  # what the check says to run
+    assert run(invoke, lake)[0] == 0
+
+
+def test_a_latest_dt_in_the_future_is_said_so_never_a_negative_age(
+    invoke, tmp_path: Path, movies_csv: Path
+) -> None:
+    tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+    lake = tmp_path / "lake"
+    assert invoke("ingest-csv", movies_csv, "--lake", lake, "--date", tomorrow, "--quiet").exit_code == 0
+    result = invoke("refine", "--lake", lake, "--format", "json")
+    assert result.exit_code == 0, result.output
+    refined = check(json.loads(result.stdout), "freshness", "lake")
+
+    code, summary = run(invoke, lake, "--date", tomorrow)
+
+    found = check(summary, "freshness", "lake")
+    assert code == 0 and found["status"] == "pass"  # a date --date accepts (a time zone ahead of UTC)
+    assert found["observed"] == f"latest dt={tomorrow} is in the future (1 day(s) after today, " \
+                                f"{dt.datetime.now(dt.UTC).date().isoformat()} UTC)"
+    assert "-1 day" not in found["observed"] and refined["observed"] == found["observed"]
+
+
+def test_freshness_in_the_future_functions(lake: Path) -> None:
+    from moviedl.stages.refine.lake_checks import freshness as lake_freshness
+
+    today = dt.date(2024, 5, 10)
+    ahead = lake_freshness("lake", dt.date(2024, 5, 13), 7, today)
+    assert ahead.status is Status.WARN and ahead.observed.startswith("latest dt=2024-05-13 is in the future (3 day(s)")
+    assert lake_freshness("lake", dt.date(2024, 5, 11), 7, today).status is Status.PASS
+    assert lake_freshness("lake", dt.date(2024, 5, 3), 7, today) == freshness("lake", dt.date(2024, 5, 3), today, 7)
+    # validate measures against its own today (ValidateOptions.today, else today UTC)
+    settings = load_settings({"lake": str(lake)})
+    options = ValidateOptions(ValidateOptions.parse("refined").zone, today=dt.date(2024, 4, 28))
+    found = [c for c in validate(settings, open_lake(settings), options).checks if c.name == "freshness"]
+    assert found[0].status is Status.WARN
+    assert found[0].observed == "latest dt=2024-05-01 is in the future (3 day(s) after today, 2024-04-28 UTC)"

@@ -61,3 +61,30 @@ class ServiceError(MoviedlError):
     """S3, Athena, Glue or TMDB kept failing after retries, or refused credentials."""
 
     exit_code = ExitCode.SERVICE
+
+
+class DiskFullError(MoviedlError):
+    """The machine's disk (or the user's quota) is full where moviedl writes: exit 3, the
+    machine failing (SPEC "Exit codes"), not the data. ``path`` is where the write failed;
+    ``consequence`` says what was (not) published."""
+
+    exit_code = ExitCode.SERVICE
+
+    def __init__(self, path: str, consequence: str = "", *, hint: str | None = None) -> None:
+        self.path = path
+        super().__init__(
+            f"no space left on device at {path} (free space there, or point the scratch or the "
+            f"lake elsewhere){consequence}",
+            hint=hint or "Scratch: duckdb.temp_directory (DuckDB's spill files) and TMPDIR (refine's "
+            "working folder; an S3 lake's staged files and inputs). Local lake: its own file "
+            "system (--lake / MOVIEDL_LAKE).",
+        )
+
+
+class EngineError(MoviedlError):
+    """A SQL engine (DuckDB, Spark) failed while building a table, for a reason that is neither
+    bad data nor an input moviedl could name: exit 3, like any part of the machinery that kept
+    failing. The message names the engine, the stage and the table, and the engine's first line;
+    the exception's ``__cause__`` (and the debug log) carries the engine's whole message."""
+
+    exit_code = ExitCode.SERVICE

@@ -12,14 +12,15 @@ not through the seam: ingest-tmdb's selection and ledger, athena-ddl, report.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import duckdb
 
-from moviedl.core.errors import ConfigError
+from moviedl.core.errors import ConfigError, DiskFullError
 from moviedl.engines.base import Params, ident, idents, one, sql_for
 
 if TYPE_CHECKING:
@@ -31,6 +32,33 @@ Error = duckdb.Error
 OutOfMemory = duckdb.OutOfMemoryException
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+#: DuckDB's words for a write the file system refused for lack of space (ENOSPC, EDQUOT), and
+#: the file it names: ``Could not write file \"/x/data.parquet\": No space left on device``
+_NO_SPACE = re.compile(r'No space left on device|Disk quota exceeded|"errno":\s*"(?:28|122)"')
+_FILE = re.compile(r'file \\?"(.+?)\\?"')
+
+
+def no_space(exc: BaseException) -> str | None:
+    """Where DuckDB's error ``exc`` says the disk is full (the file it names, else its
+    message's first line); None when it says something else."""
+    text = str(exc)
+    if not _NO_SPACE.search(text):
+        return None
+    named = _FILE.search(text)
+    return named.group(1) if named else text.splitlines()[0]
+
+
+@contextlib.contextmanager
+def disk_errors() -> Iterator[None]:
+    """DuckDB's "No space left on device" (a write to a staged file, a spill to its temporary
+    folder) as :class:`~moviedl.core.errors.DiskFullError` — the machine, not the data."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        where = no_space(exc)
+        if where is None:
+            raise
+        raise DiskFullError(where) from exc
 
 
 def connect(settings: Settings | None, spill_dir: Path) -> Connection:
@@ -123,13 +151,16 @@ class DuckDBEngine:
         return cls(connect(settings, spill_dir), settings)
 
     def run_script(self, name: str, params: Params = None) -> None:
-        _run_statements(self.con, split_statements(sql_for(name, self.name)), params)
+        with disk_errors():
+            _run_statements(self.con, split_statements(sql_for(name, self.name)), params)
 
     def execute(self, statement: str, params: Params = None) -> None:
-        self.con.execute(statement, params or None)
+        with disk_errors():
+            self.con.execute(statement, params or None)
 
     def rows(self, query: str, params: Params = None) -> list[tuple[Any, ...]]:
-        return self.con.execute(query, params or None).fetchall()
+        with disk_errors():
+            return self.con.execute(query, params or None).fetchall()
 
     def register_parquet(
         self,

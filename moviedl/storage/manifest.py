@@ -4,6 +4,10 @@ longest line).
 They live under ``_moviedl/manifests/<raw key>.json`` so later stages (``refine``, ``validate``)
 can reconcile row counts, detect a Raw file that changed after ingestion, and size their CSV
 reader for the file's longest line.
+
+A manifest that is not what ingest-csv writes (bytes that are not JSON, JSON cut short, another
+shape, a field of the wrong type) is damaged lake content: :class:`DamagedManifest`, a data
+failure (exit 1) naming the file and what is wrong; ``validate`` reports it as a failing check.
 """
 
 from __future__ import annotations
@@ -12,10 +16,18 @@ import json
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
-from moviedl.core.errors import MoviedlError
+from moviedl.core.errors import DataCheckError
 from moviedl.storage.lake import STATE_PREFIX, Lake
 
 MANIFEST_PREFIX = f"{STATE_PREFIX}/manifests"
+
+
+class DamagedManifest(DataCheckError):
+    """A manifest that cannot be what ingest-csv wrote: ``where`` (its URI) and ``problem``."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where, self.problem = where, problem
+        super().__init__(f"manifest {where} is damaged ({problem}); delete it and re-ingest")
 
 
 @dataclass(frozen=True)
@@ -41,19 +53,51 @@ class RawManifest:
 
     @classmethod
     def from_json(cls, data: bytes, where: str) -> RawManifest:
+        """The manifest stored as ``data`` at ``where``; :class:`DamagedManifest` saying what is
+        wrong when it is not one."""
         try:
-            values: dict[str, Any] = json.loads(data)
-            manifest = cls(**{
-                f.name: values[f.name]
-                for f in fields(cls)
-                if f.name in values or f.default is MISSING  # optional fields may be absent
-            })
-            longest = manifest.longest_line
-            if longest is not None and (type(longest) is not int or longest < 0):
-                raise ValueError(f"longest_line is {longest!r}, not a byte count")
-            return manifest
-        except (ValueError, KeyError, TypeError) as exc:
-            raise MoviedlError(f"manifest {where} is damaged ({exc}); delete it and re-ingest") from None
+            values: Any = json.loads(data)
+        except UnicodeDecodeError:
+            raise DamagedManifest(where, "not UTF-8 text") from None
+        except ValueError as exc:  # json.JSONDecodeError: garbage, or cut short
+            raise DamagedManifest(where, f"not valid JSON: {exc}") from None
+        if not isinstance(values, dict):
+            raise DamagedManifest(where, f"a JSON {_json_kind(values)}, not an object")
+        missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in values]
+        if missing:
+            raise DamagedManifest(where, f"lacks {', '.join(missing)}")
+        wrong = [
+            f"{f.name} is {values[f.name]!r}, not {_WANTED[f.name][1]}"
+            for f in fields(cls)
+            if f.name in values and not _WANTED[f.name][0](values[f.name])
+        ]
+        if wrong:
+            raise DamagedManifest(where, "; ".join(wrong))
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+#: field -> (its test, what it must be): what ingest-csv writes
+_WANTED = {
+    "key": (_text, "a text"), "kind": (_text, "a text"), "sha256": (_text, "a text"),
+    "size": (_count, "a byte count"), "rows": (_count, "a row count"),
+    "source_name": (_text, "a text"), "ingested_at": (_text, "a text"),
+    "tool_version": (_text, "a text"),
+    "longest_line": (lambda v: v is None or _count(v), "a byte count"),
+}
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(
+        type(value), "null"
+    )
 
 
 def read_manifest(lake: Lake, raw_key: str) -> RawManifest | None:

@@ -24,6 +24,7 @@ The session is :mod:`moviedl.engines.spark.session`'s; failures are
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from moviedl.core.errors import ConfigError
+from moviedl.core.errors import ConfigError, DiskFullError
 from moviedl.engines.base import Params, ident, sql_for
 from moviedl.engines.spark.sql import Statement, TranslationError, Translator, bind
 
@@ -424,7 +425,7 @@ class SparkEngine:
         (:data:`MERGE_BATCH_ROWS`), from the part files the executors wrote (local mode) or
         from the partitions it fetches one by one (:attr:`outputs_on_driver`): its memory
         holds a batch, never the table. The rows keep the order Spark gives them."""
-        with self._errors():
+        with self._errors(), _on_full_disk(path):
             statements = self.sql.statements(select)
             if len(statements) != 1 or statements[0].kind != "query":
                 raise TranslationError("write_parquet() takes one query")
@@ -474,6 +475,10 @@ class SparkEngine:
         except (PySparkException, Py4JError, ConnectionError) as exc:
             text = _text(exc)  # once: a Py4J error's text comes from the JVM, which may be going
             raise (_jvm_stopped(exc, text) or classify(exc, text)) from exc
+        except OSError as exc:  # the driver writing a file (the merged output) on a full disk
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise DiskFullError(str(exc.filename or "refine's scratch folder")) from exc
 
     def out_of_memory_error(self, exc: BaseException, consequence: str = "") -> ConfigError:
         memory: str | None
@@ -511,6 +516,17 @@ class SparkEngine:
         if self._own_scratch is not None:
             shutil.rmtree(self._own_scratch, ignore_errors=True)
             self._own_scratch = self._scratch = None
+
+
+@contextmanager
+def _on_full_disk(path: Path) -> Iterator[None]:
+    """The driver's write of ``path`` refused for lack of space as a DiskFullError naming it."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or isinstance(exc, ConnectionError):
+            raise
+        raise DiskFullError(str(exc.filename or path)) from exc
 
 
 def _icu(spark: SparkSession) -> bool:

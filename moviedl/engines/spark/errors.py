@@ -1,6 +1,6 @@
 """Spark's failures as moviedl's: every failure leaves as :class:`SparkError` (its first line is
 Spark's message without the error-class decoration); unreadable input as
-:class:`SparkInputError`; memory exhaustion (a Java heap, a YARN kill, a local JVM that stopped
+:class:`SparkInputError`; a full disk as :class:`~moviedl.core.errors.DiskFullError`; memory exhaustion (a Java heap, a YARN kill, a local JVM that stopped
 itself) as :class:`SparkOutOfMemory`. Where Spark would type or word a value otherwise than
 DuckDB (the SQL raises a ``moviedl refused:`` error, see :mod:`moviedl.engines.spark.sql`),
 :class:`SparkRefusal`: an input error (exit 2) that sends the user to the DuckDB engine.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from moviedl.core.errors import InputFileError
+from moviedl.core.errors import DiskFullError, InputFileError
 from moviedl.engines.spark.sql import REFUSED
 
 if TYPE_CHECKING:
@@ -23,6 +23,11 @@ _CLASS = re.compile(r"^\[([A-Z_.]+)\]\s*")
 
 
 _SQLSTATE = re.compile(r"\s*SQLSTATE: \w+\s*$")
+
+
+#: The JVM's words for a write the file system refused for lack of space, and a path before them
+_NO_SPACE = re.compile(r"No space left on device|Disk quota exceeded")
+_PATH_BEFORE = re.compile(r"(/[^\s:()'\"]+)[\s:(]*(?:No space left on device|Disk quota exceeded)")
 
 
 _INPUT_CONDITIONS = ("USER_RAISED_EXCEPTION", "PATH_NOT_FOUND", "FAILED_READ_FILE", "MALFORMED_RECORD")
@@ -38,6 +43,15 @@ class SparkInputError(SparkError):
 
 class SparkOutOfMemory(SparkError):
     """The Spark driver or an executor ran out of memory."""
+
+
+def no_space(text: str) -> str | None:
+    """Where Spark's message ``text`` says the disk is full (the file it names, else Spark's
+    local folders); None when it says something else."""
+    if not _NO_SPACE.search(text):
+        return None
+    named = _PATH_BEFORE.search(text)
+    return named.group(1) if named else "Spark's local folders (spark.local.dir) or refine's scratch"
 
 
 class SparkRefusal(InputFileError):
@@ -60,6 +74,9 @@ def classify(exc: BaseException, text: str | None = None) -> Exception:
             hint="Refine this date with --engine duckdb (docs/refine.md, 'Running on Spark', lists "
             "what the Spark engine refuses).",
         )
+    full = no_space(said)
+    if full is not None:  # the machine, not Spark and not the data
+        return DiskFullError(full)
     condition = ""
     getter = getattr(exc, "getCondition", None) or getattr(exc, "getErrorClass", None)
     if getter is not None:

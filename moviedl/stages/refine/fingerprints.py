@@ -15,6 +15,11 @@ as it is. ``refine --force`` rebuilds regardless.
 
 Only listings and two small objects are read, so an unchanged lake refines in well under a
 second, locally or on S3.
+
+The same file keeps the stamps of the Trusted objects the published Refined tables were built
+from (``refined_from``): when the Trusted zone holds other objects now (a refine stopped between
+its Trusted and its Refined publish, or ``refine --stage trusted``), ``validate`` says that
+Refined is older than Trusted (:mod:`moviedl.stages.refine.lake_checks`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 
 from moviedl import __version__
 from moviedl.core.config import Settings
+from moviedl.core.contract import TRUSTED_TABLES, Table
 from moviedl.storage.lake import STATE_PREFIX, Lake, ObjectInfo
 
 STATE_KEY = f"{STATE_PREFIX}/state/fingerprints.json"
@@ -48,6 +54,8 @@ class Entry:
 class Fingerprints:
     entries: dict[str, Entry] = field(default_factory=dict)  # published data key -> entry
     changed: bool = False
+    #: Trusted key -> stamp: what the Refined tables recorded with them were built from
+    refined_from: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, lake: Lake) -> Fingerprints:
@@ -59,7 +67,11 @@ class Fingerprints:
             data = json.loads(lake.read_bytes(STATE_KEY))
             if data.get("format") != FORMAT:
                 return cls()
-            return cls({key: Entry(**value) for key, value in data["tables"].items()})
+            found = cls({key: Entry(**value) for key, value in data["tables"].items()})
+            built_from = data.get("refined_from") or {}
+            if isinstance(built_from, dict):
+                found.refined_from = {str(k): str(v) for k, v in built_from.items()}
+            return found
         except (ValueError, TypeError, KeyError, AttributeError):
             return cls()
 
@@ -67,7 +79,10 @@ class Fingerprints:
         if not self.changed:
             return
         tables = {key: entry.__dict__ for key, entry in sorted(self.entries.items())}
-        lake.write_bytes(STATE_KEY, json.dumps({"format": FORMAT, "tables": tables}, indent=1).encode())
+        state: dict[str, Any] = {"format": FORMAT, "tables": tables}
+        if self.refined_from:
+            state["refined_from"] = dict(sorted(self.refined_from.items()))
+        lake.write_bytes(STATE_KEY, json.dumps(state, indent=1).encode())
         self.changed = False
 
     def unchanged(self, key: str, inputs: str, stamps: dict[str, str]) -> Entry | None:
@@ -87,6 +102,13 @@ class Fingerprints:
 
     def forget(self, key: str) -> None:
         if self.entries.pop(key, None) is not None:
+            self.changed = True
+
+    def built_from(self, trusted: dict[str, str]) -> None:
+        """Record ``trusted`` (key -> stamp) as what the Refined tables just recorded were built
+        from."""
+        if trusted != self.refined_from:
+            self.refined_from = dict(trusted)
             self.changed = True
 
 
@@ -126,3 +148,46 @@ def stamps(lake: Lake, prefixes: Iterable[str]) -> dict[str, str]:
 def listing(lake: Lake, prefixes: Iterable[str]) -> dict[str, ObjectInfo]:
     """key -> every object under ``prefixes`` (one listing each)."""
     return {o.key: o for prefix in prefixes for o in lake.list_objects(prefix)}
+
+
+# --- the inputs of each table -----------------------------------------------------------------
+
+
+def csv_inputs(code: str, key: str, sizes: dict[str, str]) -> str:
+    """The inputs fingerprint of a Trusted CSV partition built from the Raw CSV ``key``
+    (``sizes``: Raw key -> "size:stamp", :class:`~moviedl.stages.refine.trusted.RawInventory`)."""
+    return digest([code, "csv", key, sizes.get(key, "")])
+
+
+def tmdb_inputs(code: str, keys: Iterable[str], sizes: dict[str, str]) -> str:
+    """The inputs fingerprint of a Trusted TMDB partition built from the Raw JSON files ``keys``."""
+    return digest([code, "tmdb", *(f"{k}={sizes.get(k, '')}" for k in sorted(keys))])
+
+
+def trusted_stamps(lake: Lake) -> dict[str, str]:
+    """key -> stamp of every published Trusted object (one listing per Trusted table)."""
+    return stamps(lake, (f"{t.folder}/" for t in TRUSTED_TABLES))
+
+
+def refined_inputs(code: str, trusted: dict[str, str]) -> str:
+    """The Refined tables' inputs fingerprint: the code and every published Trusted object
+    (``trusted``: :func:`trusted_stamps`)."""
+    return digest([code, "refined", *(f"{k}={v}" for k, v in sorted(trusted.items()))])
+
+
+def unchanged(
+    lake: Lake, prints: Fingerprints, tables: list[Table], day: str | None, inputs: str
+) -> list[tuple[Table, Entry, ObjectInfo]] | None:
+    """Each of ``tables`` (of partition ``day``) with its entry and published object, when every
+    one was published from the same ``inputs`` and is still in the lake as published (so it may
+    be skipped); else None."""
+    found = listing(lake, {table.prefix(day) for table in tables})
+    now = {key: info.stamp for key, info in found.items()}
+    same = []
+    for table in tables:
+        key = table.data_key(day)
+        entry = prints.unchanged(key, inputs, now)
+        if entry is None:
+            return None
+        same.append((table, entry, found[key]))
+    return same

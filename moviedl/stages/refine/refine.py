@@ -12,12 +12,21 @@ the latest Raw date plus every earlier Raw date whose Trusted partition is missi
 
 Everything runs on one :class:`~moviedl.engines.base.Engine` chosen by ``refine.engine``
 (:func:`~moviedl.engines.open_engine`: DuckDB, or Spark with ``--engine spark``).
+
+When it fails: a full disk anywhere refine writes (scratch, staging, publishing) stops it with
+:class:`~moviedl.core.errors.DiskFullError` (exit 3) naming the path and what was published; an
+engine failing while it builds a table with :class:`~moviedl.core.errors.EngineError` (exit 3)
+naming the engine, the stage and the table, the engine's error chained and its whole text in the
+debug log; only a Trusted file the engine cannot read while building Refined is a data failure
+(exit 1, "the Trusted zone ... could not be read"). :func:`moviedl.stages.refine.plan.refine_plan`
+says what a run would do without doing it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,12 +36,11 @@ from moviedl.checks.audit import Audit, Dataset, Reconciliation, audit, readable
 from moviedl.checks.values import (
     apply_severity,
     fact_covers_trusted,
-    freshness,
     quarantine_share,
     tmdb_coverage,
     value_checks,
 )
-from moviedl.core import progress
+from moviedl.core import interrupt, progress
 from moviedl.core.config import Settings
 from moviedl.core.contract import (
     DIM_FILMES,
@@ -43,12 +51,19 @@ from moviedl.core.contract import (
     TRUSTED_TABLES,
     Table,
 )
-from moviedl.core.errors import DataCheckError, ExitCode, UsageError
+from moviedl.core.errors import (
+    DataCheckError,
+    EngineError,
+    ExitCode,
+    MoviedlError,
+    UsageError,
+)
 from moviedl.core.sources import KINDS
 from moviedl.core.summary import Check, Status, Summary
 from moviedl.engines import open_engine
 from moviedl.engines.base import Engine
-from moviedl.stages.refine import compaction, fingerprints
+from moviedl.stages.refine import compaction, fingerprints, lake_checks
+from moviedl.stages.refine.failures import Progress, disk_full, first_line, story
 from moviedl.stages.refine.publish import (
     DEFAULT_KEEP_VERSIONS,
     Publisher,
@@ -56,7 +71,12 @@ from moviedl.stages.refine.publish import (
     Workspace,
     clean_stale_staging,
 )
-from moviedl.stages.refine.star_schema import build_refined, drop_work_tables, register_inputs
+from moviedl.stages.refine.star_schema import (
+    Inputs,
+    build_refined,
+    drop_work_tables,
+    register_inputs,
+)
 from moviedl.stages.refine.star_schema import tmdb_coverage as coverage
 from moviedl.stages.refine.trusted import (
     CSV_TABLES,
@@ -69,7 +89,11 @@ from moviedl.stages.refine.trusted import (
 )
 from moviedl.storage.lake import Lake
 
+log = logging.getLogger(__name__)
+
 COLUMNS = ["table", "rows_in", "rows_out", "duplicates", "quarantined", "files", "bytes", "status"]
+#: the status of a table --force rebuilt to the very bytes already published (nothing replaced)
+REBUILT_IDENTICAL = "rebuilt, identical"
 #: Test-only hooks (documented in docs/refine.md): write these tables empty (comma-separated
 #: table names) / SIGKILL the process at a publish step (see :class:`~moviedl.stages.refine.publish.Publisher`).
 class Stage(StrEnum):
@@ -114,6 +138,8 @@ class _Run:
     lake_checks: list[Check] = field(default_factory=list)  # Refined checks of no one table
     compacted: compaction.Plan | None = None  # what the Refined stage read, to compact after publish
     skipped: list[str] = field(default_factory=list)  # tables whose inputs did not change
+    progress: Progress = field(default_factory=Progress)
+    trusted: dict[str, str] = field(default_factory=dict)  # Trusted key -> stamp Refined is built from
 
 
 @contextlib.contextmanager
@@ -136,26 +162,30 @@ def refine(settings: Settings, lake: Lake, options: RefineOptions | None = None)
     inventory = RawInventory()
     if options.stage in (Stage.trusted, Stage.all):
         inventory = raw_inventory(lake)
-        days = _dates(settings, lake, inventory)
+        days = dates_to_build(settings, lake, inventory)
         summary.date = ", ".join(days)
-    with Workspace(lake) as ws:
+    state = Progress()
+    with disk_full(state), Workspace(lake) as ws:
         clean_stale_staging(lake, ws.run_id)
         engine: Engine = open_engine(settings, ws.scratch)
         prints = fingerprints.Fingerprints.load(lake)
         code = fingerprints.code_fingerprint(settings, engine.name)
-        run = _Run(settings, lake, options, summary, engine, ws, prints, code)
+        run = _Run(settings, lake, options, summary, engine, ws, prints, code, progress=state)
         try:
             ok = True
             if options.stage in (Stage.trusted, Stage.all):
                 ok = _stage(run, "Trusted", _build_trusted(run, inventory, days))
             if ok and options.stage in (Stage.refined, Stage.all):
-                inputs = _refined_inputs(run)
+                run.trusted = fingerprints.trusted_stamps(lake)
+                inputs = fingerprints.refined_inputs(code, run.trusted)
                 if not _skip_unchanged(run, list(REFINED_TABLES), None, inputs):
                     published = _stage(run, "Refined", _build_refined(run, inputs))
                     if published and run.compacted is not None:
                         progress.activity("keeping the latest snapshot of each title (compaction)")
+                        state.publishing = "compaction"
                         with _timed(run, "compacting"):
                             compaction.save(engine, lake, ws.staged_path, code, run.compacted)
+                        state.publishing = None
         except engine.out_of_memory as exc:
             raise engine.out_of_memory_error(exc, "; nothing more was published") from None
         finally:
@@ -172,7 +202,9 @@ def refine(settings: Settings, lake: Lake, options: RefineOptions | None = None)
 # --- choosing the work ------------------------------------------------------------------------
 
 
-def _dates(settings: Settings, lake: Lake, inventory: RawInventory) -> list[str]:
+def dates_to_build(settings: Settings, lake: Lake, inventory: RawInventory) -> list[str]:
+    """The Raw dates the Trusted stage builds: ``--date``'s, or the latest plus every earlier one
+    whose Trusted partition is missing (UsageError when the Raw zone has none of them)."""
     if not inventory.dates:
         raise UsageError(
             f"the Raw zone of {lake.uri} holds no CSV or TMDB files",
@@ -202,11 +234,11 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
             key = inventory.csv.get(day, {}).get(kind.name)
             if key:
                 table = CSV_TABLES[kind.name]
-                inputs = fingerprints.digest([run.code, "csv", key, inventory.sizes.get(key, "")])
+                inputs = fingerprints.csv_inputs(run.code, key, inventory.sizes)
                 if _skip_unchanged(run, [table], day, inputs):
                     continue
                 progress.activity(f"typing {kind.file_name} of {day}")
-                with _timed(run, "typing CSV"):
+                with _timed(run, "typing CSV"), _building(run, "Trusted", f"{table.name} dt={day}"):
                     out = build_csv(run.engine, run.ws, kind, day, key, severity=run.settings.checks_severity)
                 out.fingerprint = inputs
                 outputs.append(out)
@@ -218,13 +250,11 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
         for folder, table in TMDB_TABLES.items():
             keys = inventory.tmdb.get(day, {}).get(folder)
             if keys:
-                inputs = fingerprints.digest(
-                    [run.code, "tmdb", *(f"{k}={inventory.sizes.get(k, '')}" for k in sorted(keys))]
-                )
+                inputs = fingerprints.tmdb_inputs(run.code, keys, inventory.sizes)
                 if _skip_unchanged(run, [table], day, inputs):
                     continue
                 progress.activity(f"typing TMDB {folder} of {day} ({len(keys)} files)")
-                with _timed(run, "typing TMDB"):
+                with _timed(run, "typing TMDB"), _building(run, "Trusted", f"{table.name} dt={day}"):
                     out = build_tmdb(run.engine, run.ws, folder, day, keys, severity=run.settings.checks_severity)
                 out.fingerprint = inputs
                 if out.rows_in:
@@ -240,29 +270,19 @@ def _build_trusted(run: _Run, inventory: RawInventory, days: list[str]) -> list[
     return outputs
 
 
-def _refined_inputs(run: _Run) -> str:
-    """The Refined tables' inputs fingerprint: the code and every published Trusted object."""
-    trusted = fingerprints.stamps(run.lake, (f"{t.folder}/" for t in TRUSTED_TABLES))
-    return fingerprints.digest([run.code, "refined", *(f"{k}={v}" for k, v in sorted(trusted.items()))])
-
-
 def _skip_unchanged(run: _Run, tables: list[Table], day: str | None, inputs: str) -> bool:
     """Skip ``tables`` (of partition ``day``) when each was published from the same ``inputs``
     and is still in the lake as published: a summary row each, nothing read or written."""
     if not run.options.may_skip:
         return False
-    keys = [table.data_key(day) for table in tables]
-    found = fingerprints.listing(run.lake, {table.prefix(day) for table in tables})
-    stamps = {key: info.stamp for key, info in found.items()}
-    entries = [run.prints.unchanged(key, inputs, stamps) for key in keys]
-    if not all(entries):
+    same = fingerprints.unchanged(run.lake, run.prints, tables, day, inputs)
+    if same is None:
         return False
-    for table, entry in zip(tables, entries, strict=True):
-        assert entry is not None
+    for table, entry, found in same:
         target = f"{table.name} dt={day}" if day else table.name
         run.summary.rows.append({
             "table": target, **{c: entry.counts.get(c) for c in ("rows_in", "rows_out", "duplicates", "quarantined")},
-            "files": 1, "bytes": found[table.data_key(day)].size, "status": "unchanged",
+            "files": 1, "bytes": found.size, "status": "unchanged",
         })
         run.skipped.append(target)
     return True
@@ -275,34 +295,28 @@ def _build_refined(run: _Run, inputs: str) -> list[Staged]:
 
 
 def _star_schema(run: _Run, inputs: str) -> list[Staged]:
-    try:
-        # --force reads every partition (and rewrites the compacted state from them)
+    # --force reads every partition (and rewrites the compacted state from them)
+    with _building(run, "Refined", "the Trusted inputs", reading=True):
         trusted = register_inputs(run.engine, run.ws, None if run.options.force else run.code)
-        run.compacted = trusted.plan
-        if trusted.plan.from_state:
-            run.summary.notes.append(
-                f"Refined read {trusted.plan.from_state} Trusted partition(s) through the compacted "
-                f"current state and {len(trusted.plan.covered) - trusted.plan.from_state} new one(s)"
-            )
-        elif trusted.plan.note:
-            run.summary.notes.append(trusted.plan.note)
-        if not trusted.has_titles:
-            raise UsageError(
-                f"the Trusted zone of {run.lake.uri} is empty: nothing to build Refined from",
-                hint="Run 'moviedl refine' (all stages) after 'moviedl ingest-csv'.",
-            )
-        outputs = build_refined(run.engine, run.ws, trusted)
-    except run.engine.out_of_memory:
-        raise
-    except run.engine.errors as exc:
-        raise DataCheckError(
-            f"the Trusted zone of {run.lake.uri} could not be read as the contract describes it: "
-            f"{str(exc).splitlines()[0]}",
-            hint="Run 'moviedl validate --zone trusted' to find the damaged partition.",
-        ) from None
+    run.compacted = trusted.plan
+    if trusted.plan.from_state:
+        run.summary.notes.append(
+            f"Refined read {trusted.plan.from_state} Trusted partition(s) through the compacted "
+            f"current state and {len(trusted.plan.covered) - trusted.plan.from_state} new one(s)"
+        )
+    elif trusted.plan.note:
+        run.summary.notes.append(trusted.plan.note)
+    if not trusted.has_titles:
+        raise UsageError(
+            f"the Trusted zone of {run.lake.uri} is empty: nothing to build Refined from",
+            hint="Run 'moviedl refine' (all stages) after 'moviedl ingest-csv'.",
+        )
+    outputs = build_refined(run.engine, run.ws, trusted,
+                            step=lambda what: _building(run, "Refined", what, trusted))
     for out in outputs:
         out.fingerprint = inputs
-    enriched, titles = coverage(run.engine)
+    with _building(run, "Refined", DIM_FILMES.name, trusted):
+        enriched, titles = coverage(run.engine)
     if trusted.has_tmdb:
         run.summary.notes.append(f"TMDB: {enriched:,} of {titles:,} titles enriched")
     else:
@@ -312,11 +326,63 @@ def _star_schema(run: _Run, inputs: str) -> list[Staged]:
     latest = max((d for parts in trusted.partitions.values() for d in parts), default=None)
     run.lake_checks = [
         tmdb_coverage(DIM_FILMES.name, enriched, titles, run.settings.validate_min_tmdb_coverage),
-        freshness("lake", dt.date.fromisoformat(latest) if latest else None,
-                  dt.datetime.now(dt.UTC).date(), run.settings.validate_max_age_days),
+        lake_checks.freshness("lake", dt.date.fromisoformat(latest) if latest else None,
+                              run.settings.validate_max_age_days),
     ]
-    drop_work_tables(run.engine)
+    with _building(run, "Refined", "the star schema's work tables"):
+        drop_work_tables(run.engine)
     return outputs
+
+
+# --- when it fails ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _building(
+    run: _Run, stage: str, target: str, trusted: Inputs | None = None, *, reading: bool = False
+) -> Iterator[None]:
+    """An engine failure in the block as the user should read it: a Trusted file the engine
+    cannot read (``reading``: the block only reads Trusted; ``trusted``: the error names one of
+    its files) is bad data, exit 1; anything else the engine failing to build ``target`` of
+    ``stage``, exit 3. The engine's error is chained, its whole text logged at debug level."""
+    engine = run.engine
+    try:
+        yield
+    except engine.out_of_memory:
+        raise
+    except engine.errors as exc:
+        if interrupt.is_interrupt(exc):
+            raise
+        cause = first_line(exc)
+        unread = _unread_file(run, exc, trusted)
+        error: MoviedlError
+        if reading or unread is not None:
+            where = f"{unread}: " if unread else ""
+            error = DataCheckError(
+                f"the Trusted zone of {run.lake.uri} could not be read by {engine.label}: {where}{cause}",
+                hint="Nothing of the Refined stage was published. Run 'moviedl validate --zone "
+                "trusted' to find the damaged partition.",
+            )
+        else:
+            done = f" (the {' and '.join(run.progress.published)} stage was)" if run.progress.published else ""
+            error = EngineError(
+                f"the {engine.label} engine failed building {target} ({stage} stage): {cause}",
+                hint=f"Nothing of the {stage} stage was published{done}. The engine's whole "
+                "message is in the debug log (-vv; MOVIEDL_DEBUG=1 adds the traceback).",
+            )
+        log.debug("%s; the engine said:\n%s", error.message, story(exc))
+        raise error from exc
+
+
+def _unread_file(run: _Run, exc: Exception, trusted: Inputs | None) -> str | None:
+    """The Trusted (or compacted state) file an engine's input error names, as a lake URI."""
+    if trusted is None or not isinstance(exc, run.engine.input_errors):
+        return None
+    text = str(exc)
+    for key in trusted.sources:
+        if str(run.ws.input_path(key)) in text:
+            return run.lake.uri_of(key)
+    return None
 
 
 # --- audit, then publish ----------------------------------------------------------------------
@@ -364,24 +430,33 @@ def _stage(run: _Run, zone: str, outputs: list[Staged]) -> bool:
         run.summary.fail(ExitCode.CHECK_FAILED)
         return False
     progress.activity(f"publishing {len(outputs)} {zone} table(s)")
+    run.progress.publishing = zone
     with _timed(run, "publishing"):
         Publisher(run.lake, run.ws, run.options.keep_versions).publish_all(outputs)
     rows = run.summary.rows[-len(outputs) :] if outputs else []
     for row, out in zip(rows, outputs, strict=True):
-        row["status"] = out.status
+        # --force rebuilt it to the bytes already published: say so, not "unchanged" (skipped)
+        forced = run.options.force and out.status == "unchanged"
+        row["status"] = REBUILT_IDENTICAL if forced else out.status
     for out in outputs:
         run.summary.notes.extend(out.notes)
     _record(run, outputs, rows)
+    run.progress.publishing = None
+    if any(out.status == "published" for out in outputs):  # something in the lake replaced
+        run.progress.published.append(zone)
     return True
 
 
 def _record(run: _Run, outputs: list[Staged], rows: list[dict[str, object]]) -> None:
-    """Remember what each published output was built from (its stamp read back from the lake)."""
+    """Remember what each published output was built from (its stamp read back from the lake)
+    and, for the Refined stage, the Trusted objects it was built from."""
     stamps = fingerprints.stamps(run.lake, {out.table.prefix(out.dt) for out in outputs})
     for out, row in zip(outputs, rows, strict=True):
         if out.fingerprint is not None:
             counts = {c: row.get(c) for c in ("rows_in", "rows_out", "duplicates", "quarantined")}
             run.prints.record(out.key, out.fingerprint, stamps.get(out.key), counts)
+    if any(out.table.zone == "refined" for out in outputs):
+        run.prints.built_from(run.trusted)
     run.prints.save(run.lake)
 
 
@@ -455,4 +530,5 @@ def _count(run: _Run) -> None:
         "duplicates": sum(int(row["duplicates"] or 0) for row in run.summary.rows),
         "quarantined": sum(int(row["quarantined"] or 0) for row in run.summary.rows),
         "checks_failed": sum(c.status is Status.FAIL for c in run.summary.checks),
+        "rebuilt_identical": statuses.count(REBUILT_IDENTICAL),  # last: `run` shows the first five
     }

@@ -12,6 +12,9 @@ order) and returns :class:`~moviedl.stages.refine.publish.Staged` outputs for th
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from moviedl.core.contract import (
@@ -97,27 +100,37 @@ def register_inputs(engine: Engine, ws: Workspace, code: str | None = None) -> I
     return inputs
 
 
+def _no_step(what: str) -> AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
 def build_refined(
     engine: Engine,
     ws: Workspace,
     inputs: Inputs,
+    step: Callable[[str], AbstractContextManager[None]] = _no_step,
 ) -> list[Staged]:
     """Build every Refined table into the staging area (dimensions first, then facts), and
     ``v_trusted_pairs``, the (title, genre) pairs of Trusted that FatoFilme must cover
-    (``sql/validate_trusted_pairs.sql``, the query ``validate`` checks the lake with)."""
-    engine.run_script("norm")
-    engine.run_script("refined")
-    engine.run_script("validate_trusted_pairs")
-    titles = scalar(
-        engine,
-        "SELECT count(DISTINCT imdb_id) FROM (SELECT imdb_id FROM in_movies "
-        "UNION ALL SELECT imdb_id FROM in_series)",
-    )
-    expected = dict(zip(
-        ("dim_genero", "dim_artista", "fato_filme", "fato_elenco"),
-        one(engine, sql_for("refined_expected_rows", engine.name)),
-        strict=True,
-    ))
+    (``sql/validate_trusted_pairs.sql``, the query ``validate`` checks the lake with). Each part
+    runs inside ``step(what)`` — the table it writes, or the work before them — so a caller can
+    say which part failed."""
+    with step("the star schema's work tables (sql/refined.sql)"):
+        engine.run_script("norm")
+        engine.run_script("refined")
+    with step("the Trusted (title, genre) pairs (sql/validate_trusted_pairs.sql)"):
+        engine.run_script("validate_trusted_pairs")
+    with step("the expected row counts (sql/refined_expected_rows.sql)"):
+        titles = scalar(
+            engine,
+            "SELECT count(DISTINCT imdb_id) FROM (SELECT imdb_id FROM in_movies "
+            "UNION ALL SELECT imdb_id FROM in_series)",
+        )
+        expected = dict(zip(
+            ("dim_genero", "dim_artista", "fato_filme", "fato_elenco"),
+            one(engine, sql_for("refined_expected_rows", engine.name)),
+            strict=True,
+        ))
     labels = {
         "dim_genero": "distinct genres of the titles",
         "dim_artista": "distinct artists (name + birth year)",
@@ -127,10 +140,11 @@ def build_refined(
     outputs = []
     for table in REFINED_TABLES:
         out = Staged(table, None, ws.staged_path(table.data_key()), sources=inputs.sources)
-        out.rows_written = engine.write_parquet(
-            f"SELECT {idents(table.column_names)} FROM {ident(table.name)} ORDER BY {idents(table.primary_key)}",
-            out.path,
-        )
+        with step(table.name):
+            out.rows_written = engine.write_parquet(
+                f"SELECT {idents(table.column_names)} FROM {ident(table.name)} ORDER BY {idents(table.primary_key)}",
+                out.path,
+            )
         if table is DIM_FILMES:
             out.rows_in, out.rows_in_label = titles, "distinct Trusted titles"
         else:

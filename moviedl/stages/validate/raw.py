@@ -27,7 +27,7 @@ from moviedl.core.summary import Check, Status
 from moviedl.engines.base import Engine, one, sql_for
 from moviedl.storage.files import CHUNK_SIZE
 from moviedl.storage.lake import Lake
-from moviedl.storage.manifest import read_manifest
+from moviedl.storage.manifest import DamagedManifest, read_manifest
 
 MAX_RECORDS = TMDB_MAX_RECORDS
 MAX_FILE_BYTES = TMDB_MAX_FILE_BYTES
@@ -83,7 +83,12 @@ def check_csv(lake: Lake, kind: SourceKind, key: str, present: bool) -> RawResul
             f"UTF-8, '|'-delimited, the {kind.file_name} header, {len(kind.columns)} fields per row",
         )
     )
-    manifest = read_manifest(lake, key)
+    try:
+        manifest = read_manifest(lake, key)
+    except DamagedManifest as exc:  # damaged lake content: a failed check, not a stop
+        add(Check("manifest", key, f"{exc.where} is damaged: {exc.problem}", Status.FAIL,
+                  "a manifest recorded by ingest-csv (delete a damaged one and re-ingest)"))
+        return result
     if manifest is None:
         add(Check("manifest", key, "no ingest-csv manifest: checksum and rows not verifiable",
                   Status.WARN, "a manifest recorded by ingest-csv"))

@@ -9,7 +9,11 @@ holds and what does not.
   in its metadata reconciled against Raw; then the value checks (columns carrying data, value
   ranges, IMDb id format).
 * **Refined**: every table through :func:`~moviedl.checks.audit.audit` (keys, foreign keys) and the value
-  checks; FatoFilme covers every (title, genre) of Trusted; TMDB coverage and freshness (warnings).
+  checks; FatoFilme covers every (title, genre) of Trusted; TMDB coverage and freshness (warnings);
+  and, when it fails, that Refined was built from the Trusted published now
+  (:mod:`moviedl.stages.refine.lake_checks`), listed before the failures it causes.
+
+A damaged manifest is damaged lake content: a failed ``manifest`` check, not a stop.
 
 Every check becomes a :class:`~moviedl.core.summary.Check` in the summary; one row per dataset gives
 its zone, files, rows, bytes and worst status. Exit 1 when a check fails, or when one warns and
@@ -34,7 +38,6 @@ from moviedl.checks.audit import Dataset, Reconciliation, audit, readable
 from moviedl.checks.values import (
     apply_severity,
     fact_covers_trusted,
-    freshness,
     quarantine_share,
     tmdb_coverage,
     value_checks,
@@ -60,12 +63,13 @@ from moviedl.core.sources import KINDS, RAW_TMDB_KEY
 from moviedl.core.summary import Check, Status, Summary
 from moviedl.engines import open_engine
 from moviedl.engines.base import Engine, one, scalar
+from moviedl.stages.refine import lake_checks
 from moviedl.stages.refine.publish import Workspace
 from moviedl.stages.refine.star_schema import register_inputs
 from moviedl.stages.refine.trusted import CSV_TABLES, TMDB_TABLES, raw_inventory, trusted_partitions
 from moviedl.stages.validate.raw import RawResult, check_csv, check_tmdb
 from moviedl.storage.lake import Lake
-from moviedl.storage.manifest import read_manifest
+from moviedl.storage.manifest import DamagedManifest, RawManifest, read_manifest
 
 COLUMNS = ["zone", "dataset", "files", "rows", "bytes", "checks", "status"]
 MAX_PROBLEMS = 20
@@ -201,7 +205,7 @@ def _raw(run: _Run, day: str, csv_keys: dict[str, str]) -> None:
     for kind in KINDS:
         key = kind.raw_key(date)
         result = check_csv(run.lake, kind, key, csv_keys.get(kind.name) == key)
-        if csv_keys and kind.name not in csv_keys and read_manifest(run.lake, key) is None:
+        if csv_keys and kind.name not in csv_keys and not run.lake.exists(RawManifest.key_for(key)):
             # a date of movies only (or series only); a file ingest-csv stored and lost still fails
             result.checks = [
                 replace(c, status=Status.WARN,
@@ -237,9 +241,10 @@ def _trusted(run: _Run, table: Table, day: str, keys: list[str]) -> None:
     progress.activity(f"checking {table.name} dt={day}")
     ds = Dataset(table, tuple(str(run.files.input_path(k)) for k in keys), day,
                  run.lake.uri_of(table.prefix(day)))
-    recon = _reconciliation(run, table, day, ds)
+    damaged: list[Check] = []
+    recon = _reconciliation(run, table, day, ds, damaged)
     result = audit(run.engine, ds, input_rows=recon.rows_in if recon else None, reconciliation=recon)
-    checks = list(result.checks)
+    checks = [*damaged, *result.checks]
     if recon is None and result.rows is not None and _schema_ok(checks):
         checks.append(Check("rows reconcile", ds.target,
                             "no moviedl row accounting in the file metadata: cannot reconcile",
@@ -260,9 +265,13 @@ def _schema_ok(checks: list[Check]) -> bool:
     return any(c.name == "schema" and c.status is Status.PASS for c in checks)
 
 
-def _reconciliation(run: _Run, table: Table, day: str, ds: Dataset) -> Reconciliation | None:
+def _reconciliation(
+    run: _Run, table: Table, day: str, ds: Dataset, damaged: list[Check]
+) -> Reconciliation | None:
     """Rows in (the Raw manifest or records), duplicates (file metadata) and quarantined (the
-    quarantine file) of a Trusted partition; None when the files carry no row accounting."""
+    quarantine file) of a Trusted partition; None when the files carry no row accounting. A
+    damaged manifest: rows read instead, and (when the Raw checks do not run, which report it)
+    a failed ``manifest`` check added to ``damaged``."""
     try:
         metas = [run.engine.parquet_metadata(path) for path in ds.files]
     except run.engine.errors:
@@ -277,8 +286,14 @@ def _reconciliation(run: _Run, table: Table, day: str, ds: Dataset) -> Reconcili
     sources = [s for m in metas for s in (m.get(META_SOURCES) or "").split(",") if s]
     rows_in, what = rows_read, "rows read (file metadata)"
     if table.name in {t.name for t in CSV_TABLES.values()}:
-        manifests = [read_manifest(run.lake, s) for s in sources]
-        if sources and all(manifests):
+        try:
+            manifests = [read_manifest(run.lake, s) for s in sources]
+        except DamagedManifest as exc:
+            manifests = []
+            if not run.options.covers(Zone.raw):
+                damaged.append(Check("manifest", ds.target, f"{exc.where} is damaged: {exc.problem}",
+                                     Status.FAIL, "the Raw file's manifest recorded by ingest-csv"))
+        if sources and manifests and all(manifests):
             rows_in, what = sum(m.rows for m in manifests if m), "Raw manifest rows"
     elif sources and all(run.lake.exists(s) for s in sources):
         try:
@@ -334,9 +349,17 @@ def _refined(run: _Run) -> None:
     latest = max((d for t in TRUSTED_TABLES for d, keys in trusted_partitions(run.lake, t).items()
                   if keys), default=None)
     run.dataset("refined", "lake", 0, None, None)
-    run.add([freshness("lake", dt.date.fromisoformat(latest) if latest else None,
-                       run.options.today or dt.datetime.now(dt.UTC).date(),
-                       run.settings.validate_max_age_days)])
+    run.add([lake_checks.freshness("lake", dt.date.fromisoformat(latest) if latest else None,
+                                   run.settings.validate_max_age_days, run.options.today)])
+    behind = lake_checks.refined_behind(run.lake)
+    if behind:  # say why the Refined reconciliations with Trusted fail, before they are read
+        run.add([lake_checks.refined_behind_check("lake", behind)])
+        because = f"; Refined is older than Trusted (see '{lake_checks.REFINED_BEHIND}')"
+        run.summary.checks = [
+            replace(c, observed=c.observed + because)
+            if c.status is Status.FAIL and (c.name, c.target) in lake_checks.CONSEQUENCES else c
+            for c in run.summary.checks
+        ]
 
 
 def _trusted_pairs(run: _Run) -> int | str:
@@ -371,6 +394,7 @@ def _conclude(run: _Run) -> None:
     summary = run.summary
     summary.rows = list(run.rows.values())
     failed = [c for c in summary.checks if c.status is Status.FAIL]
+    failed.sort(key=lambda c: c.name != lake_checks.REFINED_BEHIND)  # the cause of others first
     warned = [c for c in summary.checks if c.status is Status.WARN]
     summary.counts = {
         "datasets": len(summary.rows),
