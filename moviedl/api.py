@@ -35,25 +35,30 @@ from moviedl.app.commands import (
     glue_job_status,
     ingest_csv,
     ingest_tmdb,
+    init,
     refine,
     report,
+    run_show,
     runs,
     settings,
     validate,
 )
-from moviedl.app.pipeline import run
+from moviedl.app.pipeline import dry_run, run
 
 __all__ = [
     "athena_ddl",
     "config_show",
+    "dry_run",
     "glue_job_deploy",
     "glue_job_start",
     "glue_job_status",
     "ingest_csv",
     "ingest_tmdb",
+    "init",
     "refine",
     "report",
     "run",
+    "run_show",
     "runs",
     "settings",
     "validate",

@@ -10,8 +10,9 @@ the work made of it, and any other exception one ``Internal error`` line and exi
 
 from __future__ import annotations
 
-import functools
+import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,9 +36,9 @@ from moviedl.cli_shared import (
     setting_option,
 )
 from moviedl.core import interrupt
-from moviedl.core.errors import ExitCode
+from moviedl.core.errors import ExitCode, UsageError
 from moviedl.core.summary import Summary
-from moviedl.output import OutputFormat, stderr_console
+from moviedl.output import OutputFormat, say, use_json_logs
 
 
 def _type_words() -> None:
@@ -69,9 +70,10 @@ app = typer.Typer(
     rich_markup_mode="rich",
     epilog=(
         "[bold]Examples[/]\n\n"
-        "  moviedl run movies.csv series.csv --lake ./lake      [dim]# the whole pipeline[/]\n\n"
-        "  moviedl validate --lake s3://my-bucket/lake -v      [dim]# every check of every zone[/]\n\n"
-        "  moviedl report --lake ./lake -o report.html         [dim]# the offline dashboard[/]"
+        "  [dim]# a starter moviedl.toml, commented[/]\n  moviedl init\n\n"
+        "  [dim]# the whole pipeline on two CSV files[/]\n  moviedl run movies.csv series.csv --lake ./lake\n\n"
+        "  [dim]# every check of every zone[/]\n  moviedl validate --lake s3://my-bucket/lake -v\n\n"
+        "  [dim]# the offline dashboard[/]\n  moviedl report --lake ./lake -o report.html"
     ),
 )
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
@@ -104,6 +106,12 @@ def _main(
 ) -> None:
     """Build and verify a movies-and-series data lake, locally or on S3."""
     LOGGING.update(fmt=log_format.value, file=log_file, verbosity=verbose)
+    use_json_logs(log_format is LogFormat.json)
+
+
+def _choices(*values: str) -> Callable[[str], list[str]]:
+    """Shell completion for an option whose values the library checks (its message names them)."""
+    return lambda incomplete: [v for v in values if v.startswith(incomplete)]
 
 
 JobNameOption = Annotated[str | None, setting_option("--job-name", "glue.job_name", "The Glue job", rich_help_panel=LAKE_PANEL)]
@@ -122,7 +130,8 @@ def ingest_csv_command(
     Each file must be UTF-8, '|'-delimited, with the movies.csv or series.csv header and the
     same number of fields on every row. If any file fails, nothing is ingested (exit 2).
 
-    Example: moviedl ingest-csv movies.csv series.csv --date 2024-05-01
+    Example:
+      moviedl ingest-csv movies.csv series.csv --date 2024-05-01
     """
     settings = shared.settings()
     with terminal.byte_progress(files, enabled=shared.shows_progress) as advance:
@@ -132,7 +141,7 @@ def ingest_csv_command(
 
 @command(app, "ingest-tmdb", date=TmdbDateOption)
 def ingest_tmdb_command(
-    kind: Annotated[str | None, typer.Option("--kind", metavar="[movies|series]", help="Only titles of movies.csv or of series.csv.", show_default=False)] = None,
+    kind: Annotated[str | None, typer.Option("--kind", metavar="[movies|series]", autocompletion=_choices("movies", "series"), help="Only titles of movies.csv or of series.csv.", show_default=False)] = None,
     genre: Annotated[list[str] | None, typer.Option("--genre", help="Only titles with one of these genres (comma list, repeatable, case-insensitive).", show_default=False)] = None,
     year_from: Annotated[int | None, typer.Option("--year-from", help="Only titles released in or after this year.", show_default=False)] = None,
     year_to: Annotated[int | None, typer.Option("--year-to", help="Only titles released in or before this year.", show_default=False)] = None,
@@ -155,7 +164,8 @@ def ingest_tmdb_command(
     Re-running fetches only what is missing. Exit 3 if TMDB refused the credentials or ids
     failed after retries (everything else is saved).
 
-    Example: moviedl ingest-tmdb --genre drama,crime --min-votes 10000 --limit 5000
+    Example:
+      moviedl ingest-tmdb --genre drama,crime --min-votes 10000 --limit 5000
     """
     from moviedl.stages.tmdb.ingest import TmdbOptions
 
@@ -174,9 +184,10 @@ def ingest_tmdb_command(
 
 @command(app, "refine", date=RefineDateOption)
 def refine_command(
-    stage: Annotated[str, typer.Option("--stage", metavar="[trusted|refined|all]", help="Which stage to run: trusted, refined or all.")] = "all",
+    stage: Annotated[str, typer.Option("--stage", metavar="[trusted|refined|all]", autocompletion=_choices("trusted", "refined", "all"), help="Which stage to run: trusted, refined or all.")] = "all",
     force: Annotated[bool, typer.Option("--force", help="Rebuild every table, even those whose inputs did not change since they were published (which are skipped otherwise).")] = False,
     engine: Annotated[str | None, setting_option("--engine", "refine.engine", "The SQL engine: duckdb (one machine) or spark (needs the spark extra: pip install 'moviedl\\[spark]')", metavar="[duckdb|spark]")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be read, built and published (or skipped as unchanged); write nothing.")] = False,
     *,
     shared: Shared,
 ) -> Summary:
@@ -188,11 +199,12 @@ def refine_command(
     schema, keys, foreign keys) before it replaces the previous version; a failed audit publishes
     nothing and exits 1. Without --date: the latest Raw date, plus any date not refined yet.
 
-    Example: moviedl refine --date 2024-05-01
+    Example:
+      moviedl refine --date 2024-05-01
     """
     settings = shared.settings(**{"refine.engine": engine})
     with shared.live():
-        return commands.refine(settings, stage, force=force)
+        return commands.refine(settings, stage, force=force, dry_run=dry_run)
 
 
 @command(app, "athena-ddl", date=UnusedDateOption)
@@ -201,7 +213,7 @@ def athena_ddl_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the DDL (or the policies) to FILE instead of stdout.", show_default=False)] = None,
     execute: Annotated[bool, typer.Option("--execute", help="Run the statements through Athena (athena.workgroup, athena.output_location) and wait for each.")] = False,
     glue: Annotated[bool, typer.Option("--glue", help="Create or update the tables directly in the Glue Data Catalog (no Athena query rights needed).")] = False,
-    dialect: Annotated[str, typer.Option("--dialect", metavar="[athena|duckdb]", help="athena: Athena/Glue DDL; duckdb: views over the Parquet files that DuckDB runs as they are.")] = "athena",
+    dialect: Annotated[str, typer.Option("--dialect", metavar="[athena|duckdb]", autocompletion=_choices("athena", "duckdb"), help="athena: Athena/Glue DDL; duckdb: views over the Parquet files that DuckDB runs as they are.")] = "athena",
     location: Annotated[str | None, typer.Option("--location", help="s3://bucket/prefix the lake is (or will be) uploaded to; needed for Athena with a local lake.", show_default=False)] = None,
     policy: Annotated[bool, typer.Option("--policy", help="Print least-privilege IAM policies (pipeline; read-only analyst/QuickSight) instead of DDL.")] = False,
     *,
@@ -215,7 +227,8 @@ def athena_ddl_command(
     The DDL goes to stdout (the summary to stderr), or to --output FILE; with --format json it
     is in the summary. A failed Athena statement or Glue call exits 3 with the service's reason.
 
-    Example: moviedl athena-ddl --lake s3://my-bucket/lake --execute
+    Example:
+      moviedl athena-ddl --lake s3://my-bucket/lake --execute
     """
     from moviedl.stages.catalog.athena_ddl import DdlOptions
 
@@ -234,7 +247,7 @@ def athena_ddl_command(
 
 @command(app, "validate", date=ValidateDateOption)
 def validate_command(
-    zone: Annotated[str, typer.Option("--zone", metavar="[raw|trusted|refined|all]", help="Which zone to check: raw, trusted, refined or all.")] = "all",
+    zone: Annotated[str, typer.Option("--zone", metavar="[raw|trusted|refined|all]", autocompletion=_choices("raw", "trusted", "refined", "all"), help="Which zone to check: raw, trusted, refined or all.")] = "all",
     strict: Annotated[bool, typer.Option("--strict", help="Warnings (TMDB coverage, freshness, all-NULL columns, no manifest) fail the run too.")] = False,
     *,
     shared: Shared,
@@ -248,7 +261,8 @@ def validate_command(
     Trusted, TMDB coverage and freshness (warnings). Exit 1 when a check fails (or warns, with
     --strict). Reads only; the lake is not locked.
 
-    Example: moviedl validate --zone trusted --date 2024-05-01 --format json
+    Example:
+      moviedl validate --zone trusted --date 2024-05-01 --format json
     """
     settings = shared.settings()
     with shared.live():
@@ -259,7 +273,8 @@ def validate_command(
 def config_show_command(shared: Shared) -> Summary:
     """Print every effective setting and where it came from (flag, env, file, default); secrets masked.
 
-    Example: moviedl config show --format json
+    Example:
+      moviedl config show --format json
     """
     return commands.config_show(shared.settings())
 
@@ -281,7 +296,8 @@ def report_command(
     distributions, movies vs series, languages, TMDB budget/revenue/ROI and coverage, cast
     gender, data quality. Filters (genre, decade, type, minimum votes) work in the page itself.
 
-    Example: moviedl report --output report.html --genre drama,crime --year-from 1990
+    Example:
+      moviedl report --output report.html --genre drama,crime --year-from 1990
     """
     from moviedl.stages.report.report import ReportOptions
 
@@ -295,34 +311,65 @@ def report_command(
 @command(app, "run", date=IngestDateOption)
 def run_command(
     files: Annotated[list[Path] | None, typer.Argument(help="CSV files to ingest first (default: run.sources; none: refine what Raw holds).", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the files and say what each stage would do; write nothing (no lock, no run record, no TMDB or AWS request).")] = False,
     *,
     shared: Shared,
 ) -> Summary:
-    """The whole pipeline in order, for cron: ingest-csv, ingest-tmdb, refine.
+    """The whole pipeline in order, for cron: ingest-csv, ingest-tmdb, refine, validate, athena-ddl.
 
     ingest-tmdb is skipped (with a notice) when no TMDB credentials are set. The run stops at
     the first failing stage and exits with that stage's code; the run record under
     _moviedl/runs/ holds every stage's summary.
 
-    Example: moviedl --log-format json --log-file /var/log/moviedl.log run movies.csv series.csv
+    Example:
+      moviedl --log-format json --log-file /var/log/moviedl.log \\
+        run movies.csv series.csv
     """
     settings = shared.settings()
-    with shared.live(spinner=False), terminal.tmdb_progress(shared.shows_progress) as bar:
-        on_stage = None if shared.quiet else functools.partial(terminal.stage_line, console=bar.console if bar else None)
-        return pipeline.run(settings, files or (), on_stage=on_stage, on_tmdb_progress=bar)
+    if dry_run:
+        with shared.live():
+            return pipeline.dry_run(settings, files or ())
+    with terminal.run_progress(shared.command, shared.quiet, shared.shows_progress) as shown:
+        on_stage = None if shared.quiet else (shown.stage_line if shown else terminal.stage_line)
+        return pipeline.run(settings, files or (), on_stage=on_stage, on_tmdb_progress=shown.tmdb if shown else None)
 
 
 @command(app, "runs", date=UnusedDateOption)
 def runs_command(
+    show: Annotated[list[str] | None, typer.Argument(metavar="[show RUN_ID]", help="Show one run in full: each stage, its counts and problems, the checks that did not pass (a unique start of the id will do).", show_default=False)] = None,
     last: Annotated[int, typer.Option("--last", min=1, help="How many recent runs to list.")] = 10,
     *,
     shared: Shared,
 ) -> Summary:
-    """List recent runs from their records under _moviedl/runs/, newest first.
+    """List recent runs from their records under _moviedl/runs/, newest first; or show one.
 
-    Example: moviedl runs --last 5 --format json
+    Example:
+      moviedl runs --last 5 --format json
+      moviedl runs show 20240501T021500Z
     """
+    if show:
+        if len(show) != 2 or show[0] != "show":
+            raise UsageError(f"unexpected {' '.join(show)!r}: moviedl runs [--last N], or moviedl runs show RUN_ID")
+        return commands.run_show(shared.settings(), show[1])
     return commands.runs(shared.settings(), last)
+
+
+@command(app, "init", date=UnusedDateOption)
+def init_command(
+    path: Annotated[Path, typer.Argument(metavar="[FILE]", help="Where to write it.")] = Path("moviedl.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
+    *,
+    shared: Shared,
+) -> Summary:
+    """Write a starter moviedl.toml: every setting commented out, with its help and default.
+
+    The file changes nothing until a line is uncommented; moviedl finds it from this folder or
+    any folder below it. Then set the lake, and TMDB credentials in the environment to enrich.
+
+    Example:
+      moviedl init && moviedl config show
+    """
+    return commands.init(path, force=force)
 
 
 @command(glue_app, "deploy", label="glue-job deploy", date=UnusedDateOption)
@@ -341,7 +388,9 @@ def glue_job_deploy_command(
     job in place. Needs an s3:// lake and glue.role_arn (exit 2 without); refused AWS calls
     exit 3. Takes no lake lock: the job's refine does, when it runs.
 
-    Example: moviedl glue-job deploy --lake s3://my-bucket/lake --role-arn arn:aws:iam::123456789012:role/moviedl-glue-job
+    Example:
+      moviedl glue-job deploy --lake s3://my-bucket/lake \\
+        --role-arn arn:aws:iam::123456789012:role/moviedl-glue-job
     """
     from moviedl.stages.glue_job import DeployOptions
 
@@ -352,7 +401,7 @@ def glue_job_deploy_command(
 
 @command(glue_app, "start", label="glue-job start", date=RefineDateOption)
 def glue_job_start_command(
-    stage: Annotated[str, typer.Option("--stage", metavar="[trusted|refined|all]", help="Which refine stage the run does: trusted, refined or all.")] = "all",
+    stage: Annotated[str, typer.Option("--stage", metavar="[trusted|refined|all]", autocompletion=_choices("trusted", "refined", "all"), help="Which refine stage the run does: trusted, refined or all.")] = "all",
     wait: Annotated[bool, typer.Option("--wait", help="Follow the run to its end: exit 0 when it SUCCEEDED, 1 when it ended otherwise (FAILED, TIMEOUT, STOPPED, ERROR).")] = False,
     job_name: JobNameOption = None,
     *,
@@ -364,7 +413,8 @@ def glue_job_start_command(
     plus 15 minutes; a run still going then exits 3 and goes on) and exits with its outcome.
     The run's refine takes the lake lock and writes its run record like a local refine.
 
-    Example: moviedl glue-job start --lake s3://my-bucket/lake --date 2024-05-01 --wait
+    Example:
+      moviedl glue-job start --lake s3://my-bucket/lake --date 2024-05-01 --wait
     """
     settings = shared.settings(**{"glue.job_name": job_name})
     with shared.live():
@@ -381,7 +431,8 @@ def glue_job_status_command(
 ) -> Summary:
     """List the Glue job's recent runs, newest first: state, date, start, end, seconds, error.
 
-    Example: moviedl glue-job status --last 5 --format json
+    Example:
+      moviedl glue-job status --last 5 --format json
     """
     settings = shared.settings(**{"glue.job_name": job_name})
     return commands.glue_job_status(settings, run_id, last)
@@ -398,6 +449,6 @@ def main() -> None:
         # An interrupt outside a command's error boundary (e.g. while a command loads its
         # modules) reaches typer, which exits 130 without a word (or click: "Aborted!", exit 1).
         if interrupt.interrupted() and exc.code not in (0, None) and not REPORTED:
-            stderr_console().print(INTERRUPTED, highlight=False)
+            say(INTERRUPTED, "interrupted", level=logging.ERROR, exit_code=int(ExitCode.INTERRUPTED))
             raise SystemExit(int(ExitCode.INTERRUPTED)) from None
         raise

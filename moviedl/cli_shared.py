@@ -40,7 +40,7 @@ from moviedl.core.config import (
 )
 from moviedl.core.errors import ExitCode, MoviedlError
 from moviedl.core.summary import Summary
-from moviedl.output import OutputFormat, render, stderr_console
+from moviedl.output import Display, OutputFormat, display, render, say, use_json_logs
 
 
 class LogFormat(StrEnum):
@@ -78,7 +78,7 @@ LakeOption = Annotated[
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", metavar="FILE", rich_help_panel=LAKE_PANEL, show_default=False,
-                 help=f"Config file (env {CONFIG_ENV}; default ./{DEFAULT_CONFIG_FILE})"),
+                 help=f"Config file (env {CONFIG_ENV}; default the nearest {DEFAULT_CONFIG_FILE} here or in a parent folder)"),
 ]
 
 
@@ -144,7 +144,10 @@ def errors(command: str, format: OutputFormat = OutputFormat.text) -> Iterator[N
         if not isinstance(exc, Exception):
             raise
         if debug:  # the traceback, and then the same message and exit code as without it
-            traceback.print_exception(exc, file=sys.stderr)
+            if display() is Display.JSON:
+                say("", "traceback", level=logging.DEBUG, traceback="".join(traceback.format_exception(exc)))
+            else:
+                traceback.print_exception(exc, file=sys.stderr)
         if isinstance(exc, MoviedlError):
             logging.getLogger("moviedl").debug("command failed", extra={"fields": {"error": exc.message}})
             fail(command, format, exc.exit_code, str(exc), f"[bold red]Error:[/] {escape(str(exc))}")
@@ -162,7 +165,7 @@ def fail(command: str, format: OutputFormat, code: int, problem: str, line: str)
         failed.fail(code)  # type: ignore[arg-type]
         render(failed, format)
     else:
-        stderr_console().print(line, highlight=False, soft_wrap=True)  # one line, however long
+        say(line, "command failed", level=logging.ERROR, command=command, error=problem, exit_code=int(code))
     raise typer.Exit(int(code)) from None
 
 
@@ -193,6 +196,7 @@ class Shared:
         LOGGING["verbosity"] = LOGGING.get("verbosity", 0) + self.verbose
         if self.log_format is not None:
             LOGGING["fmt"] = self.log_format.value
+            use_json_logs(self.log_format is LogFormat.json)
         if self.log_file is not None:
             LOGGING["file"] = self.log_file
         settings = load_settings(
@@ -212,10 +216,16 @@ class Shared:
     def finish(self, summary: Summary) -> None:
         """Render the summary and exit with its code (0 returns)."""
         to_stderr = self.summary_on_stderr and self.format is OutputFormat.text
-        with contextlib.redirect_stdout(sys.stderr) if to_stderr else contextlib.nullcontext():
-            render(summary, self.format, self.quiet, verbose=LOGGING.get("verbosity", 0))  # -v: every check
+        if to_stderr and display() is Display.JSON:  # stderr holds JSON lines only: the summary as one
+            say("", "summary", **summary.to_dict())
+        else:
+            self._render(summary, to_stderr)
         if summary.exit_code != ExitCode.OK:
             raise typer.Exit(int(summary.exit_code))
+
+    def _render(self, summary: Summary, to_stderr: bool) -> None:
+        with contextlib.redirect_stdout(sys.stderr) if to_stderr else contextlib.nullcontext():
+            render(summary, self.format, self.quiet, verbose=LOGGING.get("verbosity", 0))  # -v: every check
 
 
 #: the shared options as typer declares them (``date``: each command's own); defaults are Shared's
@@ -230,6 +240,14 @@ def _shared_parameters(date: Any) -> list[inspect.Parameter]:
     defaults = {f.name: f.default for f in fields(Shared)}
     return [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation or date,
                               default=defaults[name]) for name, annotation in _OPTIONS.items()]
+
+
+def reflow(doc: str) -> str:
+    """A docstring as help: each paragraph one line, for the terminal to wrap at its width (typer
+    keeps the source's line breaks, which wrap raggedly at 80 columns); an ``Example:`` paragraph
+    keeps its lines, commands written to fit 80 columns."""
+    paragraphs = doc.split("\n\n")
+    return "\n\n".join(p if p.startswith("Example") else " ".join(p.split()) for p in paragraphs)
 
 
 def command(
@@ -253,6 +271,7 @@ def command(
             shared.finish(summary)
 
         del run.__wrapped__  # typer reads the signature below, not the work's
+        run.__doc__ = reflow(inspect.getdoc(work) or "")
         run.__signature__ = signature.replace(parameters=parameters, return_annotation=None)  # type: ignore[attr-defined]
         run.__annotations__ = {p.name: p.annotation for p in parameters}
         group.command(name)(run)

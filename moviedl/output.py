@@ -1,4 +1,9 @@
-"""Render a :class:`~moviedl.core.summary.Summary` for people (rich tables) or programs (JSON).
+"""Render a :class:`~moviedl.core.summary.Summary` for people (rich tables) or programs (JSON),
+and say one line on stderr the way its reader wants it (:func:`say`).
+
+Where the output goes decides its look (:class:`Display`): on a terminal, colours and boxed
+tables; off a terminal (cron, a pipe, a log file), plain lines each starting with the time and
+tables without box drawing; with ``--log-format json``, every line on stderr is one JSON object.
 
 Tables fit the console without splitting a number, id or word across lines: each table is tried
 in today's boxed layout, then in a compact one (no box; then abbreviated headers), then without the
@@ -9,7 +14,9 @@ Free text (details, observed) wraps between words only.
 from __future__ import annotations
 
 import json
+import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,10 +25,12 @@ from typing import Any
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console
+from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from moviedl.core.logs import json_line
 from moviedl.core.summary import Check, Status, Summary
 
 _STATUS_STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
@@ -50,6 +59,46 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+class Display(StrEnum):
+    """How lines on stderr look."""
+
+    LIVE = "live"  # a terminal: colours, a live status line, progress bars
+    PLAIN = "plain"  # off a terminal (cron, a pipe): plain lines, each starting with HH:MM:SS
+    JSON = "json"  # --log-format json: every line one JSON object, as the log records are
+
+
+_JSON_LOGS = [False]
+
+
+def use_json_logs(on: bool) -> None:
+    """``--log-format json``: what :func:`say` writes becomes JSON objects, like the logs."""
+    _JSON_LOGS[0] = on
+
+
+def display(console: Console | None = None) -> Display:
+    """How a line on ``console`` (default: stderr) looks."""
+    if _JSON_LOGS[0]:
+        return Display.JSON
+    return Display.LIVE if (console or stderr_console()).is_terminal else Display.PLAIN
+
+
+def say(markup: str, event: str, *, level: int = logging.INFO, console: Console | None = None,
+        **fields: Any) -> None:
+    """One line on stderr: ``markup`` (rich markup) on a terminal; the same text in plain,
+    prefixed with the local time, off a terminal; one JSON object ``{"event": event, "fields":
+    fields, ...}`` with ``--log-format json``. Never wrapped: one line, however long."""
+    shown = display(console)
+    if shown is Display.JSON:
+        sys.stderr.write(json_line(event, fields, level) + "\n")
+        sys.stderr.flush()
+        return
+    console = console or stderr_console()
+    if shown is Display.PLAIN:  # every line timed, a hint under its error too
+        now = time.strftime("%H:%M:%S")
+        markup = "\n".join(f"{now} {escape(line)}" for line in Text.from_markup(markup).plain.splitlines())
+    console.print(markup, highlight=False, soft_wrap=True)
+
+
 def stdout_console() -> Console:
     # Off a terminal (pipes, cron, tests) use a wide fixed width so rows do not wrap.
     return Console(width=None if sys.stdout.isatty() else 160, soft_wrap=False)
@@ -71,8 +120,8 @@ def render(summary: Summary, fmt: OutputFormat, quiet: bool = False, verbose: in
     out = out or stdout_console()
     err = err or stderr_console()
     for problem in summary.problems:
-        err.print(Text.assemble(("Error:", "bold red"), " ", problem),
-                  highlight=False, soft_wrap=not err.is_terminal)
+        say(f"[bold red]Error:[/] {escape(problem)}", "problem", level=logging.ERROR, console=err,
+            command=summary.command, problem=problem)
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(summary.to_dict(), ensure_ascii=False, default=str) + "\n")
         sys.stdout.flush()
@@ -114,13 +163,18 @@ def render(summary: Summary, fmt: OutputFormat, quiet: bool = False, verbose: in
     counts = " · ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in summary.counts.items())
     verdict = Text("OK", style="green") if summary.exit_code == 0 else Text(
         f"FAILED (exit {int(summary.exit_code)})", style="bold red")
-    checks_text = f" · checks passed {passed}/{len(summary.checks)}" if summary.checks else ""
+    counted = "checks" in summary.counts  # the command counts its checks itself (validate, run): once
+    checks_text = f" · checks passed {passed}/{len(summary.checks)}" if summary.checks and not counted else ""
     out.print(Text.assemble(verdict, f" {counts}{checks_text}"), highlight=False)
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, dict):  # a setting's table: tmdb coverage=error, freshness=off
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    if isinstance(value, list):  # runs' stages: ingest-csv:0, refine:0
+        return ", ".join(":".join(map(str, v.values())) if isinstance(v, dict) else _cell(v) for v in value)
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
@@ -181,7 +235,8 @@ _COMPACT = _Style(_COMPACT_FULL.make, _COMPACT_FULL.overhead, lambda h: _SHORT.g
 def _print_table(out: Console, title: str, columns: Sequence[str], rows: list[list[Text]],
                  numeric: set[str], droppable: Sequence[str]) -> None:
     """Print the first layout that fits ``out``'s width without splitting a word; else blocks."""
-    attempts = [(_BOXED, list(columns)), (_COMPACT_FULL, list(columns)), (_COMPACT, list(columns))]
+    attempts = [(_BOXED, list(columns))] if out.is_terminal else []  # boxes only on a terminal
+    attempts += [(_COMPACT_FULL, list(columns)), (_COMPACT, list(columns))]
     kept = list(columns)
     for column in droppable:
         if column in kept:

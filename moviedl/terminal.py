@@ -1,18 +1,32 @@
 """What the command line shows while a command works: a live status line or a line every 30 s
-off a terminal, progress bars for bytes and TMDB lookups, and dbt-style stage lines for ``run``."""
+off a terminal, progress bars for bytes and TMDB lookups, and dbt-style stage lines for ``run``
+(``12:03:04 3 of 5 OK refine [12.3s]`` off a terminal). Every line goes through
+:func:`moviedl.output.say`, so with ``--log-format json`` each is one JSON object; status lines
+and progress bars appear only on a terminal (:attr:`~moviedl.output.Display.LIVE`)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
 
-from moviedl.output import stderr_console
+from moviedl.output import Display, display, say, stderr_console
+
+
+class RunDisplay:
+    """``run`` on a terminal: one live area holding what the current stage is doing (with the
+    elapsed time) and, during ingest-tmdb, the lookups bar; stage lines print above it."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress, self.console = progress, progress.console
+        self.tmdb = TmdbBar(progress)
+
+    def stage_line(self, event: Any) -> None:
+        stage_line(event, self.console)
 
 
 class TmdbBar:
@@ -24,15 +38,15 @@ class TmdbBar:
 
     def __call__(self, state: Any) -> None:
         if self.task is None:
-            self.task = self.progress.add_task("TMDB lookups", total=None, rps=0.0)
+            self.task = self.progress.add_task("TMDB lookups", total=None, rps="")
         self.progress.update(self.task, completed=state.done, total=state.total or None,
-                             rps=state.requests_per_second)
+                             rps=f"{state.requests_per_second:.1f} req/s")
 
 
 @contextlib.contextmanager
 def tmdb_progress(enabled: bool) -> Iterator[TmdbBar | None]:
     """A rich progress bar (done/total, req/s, ETA) for TMDB lookups when stderr is a terminal."""
-    if not (enabled and sys.stderr.isatty()):
+    if not (enabled and display() is Display.LIVE):
         yield None
         return
     from rich.progress import (
@@ -45,10 +59,52 @@ def tmdb_progress(enabled: bool) -> Iterator[TmdbBar | None]:
 
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rps]:.1f} req/s"), TimeRemainingColumn(),
+        TextColumn("{task.fields[rps]}"), TimeRemainingColumn(),
         console=stderr_console(), transient=True,
     ) as progress:
         yield TmdbBar(progress)
+
+
+@contextlib.contextmanager
+def run_progress(command: str, quiet: bool, bars: bool) -> Iterator[RunDisplay | None]:
+    """What ``run`` shows while it works: on a terminal (and ``bars``) a live line with the
+    current stage's activity (the lookups bar joins it during ingest-tmdb); else what
+    :func:`live` shows."""
+    if not (bars and not quiet and display() is Display.LIVE):
+        with live(command, quiet, spinner=False):
+            yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from moviedl.core import progress as activity
+
+    class Counted(BarColumn):  # the bar, the count and the ETA show only for the lookups
+        def render(self, task: Any) -> Any:
+            return super().render(task) if task.total else ""
+
+    class CountedText(MofNCompleteColumn):
+        def render(self, task: Any) -> Any:
+            return super().render(task) if task.total else ""
+
+    class CountedEta(TimeRemainingColumn):
+        def render(self, task: Any) -> Any:
+            return super().render(task) if task.total else ""
+
+    with Progress(SpinnerColumn(), "[progress.description]{task.description}", Counted(), CountedText(),
+                  CountedEta(), TextColumn("{task.fields[rps]}"), console=stderr_console(), transient=True) as bar:
+        doing = bar.add_task(f"moviedl {command}", total=None, rps="")
+        shown = RunDisplay(bar)
+        with activity.stage(command), activity.Ticker(
+            lambda line: bar.update(doing, description=f"moviedl {command}: {escape(line)}"), every=0.5
+        ):
+            yield shown
 
 
 @contextlib.contextmanager
@@ -63,7 +119,7 @@ def live(command: str, quiet: bool, *, spinner: bool = True) -> Iterator[None]:
         return
     console = stderr_console()
     with progress.stage(command):  # from the start: opening the lake and taking the lock count
-        if sys.stderr.isatty():
+        if display(console) is Display.LIVE:
             if not spinner:
                 yield
                 return
@@ -72,26 +128,26 @@ def live(command: str, quiet: bool, *, spinner: bool = True) -> Iterator[None]:
                     yield
             return
         every = float(os.environ.get("MOVIEDL_PROGRESS_SECONDS") or 30)
-        with progress.Ticker(lambda line: console.print(f"moviedl {command}: {escape(line)}", highlight=False,
-                                                        soft_wrap=True), every=every):
+        with progress.Ticker(lambda line: say(f"moviedl {command}: {escape(line)}", "progress", console=console,
+                                              command=command, doing=line), every=every):
             yield
 
 
 def stage_line(event: Any, console: Any = None) -> None:
-    """dbt-style: ``1 of 5 START ingest-csv`` ... ``1 of 5 OK ingest-csv in 1.2s``."""
+    """dbt-style: ``1 of 5 START ingest-csv`` ... ``1 of 5 OK ingest-csv [1.2s]``."""
     word = {"start": "START", "ok": "OK", "failed": "FAILED", "degraded": "DEGRADED",
             "skipped": "SKIP", "not run": "NOT RUN"}.get(event.status, event.status.upper())
     style = {"OK": "green", "FAILED": "bold red", "DEGRADED": "yellow"}.get(word, "")
-    took = f" in {event.seconds:.1f}s" if event.seconds is not None else ""
+    took = f" [{event.seconds:.1f}s]" if event.seconds is not None else ""
     shown = f"[{style}]{word}[/]" if style else word
-    (console or stderr_console()).print(f"{event.index} of {event.total} {shown} {event.name}{took}",
-                           highlight=False, soft_wrap=True)
+    say(f"{event.index} of {event.total} {shown} {event.name}{took}", f"stage {event.status}", console=console,
+        index=event.index, total=event.total, stage=event.name, status=event.status, seconds=event.seconds)
 
 
 @contextlib.contextmanager
 def byte_progress(files: list[Path], enabled: bool) -> Iterator[Any]:
     """A rich progress bar over the total bytes of ``files`` when stderr is a terminal."""
-    if not (enabled and sys.stderr.isatty()):
+    if not (enabled and display() is Display.LIVE):
         yield None
         return
     from rich.progress import (

@@ -214,7 +214,13 @@ RUN_ID = re.compile(r"\b\d{8}T\d{6}Z-[0-9a-f]{6}\b")
 VARYING = [
     (re.compile(r"(dt=\S+, )\d+ day\(s\) old\b"), r"\1N day(s) old"),  # the sample's age today
     (re.compile(r"\bin \d+(?:\.\d+)?\s?m?s\b"), "in …s"),  # "OK in 1.2s"
+    (re.compile(r"\[\d+\.\ds\]"), "[…s]"),  # "3 of 5 OK refine [1.2s]"
+    (re.compile(r"^\d\d:\d\d:\d\d "), "HH:MM:SS "),  # the time off a terminal starts each stderr line with
 ]
+#: a compact table's header is the line above its rule
+RULE = re.compile(r"^─+$")
+#: lines that end a compact table
+PAST_TABLE = ("note:", "OK", "FAILED", "HH:MM:SS", "checks that", "moviedl ")
 # Table columns whose every value varies from run to run.
 VARYING_COLUMNS = {"seconds", "started_at", "elapsed", "duration"}
 BARS = re.compile(r"([│┃|])")
@@ -225,6 +231,7 @@ class Normalizer:
         self.folders = sorted({str(folder), str(folder.resolve())}, key=len, reverse=True)
         self.run_ids: dict[str, str] = {}
         self.header: list[str] = []
+        self._spans: list[tuple[int, int]] = []
 
     def _run_id(self, m: re.Match[str]) -> str:
         n = self.run_ids.setdefault(m.group(0), str(len(self.run_ids) + 1))
@@ -261,7 +268,39 @@ class Normalizer:
         return "".join(parts)
 
     def __call__(self, output: str) -> str:
-        return "\n".join(self.line(ln).rstrip() for ln in output.rstrip("\n").split("\n"))
+        lines = output.rstrip("\n").split("\n")
+        spans: list[tuple[int, int]] = []  # where a compact table's varying columns are
+        done = []
+        for n, line in enumerate(lines):
+            if n + 1 < len(lines) and RULE.match(lines[n + 1].rstrip()):  # a compact table's header
+                spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", line) if m.group() in VARYING_COLUMNS]
+                done.append(line.rstrip())
+                continue
+            if not line.strip() or self.text(line).startswith(PAST_TABLE):
+                spans = []
+            self._spans = spans
+            if spans and not RULE.match(line.rstrip()):
+                done.append(self._compact_row(line).rstrip())
+            else:
+                done.append(self.line(line).rstrip())
+        return "\n".join(done)
+
+    def _compact_row(self, line: str) -> str:
+        """A row of a table without boxes: the varying columns' numbers (right-aligned under
+        their header) become ``…``; the rest is normalized as text."""
+        varying = []
+        for start, end in self.spans_of(line):
+            varying.append((start, end))
+        out, at = [], 0
+        for start, end in varying:
+            out += [self.text(line[at:start]), "…".rjust(end - start)]
+            at = end
+        return "".join(out) + self.text(line[at:])
+
+    def spans_of(self, line: str) -> list[tuple[int, int]]:
+        """The number tokens of ``line`` that end where a varying column's header ends."""
+        return [(m.start(), m.end()) for m in re.finditer(r"\d[\d.,]*", line)
+                if any(m.end() == end for _, end in self._spans)]
 
 
 def _fit(content: str, cell: str) -> str:

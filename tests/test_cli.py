@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,13 +32,13 @@ def test_every_command_has_help_with_an_example_and_the_shared_options(invoke) -
     commands = list(all_commands())
     assert ("ingest-csv",) in [name for name, _ in commands]
     for name, callback in commands:
-        assert callback.__doc__ and "Example: moviedl" in callback.__doc__, name
+        assert callback.__doc__ and "Example:\n  moviedl" in callback.__doc__, name
         result = invoke(*name, "--help")
         assert result.exit_code == 0, name
         for option in ("--lake", "--config", "--format", "--quiet", "--verbose", "--log-format"):
             assert option in result.stdout, (name, option)
         # these cover every date, or (deploying a job, listing its runs) concern none
-        if name not in (("athena-ddl",), ("report",), ("runs",), ("glue-job", "deploy"), ("glue-job", "status")):
+        if name not in (("athena-ddl",), ("report",), ("runs",), ("init",), ("glue-job", "deploy"), ("glue-job", "status")):
             assert "--date" in result.stdout, name
 
 
@@ -122,3 +125,90 @@ def test_the_cli_imports_no_click_of_its_own(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "missing.csv" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _help_at_80_columns(*command: str) -> list[str]:
+    env = {**os.environ, "COLUMNS": "80", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run([sys.executable, "-m", "moviedl", *command, "--help"], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_help_at_80_columns_reads_as_prose_and_keeps_examples_whole() -> None:
+    for name, callback in [(("--help",)[:0], None), *all_commands()]:
+        lines = _help_at_80_columns(*name)
+        assert all(len(line) <= 80 for line in lines), name
+        description = lines[: next(i for i, line in enumerate(lines) if line.startswith("╭"))]
+        paragraphs = "\n".join(line.strip() for line in description).split("\n\n")
+        for paragraph in paragraphs:
+            rows = [row for row in paragraph.splitlines() if row]
+            if rows and not rows[0].startswith(("Example", "#", "moviedl", "Usage")):
+                # a paragraph wraps at the width: no line but its last ends far from the edge
+                assert all(len(row) > 55 for row in rows[:-1]), (name, paragraph)
+        if callback is not None:  # every example command is on its lines whole, as in the docstring
+            example = callback.__doc__.split("Example:\n", 1)[1]
+            for line in inspect.cleandoc(example).splitlines():
+                assert any(shown.strip() == line.strip() for shown in lines), (name, line)
+
+
+def test_the_top_help_names_every_stage_run_does() -> None:
+    text = " ".join(" ".join(_help_at_80_columns()).split())
+    assert "The whole pipeline in order, for cron: ingest-csv, ingest-tmdb, refine, validate, athena-ddl" in text.replace(
+        "│ ", "").replace(" │", "")
+
+
+def test_zone_stage_dialect_and_kind_values_complete_in_the_shell(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "_MOVIEDL_COMPLETE": "complete_bash"}
+
+    def complete(words: str) -> list[str]:
+        as_moviedl = "import sys; sys.argv[0] = 'moviedl'; from moviedl.__main__ import main; main()"
+        done = subprocess.run([sys.executable, "-c", as_moviedl], capture_output=True, text=True, timeout=60,
+                              env={**env, "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1)})
+        return done.stdout.split()
+
+    assert complete("moviedl validate --zone ") == ["raw", "trusted", "refined", "all"]
+    assert complete("moviedl validate --zone t") == ["trusted"]
+    assert complete("moviedl refine --stage r") == ["refined"]
+    assert complete("moviedl athena-ddl --dialect ") == ["athena", "duckdb"]
+    assert complete("moviedl ingest-tmdb --kind s") == ["series"]
+
+
+def test_init_writes_a_starter_config_that_a_subfolder_finds(invoke, tmp_path: Path, monkeypatch) -> None:
+    project = tmp_path / "project"
+    (project / "data" / "incoming").mkdir(parents=True)
+    monkeypatch.chdir(project)
+    result = invoke("init")
+    assert result.exit_code == 0, result.output
+    assert "next: set lake" in result.stdout
+    config = project / "moviedl.toml"
+    text = config.read_text()
+    assert "# lake = " in text  # commented: changes nothing until edited
+    again = invoke("init")
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    assert config.read_text() == text  # left as it was
+    config.write_text(text.replace('# lake = "./lake"', f'lake = "{tmp_path / "my-lake"}"', 1))
+    monkeypatch.chdir(project / "data" / "incoming")  # like git, from any folder below
+    shown = json.loads(invoke("config", "show", "--format", "json").stdout)
+    values = {row["key"]: row for row in shown["rows"]}
+    assert values["lake"]["value"] == str(tmp_path / "my-lake") and values["lake"]["source"] != "default"
+    assert invoke("init", "--force").exit_code == 0
+
+
+def test_runs_show_gives_one_run_in_full(invoke, tmp_path: Path, movies_csv: Path, series_csv: Path) -> None:
+    lake = tmp_path / "lake"
+    assert invoke("run", movies_csv, series_csv, "--lake", lake, "--date", "2024-05-01").exit_code == 0
+    (listed,) = json.loads(invoke("runs", "--lake", lake, "--format", "json").stdout)["rows"]
+    shown = invoke("runs", "show", listed["run_id"][:16], "--lake", lake, "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    summary = json.loads(shown.stdout)
+    assert [r["stage"] for r in summary["rows"]] == ["ingest-csv", "refine", "validate"]
+    refine = summary["rows"][1]
+    assert refine["exit_code"] == 0 and refine["counts"]["tables"] == 7
+    assert {c["name"] for c in summary["checks"]} >= {"freshness"}  # the warnings, not every passing check
+    assert all(c["status"] != "pass" for c in summary["checks"])
+    assert summary["notes"][0].startswith(f"run {listed['run_id']}: moviedl ")  # what was run, then when
+    missing = invoke("runs", "show", "19990101T000000Z", "--lake", lake)
+    assert missing.exit_code == 2 and "no run '19990101T000000Z'" in missing.stderr
+    wrong = invoke("runs", "list", "--lake", lake)
+    assert wrong.exit_code == 2 and "moviedl runs show RUN_ID" in wrong.stderr

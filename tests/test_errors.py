@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import untimed
+
 DATE = ("--date", "2024-05-01")
 
 
@@ -93,7 +95,7 @@ def test_unexpected_exception_exits_4_with_one_line(invoke, tmp_path: Path, movi
     result = invoke("refine", "--lake", lake, *DATE)
     assert result.exit_code == 4
     assert "Traceback" not in result.output
-    (line,) = result.stderr.strip().splitlines()
+    (line,) = untimed(result.stderr).strip().splitlines()
     assert line.startswith("Internal error, please report") and line.endswith("RuntimeError: boom: the second line")
     (record,) = [json.loads(p.read_text()) for p in (lake / "_moviedl/runs").glob("*.json")
                  if json.loads(p.read_text())["command"] == "refine"]

@@ -31,7 +31,7 @@ from moviedl import api, glue_entry
 from moviedl.core.errors import ExitCode, ServiceError
 from moviedl.core.summary import Summary
 from moviedl.stages import glue_job
-from tests.conftest import SAMPLE_DATE, SAMPLES, run_commands
+from tests.conftest import SAMPLE_DATE, SAMPLES, run_commands, untimed
 
 ROLE = "arn:aws:iam::123456789012:role/moviedl-glue-job"
 ROOT = Path(__file__).resolve().parent.parent
@@ -368,7 +368,7 @@ def test_glue_unreachable_is_exit_3_with_one_error_line(
     for args in (("status",), ("deploy", "--wheel", str(wheel)), ("start", "--date", SAMPLE_DATE)):
         result = invoke("glue-job", *args, "--lake", s3_lake)
         assert result.exit_code == 3, (args, result.output)
-        errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+        errors = [line for line in untimed(result.stderr).splitlines() if line.startswith("Error:")]
         assert len(errors) == 1 and "cannot reach Glue to" in errors[0], result.stderr
         assert "Traceback" not in result.output
 

@@ -72,10 +72,10 @@ def test_sample_report_has_the_headline_figures_and_every_panel(invoke, sample_l
     panels = {row["panel"]: row for row in summary["rows"]}
     assert len(panels) == len(data["panels"]) == 17
     assert panels["Genre popularity by decade"] == {
-        "panel": "Genre popularity by decade", "shows": "heatmap", "from view": "v_genre_decade",
-        "data rows": len(data["sources"]["genre_decade"]["rows"])}
+        "panel": "Genre popularity by decade", "shows": "heatmap", "from_view": "v_genre_decade",
+        "data_rows": len(data["sources"]["genre_decade"]["rows"])}
     # Without TMDB there is no budget: the panel's note says where it comes from.
-    assert panels["Return on investment by genre"]["data rows"] == 0
+    assert panels["Return on investment by genre"]["data_rows"] == 0
     budget = next(p for p in data["panels"] if p["id"] == "budget-genre")
     assert "run moviedl ingest-tmdb" in budget["empty"]
     titles = [row[1] for row in data["sources"]["top_voted"]["rows"]]

@@ -248,3 +248,57 @@ def test_other_failures_still_stop_the_run(invoke, tmp_path: Path, movies_csv: P
     assert result.exit_code == 2
     stages = [row["status"] for row in json.loads(result.stdout)["rows"]]
     assert stages == ["failed", "not run", "not run", "not run", "not run"]
+
+
+# --- run --dry-run and refine --dry-run: what would happen, nothing written ---------------------
+
+
+def _snapshot(lake: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file of the lake with its bytes and modification time."""
+    return {str(p.relative_to(lake)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(lake.rglob("*"))
+            if p.is_file()}
+
+
+def test_run_dry_run_on_a_new_lake_checks_the_files_and_creates_nothing(invoke, tmp_path: Path) -> None:
+    from tests.conftest import SAMPLE_DATE, SAMPLES
+
+    lake = tmp_path / "lake"
+    result = invoke("run", SAMPLES / "movies.csv", SAMPLES / "series.csv", "--lake", lake, "--date", SAMPLE_DATE,
+                    "--dry-run", "--format", "json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    actions = {row["stage"]: row["action"] for row in summary["rows"]}
+    assert actions == {"ingest-csv": "would run", "ingest-tmdb": "skipped", "refine": "would run",
+                       "validate": "would run", "athena-ddl": "skipped"}
+    assert summary["rows"][0]["counts"]["rows_read"] == 415  # the files were really checked
+    assert not lake.exists()
+
+
+def test_run_dry_run_leaves_an_existing_lake_as_it_was(invoke, sample_lake: Path, tmp_path: Path) -> None:
+    from tests.conftest import SAMPLE_DATE
+
+    before = _snapshot(sample_lake)
+    result = invoke("run", "--lake", sample_lake, "--date", SAMPLE_DATE, "--dry-run", "--format", "json")
+    assert result.exit_code == 0, result.output
+    refine = next(row for row in json.loads(result.stdout)["rows"] if row["stage"] == "refine")
+    assert refine["counts"] == {"tables": 7, "would_build": 0, "unchanged": 7}  # the sample is refined already
+    assert _snapshot(sample_lake) == before  # not a byte, not a run record, not a lock
+    bad = tmp_path / "movies.csv"
+    bad.write_text("id,tituloPincipal,anoLancamento\n1,x,2000\n")
+    failed = invoke("run", bad, "--lake", sample_lake, "--dry-run")
+    assert failed.exit_code == 2  # as the real run would
+    assert "would fail" in failed.stdout and "not run" in failed.stdout
+    assert _snapshot(sample_lake) == before
+
+
+def test_refine_dry_run_plans_what_refine_then_does(invoke, sample_lake: Path) -> None:
+    from tests.conftest import SAMPLE_DATE
+
+    before = _snapshot(sample_lake)
+    planned = invoke("refine", "--lake", sample_lake, "--date", SAMPLE_DATE, "--force", "--dry-run", "--format", "json")
+    assert planned.exit_code == 0, planned.output
+    plan = json.loads(planned.stdout)
+    assert _snapshot(sample_lake) == before
+    assert {row["action"] for row in plan["rows"]} == {"would build"} and plan["counts"]["would_build"] == 7
+    done = json.loads(invoke("refine", "--lake", sample_lake, "--date", SAMPLE_DATE, "--force", "--format", "json").stdout)
+    assert [row["table"] for row in plan["rows"]] == [row["table"] for row in done["rows"]]

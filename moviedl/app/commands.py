@@ -103,14 +103,22 @@ def ingest_tmdb(
 
 
 def refine(
-    settings: Settings, stage: str = "all", *, force: bool = False, session: Session | None = None
+    settings: Settings, stage: str = "all", *, force: bool = False, dry_run: bool = False,
+    session: Session | None = None,
 ) -> Summary:
     """Raw → Trusted → Refined, publishing only audited tables (``moviedl refine``). ``stage``
     is ``trusted``, ``refined`` or ``all``; ``refine.keep_versions`` comes from the settings.
-    Tables whose inputs did not change since they were published are skipped unless ``force``."""
+    Tables whose inputs did not change since they were published are skipped unless ``force``.
+    ``dry_run``: what would be read, built and published, from listings, manifests and
+    fingerprints; nothing written (no lock, no run record)."""
     from moviedl.stages.refine import refine as command
 
     options = command.RefineOptions.parse(stage, settings, force=force)
+    if dry_run:
+        from moviedl.stages.refine.plan import refine_plan
+
+        return _in_session("refine", settings, lambda lake: refine_plan(settings, lake, options), session,
+                           keep_record=False, read_only=True)
     return _in_session("refine", settings, lambda lake: command.refine(settings, lake, options), session)
 
 
@@ -208,6 +216,70 @@ def runs(settings: Settings, last: int = 10) -> Summary:
     return summary
 
 
+RUN_STAGE_COLUMNS = ["stage", "status", "exit_code", "seconds", "details"]
+
+
+def run_show(settings: Settings, run_id: str) -> Summary:
+    """One run in full from its record (``moviedl runs show RUN_ID``; a unique prefix of the id
+    will do): each stage's outcome and counts, its problems, the checks that did not pass, and
+    where and with what it ran. Reads only."""
+    from moviedl.core.summary import Check, Status
+    from moviedl.storage.runs import find_record
+
+    lake = open_lake(settings)
+    require_lake(lake)
+    record = find_record(lake, run_id)
+    summary = Summary("runs show", lake.uri, record.get("date"), list(RUN_STAGE_COLUMNS))
+    stages = [s for s in record.get("stages") or [] if isinstance(s, dict)]
+    for stage in stages:
+        counts = {k: v for k, v in (stage.get("counts") or {}).items() if isinstance(v, int | float)}
+        code = stage.get("exit_code")
+        summary.rows.append({
+            "stage": stage.get("stage"), "status": "ok" if code == 0 else "failed", "exit_code": code,
+            "seconds": stage.get("seconds"), "counts": counts,
+            "details": ", ".join(f"{k} {v:,}" for k, v in counts.items()) or "; ".join(stage.get("problems") or []),
+        })
+        for problem in stage.get("problems") or []:
+            summary.notes.append(f"{stage.get('stage')}: {problem}")
+        for check in stage.get("checks") or []:
+            if check.get("status") in (Status.WARN, Status.FAIL):
+                summary.checks.append(Check(check.get("name", ""), check.get("target", ""), check.get("observed", ""),
+                                            Status(check["status"]), check.get("expected", ""),
+                                            tuple(check.get("samples") or ())))
+    checks = [c for stage in stages for c in stage.get("checks") or []]
+    summary.counts = {"stages": len(stages), "failed": sum(r["exit_code"] not in (0, None) for r in summary.rows),
+                      "checks": len(checks), "checks_passed": sum(c.get("status") == Status.PASS for c in checks)}
+    code = record.get("exit_code")
+    outcome = "still running, or killed (no end recorded)" if code is None else f"exit {code}"
+    summary.notes[:0] = [
+        f"run {record.get('run_id')}: moviedl {' '.join(record.get('argv') or [record.get('command', '?')])}",
+        f"started {record.get('started_at')}, ended {record.get('ended_at') or '-'}"
+        f" ({record.get('duration_seconds')} s) on {record.get('host')}: {outcome}"
+        + (f": {record['error']}" if record.get("error") else ""),
+    ]
+    if record.get("versions"):
+        summary.notes.append("versions: " + ", ".join(f"{k} {v}" for k, v in record["versions"].items()))
+    return summary
+
+
+def init(path: Path, *, force: bool = False) -> Summary:
+    """Write a starter config (``moviedl init``): every setting commented, with its help and
+    default; say what to set next."""
+    from moviedl.core.starter import write_starter_config
+
+    written = write_starter_config(path, force=force)
+    summary = Summary("init", "", None, ["file", "status"])
+    summary.rows = [{"file": str(written), "status": "written"}]
+    summary.counts = {"files": 1}
+    summary.notes += [
+        f"next: set lake in {written} (a folder, or s3://bucket/prefix); every setting is there, commented",
+        "TMDB enrichment: export TMDB_READ_ACCESS_TOKEN=... (https://www.themoviedb.org/settings/api)",
+        "then: moviedl run movies.csv series.csv, from this folder or any folder below it",
+        "moviedl config show prints what is in effect and where each value came from",
+    ]
+    return summary
+
+
 def _run_row(record: dict[str, Any]) -> dict[str, Any]:
     stages = record.get("stages") or []
     return {
@@ -216,7 +288,7 @@ def _run_row(record: dict[str, Any]) -> dict[str, Any]:
         "started_at": record.get("started_at"),
         "seconds": record.get("duration_seconds"),
         "exit_code": record.get("exit_code"),
-        "stages": ", ".join(f"{s.get('stage')}:{s.get('exit_code')}" for s in stages),
+        "stages": [{"stage": s.get("stage"), "exit_code": s.get("exit_code")} for s in stages],
         "error": record.get("error") or "",
     }
 

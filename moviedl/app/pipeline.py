@@ -18,10 +18,10 @@ from moviedl.app import commands
 from moviedl.app.session import Session, command_session
 from moviedl.core.config import Settings
 from moviedl.core.errors import ExitCode, MoviedlError
-from moviedl.core.summary import Summary
+from moviedl.core.summary import Status, Summary
 from moviedl.storage import open_lake
 
-COLUMNS = ["stage", "status", "exit code", "seconds", "details"]
+COLUMNS = ["stage", "status", "exit_code", "seconds", "details"]
 
 
 @dataclass(frozen=True)
@@ -40,22 +40,16 @@ def _plan(
     sources = list(files) or [Path(p) for p in settings.run_sources]
     has_tmdb = settings.tmdb_api_key is not None or settings.tmdb_read_access_token is not None
     catalog = settings.run_catalog
-    return [
-        _Stage("ingest-csv", (lambda: commands.ingest_csv(settings, sources, session=session)) if sources else None,
-               "no files given and run.sources is not set: refining the Raw zone as it is"),
-        _Stage("ingest-tmdb", (lambda: commands.ingest_tmdb(settings, session=session, on_progress=on_tmdb_progress)) if has_tmdb else None,
-               "no TMDB credentials (set TMDB_READ_ACCESS_TOKEN or TMDB_API_KEY to enrich)",
-               optional=True),
-        _Stage("refine", lambda: commands.refine(settings, session=session)),
-        _Stage("validate", lambda: commands.validate(settings, session=session)),
-        _Stage(
-            "athena-ddl",
-            (lambda: commands.athena_ddl(settings, DdlOptions(execute=catalog == "athena", glue=catalog == "glue"),
-                                    session=session))
-            if catalog != "none" else None,
-            "run.catalog is none (set it to athena or glue to publish the table definitions)",
-        ),
-    ]
+    works: dict[str, Callable[[], Summary]] = {
+        "ingest-csv": lambda: commands.ingest_csv(settings, sources, session=session),
+        "ingest-tmdb": lambda: commands.ingest_tmdb(settings, session=session, on_progress=on_tmdb_progress),
+        "refine": lambda: commands.refine(settings, session=session),
+        "validate": lambda: commands.validate(settings, session=session),
+        "athena-ddl": lambda: commands.athena_ddl(
+            settings, DdlOptions(execute=catalog == "athena", glue=catalog == "glue"), session=session),
+    }
+    return [_Stage(name, None if (why := _skipped(name, settings, sources, has_tmdb)) else work, why,
+                   optional=name == "ingest-tmdb") for name, work in works.items()]
 
 
 @dataclass(frozen=True)
@@ -82,10 +76,11 @@ def run_pipeline(
     summary = Summary("run", lake.uri, settings.date.isoformat(), COLUMNS)
     stopped: str | None = None
     degraded: list[str] = []
+    checked: dict[str, int] = {}
     plan = _plan(settings, session, files, on_tmdb_progress)
     tell = on_stage or (lambda event: None)
     for index, stage in enumerate(plan, 1):
-        row: dict[str, object] = {"stage": stage.name, "exit code": None, "seconds": None}
+        row: dict[str, object] = {"stage": stage.name, "exit_code": None, "seconds": None, "counts": {}}
         summary.rows.append(row)
         if stopped:
             row.update(status="not run", details=f"{stopped} failed")
@@ -105,7 +100,7 @@ def run_pipeline(
             seconds = round(time.monotonic() - started, 1)
             degrade = stage.optional and exc.exit_code == ExitCode.SERVICE
             row.update(status="degraded" if degrade else "failed", details=exc.message, seconds=seconds,
-                       **{"exit code": int(exc.exit_code)})
+                       exit_code=int(exc.exit_code))
             summary.problems.append(f"{stage.name}: {exc.message}")
             summary.fail(exc.exit_code)
             failed = Summary(stage.name, lake.uri, settings.date.isoformat(), problems=[exc.message])
@@ -121,8 +116,9 @@ def run_pipeline(
         session.add(stage.name, result, seconds)
         counts = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in list(result.counts.items())[:5])
         row.update(status="ok" if result.exit_code == ExitCode.OK else "failed", seconds=seconds, details=counts,
-                   **{"exit code": int(result.exit_code)})
+                   exit_code=int(result.exit_code), counts=dict(result.counts))
         summary.checks.extend(c for c in result.checks if c not in summary.checks)  # refine and validate share checks
+        checked[stage.name] = len(result.checks)
         summary.problems.extend(f"{stage.name}: {p}" for p in result.problems)
         if result.exit_code != ExitCode.OK:
             summary.fail(result.exit_code)
@@ -138,11 +134,19 @@ def run_pipeline(
             "the lake already held — re-run when the service is back"
         )
     summary.counts = {
-        "stages run": sum(r["status"] in ("ok", "failed", "degraded") for r in summary.rows),
+        "stages_run": sum(r["status"] in ("ok", "failed", "degraded") for r in summary.rows),
         "skipped": sum(r["status"] == "skipped" for r in summary.rows),
         "degraded": len(degraded),
         "failed": sum(r["status"] == "failed" for r in summary.rows),
+        "checks": len(summary.checks),
+        "checks_passed": sum(c.status is Status.PASS for c in summary.checks),
     }
+    by_stage = {name: n for name, n in checked.items() if n}
+    if len(by_stage) > 1:  # each stage's row counts its own checks; the run counts each check once
+        shared = sum(by_stage.values()) - len(summary.checks)
+        summary.notes.append(
+            f"checks: {len(summary.checks):,} in all, " + ", ".join(f"{n:,} by {name}" for name, n in by_stage.items())
+            + (f" ({shared:,} checked by two stages count once)" if shared else ""))
     return summary
 
 
@@ -162,3 +166,77 @@ def run(
         summary = run_pipeline(settings, session, [Path(f) for f in files], on_stage, on_tmdb_progress)
         summary.notes.append(f"run record: {lake.uri_of(session.record.key())}")
     return summary
+
+
+DRY_COLUMNS = ["stage", "action", "exit_code", "details"]
+
+
+def dry_run(settings: Settings, files: Iterable[str | Path] = ()) -> Summary:
+    """What ``run`` would do (``moviedl run --dry-run``), writing nothing: no lock, no run
+    record, no request to TMDB or AWS. ingest-csv checks the files as it would; refine plans
+    from the Raw zone (or, when ingest-csv would add files, says it would build from them);
+    the other stages say what they would do. Bad input fails as the real run would (exit 2)."""
+    lake = open_lake(settings)
+    summary = Summary("run", lake.uri, settings.date.isoformat(), list(DRY_COLUMNS))
+    sources = [Path(f) for f in files] or [Path(p) for p in settings.run_sources]
+    has_tmdb = settings.tmdb_api_key is not None or settings.tmdb_read_access_token is not None
+    adds = False  # ingest-csv would store files refine has not seen
+    stopped = ""
+    for name in ("ingest-csv", "ingest-tmdb", "refine", "validate", "athena-ddl"):
+        row: dict[str, Any] = {"stage": name, "exit_code": None, "counts": {}}
+        summary.rows.append(row)
+        reason = _skipped(name, settings, sources, has_tmdb)
+        if stopped or reason:
+            row.update(action="not run" if stopped else "skipped",
+                       details=f"{stopped} would fail" if stopped else reason)
+            continue
+        if name == "ingest-csv":
+            result = commands.ingest_csv(settings, sources, dry_run=True)
+            adds = any(r.get("status") == "would ingest" for r in result.rows)
+        elif name == "refine" and adds:
+            row.update(action="would run", details=f"would build trusted dt={settings.date.isoformat()} from the "
+                       "files ingest-csv adds, then every Refined table")
+            continue
+        elif name == "refine":
+            try:
+                result = commands.refine(settings, dry_run=True)
+            except MoviedlError as exc:
+                result = Summary(name, lake.uri, problems=[exc.message])
+                result.fail(exc.exit_code)
+        else:
+            row.update(action="would run", details=_WOULD[name].format(catalog=settings.run_catalog))
+            continue
+        row.update(action="would run" if result.ok else "would fail", exit_code=int(result.exit_code),
+                   counts=dict(result.counts), details=_details(result) if result.ok else "; ".join(result.problems))
+        summary.problems.extend(f"{name}: {p}" for p in result.problems)
+        summary.notes.extend(f"{name}: {note}" for note in result.notes if not note.startswith("dry run"))
+        if not result.ok:
+            summary.fail(result.exit_code)
+            stopped = name
+    summary.counts = {"stages": sum(r["action"] == "would run" for r in summary.rows),
+                      "skipped": sum(r["action"] == "skipped" for r in summary.rows)}
+    summary.notes.append("dry run: nothing was written (no lock, no run record, no TMDB or AWS request)")
+    return summary
+
+
+def _skipped(name: str, settings: Settings, sources: list[Path], has_tmdb: bool) -> str:
+    """Why ``run`` would skip the stage ``name`` ("" when it would run it): as :func:`_plan` decides."""
+    if name == "ingest-csv" and not sources:
+        return "no files given and run.sources is not set: refining the Raw zone as it is"
+    if name == "ingest-tmdb" and not has_tmdb:
+        return "no TMDB credentials (set TMDB_READ_ACCESS_TOKEN or TMDB_API_KEY to enrich)"
+    if name == "athena-ddl" and settings.run_catalog == "none":
+        return "run.catalog is none (set it to athena or glue to publish the table definitions)"
+    return ""
+
+
+def _details(result: Summary) -> str:
+    return ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in list(result.counts.items())[:5])
+
+
+#: what the stages a dry run does not start would do
+_WOULD = {
+    "ingest-tmdb": "would look up on TMDB the titles of the date not stored yet (no request in a dry run)",
+    "validate": "would check every zone against the contract (reads only)",
+    "athena-ddl": "would publish the table definitions through {catalog}",
+}

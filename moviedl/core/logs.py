@@ -61,6 +61,18 @@ class _Context(logging.Filter):
         return True
 
 
+_masking: list[_Context] = [_Context(())]  # the secrets setup_logging was given
+
+
+def json_line(event: str, fields: dict[str, Any], level: int = logging.INFO) -> str:
+    """One JSON log line (the shape :class:`JsonFormatter` writes, secrets masked) for what the
+    command line shows besides log records: stage lines, progress, the error that ended it."""
+    record = logging.LogRecord(ROOT, level, "", 0, event, (), None)
+    record.fields = fields
+    _masking[0].filter(record)
+    return JsonFormatter().format(record)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {
@@ -95,6 +107,7 @@ def setup_logging(
         handler.close()
     formatter: logging.Formatter = JsonFormatter() if fmt == "json" else TextFormatter()
     context = _Context(secrets)
+    _masking[0] = context
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)

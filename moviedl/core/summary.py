@@ -6,6 +6,7 @@ object (``--format json``) and exits with :attr:`Summary.exit_code`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -19,6 +20,11 @@ class Status(StrEnum):
     PASS = "pass"
     WARN = "warn"
     FAIL = "fail"
+
+
+def _key(phrase: str) -> str:
+    """``typing CSV`` -> ``typing_csv``: a phrase as a JSON key (docs/summary.schema.json)."""
+    return re.sub(r"[^a-z0-9]+", "_", phrase.lower()).strip("_")
 
 
 @dataclass(frozen=True)
@@ -77,5 +83,5 @@ class Summary:
             "checks": [c.to_dict() for c in self.checks],
             "problems": self.problems,
             "notes": self.notes,
-            **({"timings": self.timings} if self.timings else {}),
+            **({"timings": {_key(phase): s for phase, s in self.timings.items()}} if self.timings else {}),
         }

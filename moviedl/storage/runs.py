@@ -18,7 +18,7 @@ from importlib import metadata
 from typing import Any
 
 from moviedl import __version__
-from moviedl.core.errors import ExitCode
+from moviedl.core.errors import ExitCode, UsageError
 from moviedl.core.summary import Summary
 from moviedl.storage.lake import STATE_PREFIX, Lake
 
@@ -132,6 +132,21 @@ def recent_records(lake: Lake, last: int = 10) -> list[dict[str, Any]]:
     records = [_read_record(lake, key) for key in chosen]
     records.sort(key=lambda r: (_second_of(str(r.get("run_id", ""))), str(r.get("started_at") or "")), reverse=True)
     return records[:last]
+
+
+def find_record(lake: Lake, run_id: str) -> dict[str, Any]:
+    """The record of the run ``run_id``, or of the one run whose id starts with it (as git takes
+    a commit's prefix). None, or several: :class:`UsageError` (exit 2) saying what to do."""
+    ids = sorted((o.key[len(RUNS_PREFIX):-5] for o in lake.list_objects(RUNS_PREFIX) if o.key.endswith(".json")),
+                 reverse=True)
+    chosen = [i for i in ids if i == run_id] or [i for i in ids if run_id and i.startswith(run_id)]
+    if not chosen:
+        raise UsageError(f"no run {run_id!r} in {lake.uri_of(RUNS_PREFIX)} ({len(ids)} run records; "
+                         "moviedl runs lists the newest)")
+    if len(chosen) > 1:
+        shown = ", ".join(chosen[:5]) + (" ..." if len(chosen) > 5 else "")
+        raise UsageError(f"{run_id!r} names {len(chosen)} runs ({shown}); give more of the run id")
+    return _read_record(lake, f"{RUNS_PREFIX}{chosen[0]}.json")
 
 
 def _second_of(key: str) -> str:

@@ -47,7 +47,7 @@ from moviedl.storage.files import atomic_file
 from moviedl.storage.lake import Lake
 
 COLUMNS = ["object", "kind", "columns", "partitions", "location", "status"]
-POLICY_COLUMNS = ["policy", "statements", "attach to"]
+POLICY_COLUMNS = ["policy", "statements", "attach_to"]
 _DATABASE = re.compile(r"^[a-z0-9_]{1,255}$")
 
 
@@ -372,7 +372,7 @@ def _policies(settings: Settings, lake: Lake, base: str, database: str, options:
     }
     for name, document in documents.items():
         summary.rows.append({"policy": name, "statements": len(document["Statement"]),
-                             "attach to": attach[name], "document": document})
+                             "attach_to": attach[name], "document": document})
     summary.counts = {"policies": len(documents)}
     if not settings.athena_output_location:
         summary.notes.append("athena.output_location is not set: add the workgroup's query result "

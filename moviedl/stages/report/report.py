@@ -229,7 +229,7 @@ def build_report(settings: Settings, lake: Lake, options: ReportOptions) -> Summ
 
     if options.year_from and options.year_to and options.year_from > options.year_to:
         raise UsageError(f"--year-from {options.year_from} is after --year-to {options.year_to}")
-    summary = Summary("report", lake.uri, None, ["panel", "shows", "from view", "data rows"])
+    summary = Summary("report", lake.uri, None, ["panel", "shows", "from_view", "data_rows"])
     with tempfile.TemporaryDirectory(prefix="moviedl-report-") as tmp:
         con = duck.connect(settings, Path(tmp))
         try:
@@ -282,8 +282,8 @@ def build_report(settings: Settings, lake: Lake, options: ReportOptions) -> Summ
 
     for panel in shown:
         rows = len(sources[panel["source"]]["rows"]) if "source" in panel else len(quality["quarantined"])
-        summary.rows.append({"panel": panel["title"], "shows": panel["chart"], "from view": panel.get("view", "-"),
-                             "data rows": rows})
+        summary.rows.append({"panel": panel["title"], "shows": panel["chart"], "from_view": panel.get("view", "-"),
+                             "data_rows": rows})
     if missing:
         summary.notes.append(f"Refined tables not found: {', '.join(missing)} (run moviedl refine)")
     if headline["titles"] == 0:
@@ -291,7 +291,7 @@ def build_report(settings: Settings, lake: Lake, options: ReportOptions) -> Summ
     summary.counts = {
         "titles": headline["titles"],
         "panels": len(shown),
-        "data rows": sum(len(s["rows"]) for s in sources.values()),
+        "data_rows": sum(len(s["rows"]) for s in sources.values()),
         "bytes": len(page.encode("utf-8")),
     }
     summary.notes.append(f"report written to {options.output}")
