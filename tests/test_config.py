@@ -211,6 +211,8 @@ def test_the_docs_settings_table_is_the_declared_settings() -> None:
         special = {"date": "`today (UTC)`", "checks.severity": "none", "run.sources": "`[]`"}
         if option.key in special:
             return special[option.key]
+        if isinstance(option.default, bool):  # as TOML writes it
+            return f"`{str(option.default).lower()}`"
         return "none" if option.default is None else f"`{option.default}`"
 
     expected = [

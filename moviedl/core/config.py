@@ -143,6 +143,24 @@ def _paths(value: Any) -> tuple[str, ...]:
     return tuple(i.strip() for i in items)
 
 
+def _qs_mode(value: Any) -> str:
+    text = _str(value)
+    if text not in ("direct", "spice"):
+        raise ValueError("one of direct, spice")
+    return text
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = _str(value).lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("true or false")
+
+
 def _catalog(value: Any) -> str:
     text = _str(value)
     if text not in ("none", "athena", "glue"):
@@ -321,6 +339,7 @@ class Settings:
     tmdb_timeout_seconds: float = setting("tmdb.timeout_seconds", _positive_float, 10.0, help="TMDB request timeout")
     tmdb_max_attempts: int = setting("tmdb.max_attempts", _positive_int, 6, help="attempts per TMDB request before giving up")
     tmdb_outage_seconds: float = setting("tmdb.outage_seconds", _positive_float, 30.0, help="stop ingest-tmdb (exit 3) when every TMDB request has failed for this long")
+    tmdb_changes_days: int = setting("tmdb.changes_days", _positive_int, 14, help="days back TMDB's change lists are trusted; after a longer gap without a sync, ingest-tmdb refetches the titles fetched before it")
     athena_database: str = setting("athena.database", _str, "moviedl", help="Athena/Glue database")
     athena_workgroup: str = setting("athena.workgroup", _str, "primary", help="Athena workgroup")
     athena_output_location: str | None = setting("athena.output_location", _str, None, help="Athena query result location (s3://...)")
@@ -332,14 +351,19 @@ class Settings:
     glue_role_arn: str | None = setting("glue.role_arn", _role_arn, None, ("MOVIEDL_GLUE_ROLE_ARN",), help="IAM role the Glue job runs as (needed by glue-job deploy; policy: athena-ddl --policy)")
     glue_worker_type: str = setting("glue.worker_type", _worker_type, "G.1X", help="Glue worker type: G.1X = 1 DPU (4 vCPU, 16 GB), G.2X = 2 DPU...")
     glue_workers: int = setting("glue.workers", _workers, 2, help="Glue workers per run (one is the Spark driver)")
+    quicksight_principal: str | None = setting("quicksight.principal", _str, None, ("MOVIEDL_QUICKSIGHT_PRINCIPAL",), help="the QuickSight user or group ARN 'moviedl quicksight deploy' shares the dashboard and datasets with")
+    quicksight_account_id: str | None = setting("quicksight.account_id", _str, None, help="the AWS account of the QuickSight resources (default: the caller's, from STS)")
+    quicksight_mode: str = setting("quicksight.mode", _qs_mode, "direct", help="QuickSight datasets query Athena directly (direct) or import into SPICE (spice), refreshed by run")
     glue_timeout_minutes: int = setting("glue.timeout_minutes", _positive_int, 60, help="Glue stops a run after this long (TIMEOUT); glue-job start --wait waits 15 minutes more")
     checks_severity: Mapping[str, str] = setting("checks.severity", _severities, dict, ("MOVIEDL_CHECKS_SEVERITY",), table=True, help="per check: error (fails, exit 1), warn or off, e.g. {\"tmdb coverage\" = \"error\"}")
     checks_quarantine_warn_share: float = setting("checks.quarantine_warn_share", _share, 0.01, help="a table warns when more than this share of its input rows is quarantined (0.01: 1%)")
     checks_quarantine_fail_share: float = setting("checks.quarantine_fail_share", _share, 0.1, help="a table fails its audit when more than this share of its input rows is quarantined (0.1: 10%)")
     validate_min_tmdb_coverage: float = setting("validate.min_tmdb_coverage", _share, 0.5, help="validate warns when a smaller share of titles has TMDB data")
     validate_max_age_days: int = setting("validate.max_age_days", _positive_int, 7, help="validate warns when the latest Trusted partition is older than this")
+    report_min_group_size: int = setting("report.min_group_size", _positive_int, 10, help="report: a group with fewer titles (credits) is listed as too few to compare, not drawn as a fact")
     run_sources: tuple[str, ...] = setting("run.sources", _paths, (), ("MOVIEDL_SOURCES",), help="CSV files 'moviedl run' ingests when none are given")
     run_catalog: str = setting("run.catalog", _catalog, "none", help="'moviedl run' ends with athena-ddl --execute (athena) or --glue (glue)")
+    run_quicksight: bool = setting("run.quicksight", _boolean, False, help="'moviedl run' ends by refreshing the SPICE datasets 'moviedl quicksight deploy' created")
     duckdb_memory_limit: str = setting("duckdb.memory_limit", _str, "768MB", help="DuckDB memory_limit: beyond it DuckDB spills to disk (refine of 10M rows peaks near 1 GB)")
     duckdb_threads: int | None = setting("duckdb.threads", _positive_int, None, help="DuckDB threads (default: all cores)")
     duckdb_temp_directory: str | None = setting("duckdb.temp_directory", _str, None, help="DuckDB spill directory")
