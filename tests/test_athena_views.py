@@ -81,23 +81,44 @@ def test_top_titles_rank_by_votes_and_skip_titles_without_votes(lake: Path) -> N
 
 def test_genre_decade_counts_a_title_once_per_genre_and_keeps_no_year_apart(lake: Path) -> None:
     con = _duckdb_over(lake)
-    assert _rows(con, "SELECT * FROM v_genre_decade ORDER BY genre, decade NULLS LAST") == [
-        # genre, decade, type, titles, rated titles, avg rating, total votes
-        ("(unknown)", None, "movie", 1, 0, None, None),
-        ("Comedy", 1990, "movie", 1, 1, 8.0, 1000),
-        ("Comedy", 2000, "series", 1, 1, 9.0, 2000),
-        ("Drama", 1990, "movie", 2, 2, 7.0, 1500),
+    assert _rows(con, "SELECT * FROM v_genre_decade ORDER BY genre, decade NULLS LAST, votes_band") == [
+        # genre, decade, type, votes band, titles, rated titles, avg rating, total votes
+        ("(unknown)", None, "movie", 0, 1, 0, None, None),
+        ("Comedy", 1990, "movie", 1000, 1, 1, 8.0, 1000),
+        ("Comedy", 2000, "series", 1000, 1, 1, 9.0, 2000),
+        ("Drama", 1990, "movie", 0, 1, 1, 6.0, 500),
+        ("Drama", 1990, "movie", 1000, 1, 1, 8.0, 1000),
     ]
+
+
+def test_title_level_views_count_each_title_once_per_genre_combination_and_votes_band(lake: Path) -> None:
+    """The grain every filter of the report needs: a title counts once (its genres joined, as in
+    v_title_facts), so a genre filter is a match on `genres`, and summing all rows gives totals."""
+    con = _duckdb_over(lake)
+    assert _rows(con, "SELECT genres, votes_band, imdb_votes FROM v_title_facts ORDER BY film_id") == [
+        ("Comedy, Drama", 1000, 1000), ("Drama", 0, 500), ("Comedy", 1000, 2000), ("(unknown)", 0, None)]
+    for view in ("v_kind_decade", "v_rating_distribution", "v_runtime_distribution", "v_language_summary",
+                 "v_tmdb_coverage", "v_budget_by_year", "v_artist_summary"):
+        columns = [r[0] for r in _rows(con, f"DESCRIBE {view}")]
+        assert {"genres", "decade", "title_type", "votes_band"} <= set(columns), view
+    # Drama under a minimum of 1,000 votes: Alfa only (Beta has 500)
+    assert _rows(con, "SELECT sum(titles) FROM v_kind_decade WHERE list_contains(string_split(genres, ', '), "
+                      "'Drama') AND votes_band >= 1000") == [(1,)]
+    assert _rows(con, "SELECT sum(titles) FROM v_kind_decade") == [(4,)]  # every title once
 
 
 def test_kind_decade_and_tmdb_coverage_count_titles_per_type(lake: Path) -> None:
     con = _duckdb_over(lake)
-    assert _rows(con, "SELECT title_type, decade, titles, rated_titles, avg_imdb_rating, avg_runtime_minutes "
+    assert _rows(con, "SELECT title_type, decade, genres, titles, rated_titles, avg_imdb_rating, avg_runtime_minutes "
                       "FROM v_kind_decade ORDER BY ALL") == [
-        ("movie", 1990, 2, 2, 7.0, 110.0), ("movie", None, 1, 0, None, None), ("series", 2000, 1, 1, 9.0, 45.0)]
-    assert _rows(con, "SELECT * FROM v_tmdb_coverage ORDER BY ALL") == [
+        ("movie", 1990, "Comedy, Drama", 1, 1, 8.0, 100.0), ("movie", 1990, "Drama", 1, 1, 6.0, 120.0),
+        ("movie", None, "(unknown)", 1, 0, None, None), ("series", 2000, "Comedy", 1, 1, 9.0, 45.0)]
+    assert _rows(con, "SELECT title_type, decade, sum(titles), sum(with_tmdb), sum(without_tmdb) "
+                      "FROM v_tmdb_coverage GROUP BY ALL ORDER BY ALL") == [
         # Beta has no TMDB data, Delta neither: Alfa is the one 1990s movie covered
-        ("movie", 1990, 2, 1, 1, 0.5), ("movie", None, 1, 0, 1, 0.0), ("series", 2000, 1, 1, 0, 1.0)]
+        ("movie", 1990, 2, 1, 1), ("movie", None, 1, 0, 1), ("series", 2000, 1, 1, 0)]
+    assert _rows(con, "SELECT genres, coverage FROM v_tmdb_coverage WHERE decade = 1990 ORDER BY ALL") == [
+        ("Comedy, Drama", 1.0), ("Drama", 0.0)]
 
 
 def test_distributions_bin_ratings_by_half_points_and_runtimes_by_15_minutes(lake: Path) -> None:
@@ -117,13 +138,15 @@ def test_language_summary_keeps_titles_without_tmdb_under_null(lake: Path) -> No
 def test_budget_views_sum_titles_with_both_and_give_revenue_over_budget(lake: Path) -> None:
     con = _duckdb_over(lake)
     assert _rows(con, "SELECT * FROM v_budget_by_genre ORDER BY ALL") == [
-        # genre, type, decade, titles, budget, revenue, roi
-        ("Comedy", "movie", 1990, 1, 100, 300, 3.0),
-        ("Comedy", "series", 2000, 1, 50, 25, 0.5),
-        ("Drama", "movie", 1990, 1, 100, 300, 3.0),
+        # genre, type, decade, votes band, titles, budget, revenue, roi
+        ("Comedy", "movie", 1990, 1000, 1, 100, 300, 3.0),
+        ("Comedy", "series", 2000, 1000, 1, 50, 25, 0.5),
+        ("Drama", "movie", 1990, 1000, 1, 100, 300, 3.0),
     ]
     assert _rows(con, "SELECT * FROM v_budget_by_year ORDER BY ALL") == [
-        (1994, 1990, "movie", 1, 100, 300, 3.0), (2005, 2000, "series", 1, 50, 25, 0.5)]
+        # year, decade, type, genres, votes band, titles, budget, revenue, roi
+        (1994, 1990, "movie", "Comedy, Drama", 1000, 1, 100, 300, 3.0),
+        (2005, 2000, "series", "Comedy", 1000, 1, 50, 25, 0.5)]
 
 
 def test_top_rated_needs_10k_votes(lake: Path) -> None:
@@ -143,8 +166,10 @@ def duckdb_view_sql(name: str) -> str:
 
 def test_artist_summary_and_cast_gender_read_every_spelling_of_gender(lake: Path) -> None:
     con = _duckdb_over(lake)
-    assert _rows(con, "SELECT name, gender, titles, rated_titles, avg_imdb_rating, total_imdb_votes "
-                      "FROM v_artist_summary ORDER BY name") == [
+    # an artist's rows (one per genres, decade, type and votes band) sum to their figures
+    assert _rows(con, "SELECT name, gender, sum(titles), sum(rated_titles), "
+                      "round(sum(avg_imdb_rating * rated_titles) / sum(rated_titles), 2), sum(total_imdb_votes) "
+                      "FROM v_artist_summary GROUP BY ALL ORDER BY name") == [
         ("Ana Lima", "F", 3, 2, 8.5, 3000), ("Bruno Reis", "M", 1, 1, 6.0, 500)]
     assert _rows(con, "SELECT genre, gender, sum(credits) FROM v_cast_gender GROUP BY ALL ORDER BY ALL") == [
         ("(unknown)", "female", 1), ("Comedy", "female", 2), ("Drama", "female", 1), ("Drama", "male", 1)]

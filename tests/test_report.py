@@ -6,6 +6,7 @@ here: the rows embedded in the page, the headline, the scope flags, the errors.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from moviedl.stages.report.report import MIN_VOTES_CHOICES, SOURCES
+from moviedl.stages.report.report import ARTIST_MIN_RATED_TITLES, MIN_VOTES_CHOICES, SOURCES
 
 DATE = ("--date", "2024-05-01")
 
@@ -172,6 +173,50 @@ def test_top_tables_are_exact_under_every_filter(invoke, generated_lake: Path, t
     assert checked > 1000
 
 
+def _artist_top(columns: list[str], rows: list[list[Any]], genre: str | None, decade: int | None,
+                kind: str | None, votes: int, top: int) -> tuple[list[int], list[int]]:
+    """The page's rule for the artist tables: an artist's rows that pass the filters, summed; the
+    top by titles, and by average rating among those with at least 3 rated titles."""
+    sums: dict[int, list[float]] = {}
+    for row in rows:
+        r = dict(zip(columns, row, strict=True))
+        if genre and genre not in (r["genres"] or "").split(", "):
+            continue
+        if (decade and r["decade"] != decade) or (kind and r["title_type"] != kind) or r["votes_band"] < votes:
+            continue
+        acc = sums.setdefault(r["artist_id"], [0, 0, 0.0, 0])
+        acc[0] += r["titles"]
+        acc[1] += r["rated_titles"]
+        acc[2] += (r["avg_imdb_rating"] or 0) * r["rated_titles"]
+        acc[3] += r["total_imdb_votes"] or 0
+    by_titles = sorted(sums, key=lambda a: (-sums[a][0], -sums[a][3], a))[:top]
+    rated = [a for a in sums if sums[a][1] >= ARTIST_MIN_RATED_TITLES]
+    by_rating = sorted(rated, key=lambda a: (-sums[a][2] / sums[a][1], -sums[a][1], a))[:top]
+    return by_titles, by_rating
+
+
+def test_artist_tables_are_exact_under_every_filter(invoke, generated_lake: Path, tmp_path: Path) -> None:
+    top = 3
+    _, data = make_report(invoke, generated_lake, tmp_path / "report.html", "--top", top)
+    embedded = data["sources"]["top_artists"]
+    cursor = views_over(invoke, generated_lake).execute(
+        f"SELECT {', '.join(embedded['columns'])} FROM v_artist_summary "
+        "ORDER BY artist_id, genres, decade, title_type, votes_band")
+    every = [list(r) for r in cursor.fetchall()]
+    assert len(embedded["rows"]) < len(every)  # a real selection
+    filters = data["filters"]
+    checked = 0
+    for genre in [None, *filters["genres"]]:
+        for decade in [None, *filters["decades"][::3]]:
+            for kind in [None, "movie", "series"]:
+                for votes in MIN_VOTES_CHOICES:
+                    want = _artist_top(embedded["columns"], every, genre, decade, kind, votes, top)
+                    got = _artist_top(embedded["columns"], embedded["rows"], genre, decade, kind, votes, top)
+                    assert got == want, (genre, decade, kind, votes)
+                    checked += bool(want[0])
+    assert checked > 100
+
+
 # --- scope flags, errors ---------------------------------------------------------------------------
 
 
@@ -186,8 +231,10 @@ def test_scope_flags_narrow_every_view_and_are_shown(invoke, sample_lake: Path, 
             WHERE g.genre = 'Drama' AND f.release_year BETWEEN 1990 AND 1999""").fetchone()
     assert 0 < expected < expected_headline(sample_lake)["titles"]
     assert data["headline"]["titles"] == expected
-    assert sum(row[2] for row in data["sources"]["kind_decade"]["rows"]) == expected
-    assert {row[1] for row in data["sources"]["kind_decade"]["rows"]} == {1990}
+    kinds = data["sources"]["kind_decade"]
+    titles, decade = kinds["columns"].index("titles"), kinds["columns"].index("decade")
+    assert sum(row[titles] for row in kinds["rows"]) == expected
+    assert {row[decade] for row in kinds["rows"]} == {1990}
     for row in data["sources"]["top_voted"]["rows"]:
         assert "Drama" in row[5].split(", ") and 1990 <= row[3] <= 1999
 
@@ -327,8 +374,10 @@ def test_the_sample_report_filters_in_headless_chromium(invoke, sample_lake: Pat
             "s.querySelectorAll('svg.chart .mark, svg.chart rect, svg.chart circle, tbody tr').length, "
             "s.querySelector('.note, .empty') !== null])")
         for panel_id, marks, note in drawn:
-            if panel_id in ("panel-budget-genre", "panel-budget-year", "panel-budget-revenue", "panel-languages"):
-                assert note, panel_id  # no TMDB data in this lake: a note says so
+            if panel_id in ("panel-budget-genre", "panel-budget-year", "panel-budget-revenue", "panel-languages",
+                            "panel-coverage"):
+                assert note, panel_id  # no TMDB data in this lake: a note says so (no empty 0% chart)
+                assert "run moviedl ingest-tmdb" in texts(browser, f"#{panel_id} .note")[0], panel_id
             elif panel_id != "panel-quality":
                 assert marks > 0, panel_id
 
@@ -343,6 +392,14 @@ def test_the_sample_report_filters_in_headless_chromium(invoke, sample_lake: Pat
         assert texts(browser, "#panel-genres text.value") != before
         shown = texts(browser, "#panel-top-voted td[data-field=genres]")
         assert shown and all("Drama" in g.split(", ") for g in shown)
+        # panels over title-level views honour the genre too: the ratings drawn are Drama's
+        drama_ratings = con.execute("SELECT count(*) FROM v_title_facts WHERE imdb_rating IS NOT NULL "
+                                    "AND list_contains(string_split(genres, ', '), 'Drama')").fetchone()[0]
+        bars = texts(browser, "#panel-ratings rect.mark > title")
+        assert sum(int(b.split(": ")[1].split()[0]) for b in bars) == drama_ratings
+        assert all(b == [] for b in browser.execute(
+            "return [...document.querySelectorAll('main section.panel')].map(s => "
+            "[...s.querySelectorAll('.badge')].map(b => b.textContent))"))
 
         n = draws(browser)
         browser.find("#filter-kind").select("series")
@@ -352,4 +409,20 @@ def test_the_sample_report_filters_in_headless_chromium(invoke, sample_lake: Pat
         (series,) = con.execute("SELECT count(*) FROM v_title_facts WHERE title_type = 'series' "
                                 "AND list_contains(string_split(genres, ', '), 'Drama') AND imdb_votes IS NOT NULL").fetchone()
         assert len(types) == min(series, 20)
+
+        # the CSV of a chart is the view's rows under the same filters, aggregated as drawn
+        downloads = tmp_path / "downloads"
+        downloads.mkdir()
+        browser._call("POST", "goog/cdp/execute", {"cmd": "Browser.setDownloadBehavior",
+                                                   "params": {"behavior": "allow", "downloadPath": str(downloads)}})
+        browser.execute("document.querySelector('#panel-kinds button.csv').scrollIntoView({block: 'center'})")
+        browser.find("#panel-kinds button.csv").click()
+        path = downloads / "kinds_Drama_series.csv"
+        browser.wait_for(path.exists, what="the CSV download")
+        rows = list(csv.reader(path.open(newline="", encoding="utf-8")))
+        assert rows[0] == ["decade", "title_type", "titles"]
+        want = con.execute("SELECT decade, title_type, sum(titles) FROM v_kind_decade WHERE title_type = 'series' "
+                           "AND list_contains(string_split(genres, ', '), 'Drama') AND decade IS NOT NULL "
+                           "GROUP BY ALL ORDER BY decade").fetchall()
+        assert [(int(d), k, int(n)) for d, k, n in rows[1:]] == want and want
         assert severe(browser.log()) == []

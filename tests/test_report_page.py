@@ -21,11 +21,23 @@ import pytest
 
 from moviedl.stages.report import page as report_page
 from moviedl.stages.report.page import NO_JS_NOTE, format_value, render
-from tests.report_data import COMMENT_TITLE, SCRIPT_TITLE, UNKNOWN, expected_rows, make_data
+from tests.report_data import (
+    COMMENT_TITLE,
+    MIN_GROUP,
+    ONE_TITLE_GENRE,
+    SCRIPT_TITLE,
+    UNKNOWN,
+    expected_rows,
+    make_data,
+    make_titles,
+)
 from tests.webdriver import Browser
 
 DATA = make_data()
+TITLES = make_titles()
 PANELS = {p["id"]: p for p in DATA["panels"]}
+FILTERED = ("Nothing here under the filters ({}): the report has data for this panel, but none that passes them. "
+            "Widen or reset the filters.")
 CHART_PANELS = [p for p in DATA["panels"] if p["chart"] not in ("quality", "table")]
 TABLE_PANELS = [p for p in DATA["panels"] if p["chart"] == "table"]
 
@@ -93,7 +105,7 @@ def test_without_javascript_the_cards_quality_and_a_note_are_in_the_html() -> No
     cards = dict(re.findall(r'data-key="([^"]+)"[^>]*><b>([^<]*)</b>', page))
     head = DATA["headline"]
     assert cards == {"titles": str(head["titles"]), "movies": str(head["movies"]), "series": str(head["series"]),
-                     "genres": "10", "artists": "1.2k", "tmdb_coverage": format_value("percent", head["tmdb_coverage"]),
+                     "genres": "11", "artists": "1.2k", "tmdb_coverage": format_value("percent", head["tmdb_coverage"]),
                      "latest_date": "2026-11-29"}
     quality = page.split('id="panel-quality"', 1)[1].split("</section>", 1)[0]
     assert "2026-11-29" in quality and "3 days old" in quality
@@ -191,6 +203,21 @@ def badges(browser: Browser) -> dict[str, list[str]]:
         ".map(s => [s.id.slice(6), [...s.querySelectorAll('.badge')].map(b => b.textContent)]))")
 
 
+def artist_titles(genre: str = "") -> list[tuple[int, int]]:
+    """(artist_id, titles) of the embedded v_artist_summary rows summed per artist under a genre
+    filter, in the table's order (titles, then votes, descending; then artist_id)."""
+    src = DATA["sources"]["top_artists"]
+    ix = {c: i for i, c in enumerate(src["columns"])}
+    sums: dict[int, list[int]] = {}
+    for r in src["rows"]:
+        if genre and genre not in r[ix["genres"]].split(", "):
+            continue
+        acc = sums.setdefault(r[ix["artist_id"]], [0, 0])
+        acc[0] += r[ix["titles"]]
+        acc[1] += r[ix["total_imdb_votes"]]
+    return [(a, t) for a, (t, _) in sorted(sums.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))]
+
+
 def test_page_draws_every_panel_without_errors(browser: Browser, page: Path) -> None:
     load(browser, page)
     assert severe(browser.log()) == []
@@ -226,7 +253,9 @@ def test_marks_and_axes_use_the_contract_formats(browser: Browser, page: Path) -
     assert money_ticks and all(t.startswith("$") for t in money_ticks), money_ticks
     assert all(re.fullmatch(r"\$\d+(\.\d)?[kMB]?", t) for t in money_ticks), money_ticks
     ratio_ends = texts(browser, "#panel-budget-genre text.value")
-    assert ratio_ends and all(re.fullmatch(r"\d+\.\d× · budget \$\d+(\.\d)?[kMB]?", t) for t in ratio_ends), ratio_ends
+    # a ratio always says how many titles it is of, and that the money is their total budget
+    assert ratio_ends and all(re.fullmatch(r"\d+\.\d× · budget \$\d+(\.\d)?[kMB]? · \d+ titles", t)
+                              for t in ratio_ends), ratio_ends
     genre_ends = texts(browser, "#panel-genres text.value")
     assert all(re.fullmatch(r"\d+(\.\d[kM])? · avg \d\.\d", t) for t in genre_ends), genre_ends
     coverage_ticks = texts(browser, "#panel-coverage text.tick")
@@ -280,11 +309,14 @@ def test_selecting_a_genre_redraws_the_charts(browser: Browser, page: Path) -> N
     after_decades = texts(browser, "#panel-decades rect.mark > title")
     assert after_decades != before_decades and len(after_decades) <= len(before_decades)
     assert sum(int(t.split(": ")[1].split()[0]) for t in after_decades) == expected(genre="Drama")["decades"]
-    got = badges(browser)
-    # sources without a genre column say so; sources with genre or genres are filtered
-    assert got["ratings"] == ["not filtered by genre"]
-    assert got["kinds"] == ["not filtered by genre"] and got["artists"] == ["not filtered by genre"]
-    assert got["genres"] == [] and got["top-voted"] == [] and got["rating-votes"] == []
+    # every view has the grain the genre filter needs: no panel shows every genre under a badge
+    assert all(b == [] for b in badges(browser).values()), badges(browser)
+    ratings = texts(browser, "#panel-ratings rect.mark > title")
+    drama_rated = sum(t["imdb_rating"] is not None and "Drama" in t["genres"].split(", ") for t in TITLES)
+    assert sum(int(t.split(": ")[1].split()[0]) for t in ratings) == drama_rated
+    # the artist tables count only the Drama titles of each artist
+    artists = texts(browser, "#panel-artists td[data-field=titles]")
+    assert [int(a) for a in artists] == [n for _, n in artist_titles(genre="Drama")][:len(artists)]
     # every title in the filtered table has the genre
     genres = texts(browser, "#panel-top-voted td[data-field=genres]")
     assert genres and all("Drama" in g.split(", ") for g in genres)
@@ -307,20 +339,18 @@ def test_other_filters_badges_and_empty_notes(browser: Browser, page: Path) -> N
     redrawn(browser, n)
     assert browser.url.endswith("#votes=10000")
     assert panel_rows(browser) == expected(votes=10000)
-    got = badges(browser)
-    assert got["genre-decade"] == ["not filtered by minimum votes"]
-    assert got["top-voted"] == [] and got["rating-votes"] == []
+    assert all(b == [] for b in badges(browser).values()), badges(browser)
 
     n = draws(browser)
     browser.find("#filter-kind").select("series")
     redrawn(browser, n)
     assert browser.url.endswith("#kind=series&votes=10000")
     assert panel_rows(browser) == expected(kind="series", votes=10000)
-    # no series has a budget: the panel shows its own note instead of an empty chart
+    # no series has a budget: the filters emptied the panel, and it says so (not "run ingest-tmdb")
     assert expected(kind="series", votes=10000)["budget-revenue"] == 0
-    notes = texts(browser, "#panel-budget-revenue .note")
-    assert notes == [PANELS["budget-revenue"]["empty"]]
-    assert browser.execute("return document.querySelector('#panel-budget-revenue svg')") is None
+    for panel in ("budget-revenue", "budget-genre", "budget-year"):
+        assert texts(browser, f"#panel-{panel} .note") == [FILTERED.format("series · ≥ 10.0k votes")], panel
+        assert browser.execute(f"return document.querySelector('#panel-{panel} svg')") is None
 
     n = draws(browser)
     browser.find("#filter-reset").click()
@@ -336,8 +366,8 @@ def test_unknown_genre_is_a_choice(browser: Browser, page: Path) -> None:
     browser.find("#filter-genre").select(UNKNOWN)
     redrawn(browser, n)
     assert panel_rows(browser) == expected(genre=UNKNOWN)
-    # the heatmap excludes "(unknown)": nothing is left, and it says so
-    assert texts(browser, "#panel-genre-decade .note") == [PANELS["genre-decade"]["empty"]]
+    # the heatmap excludes "(unknown)": nothing is left under this filter, and it says so
+    assert texts(browser, "#panel-genre-decade .note") == [FILTERED.format(UNKNOWN)]
 
 
 def test_opening_the_page_with_a_hash_applies_it(browser: Browser, page: Path) -> None:
@@ -481,3 +511,196 @@ def test_a_script_that_does_not_match_its_hash_is_refused(browser: Browser, page
         ".filter(e => e.getBoundingClientRect().height > 0).map(e => e.tagName === 'DL' ? 'DL' : e.className)")
     assert shown.count("card") == 7 and "DL" in shown
     assert shown.count("note nojs") == 1 + len(CHART_PANELS) + len(TABLE_PANELS)
+
+
+# --- small groups, empty panels, time axes, CSV, print ------------------------------------------
+
+
+def cdp(browser: Browser, cmd: str, **params: Any) -> Any:
+    """A Chrome DevTools command through chromedriver (downloads, print media)."""
+    return browser._call("POST", "goog/cdp/execute", {"cmd": cmd, "params": params})
+
+
+def test_a_one_title_genre_is_too_few_to_compare(browser: Browser, page: Path) -> None:
+    load(browser, page)
+    # ROI: the one-title genre is no bar; it is listed apart with its count
+    labels = texts(browser, "#panel-budget-genre text.label")
+    assert labels and ONE_TITLE_GENRE not in labels
+    assert texts(browser, "#panel-budget-genre .foot") == [
+        f"Too few to compare (fewer than {MIN_GROUP} titles): {ONE_TITLE_GENRE} (1)."]
+    # titles per genre: its bar is grey and its tooltip says why
+    few = texts(browser, "#panel-genres rect.mark.few > title")
+    assert few == [f"{ONE_TITLE_GENRE}: 1 title · avg 6.6 (fewer than {MIN_GROUP}: too few to compare)"]
+    # coverage: every bar names its n; bars of fewer titles than the minimum are pale
+    tips = texts(browser, "#panel-coverage rect.mark > title")
+    assert tips and all(re.search(r" \(n = \d+ titles?(: too few to compare)?\)$", t) for t in tips), tips
+    pale = texts(browser, "#panel-coverage rect.mark.few > title")
+    assert pale and all(t.endswith(": too few to compare)") for t in pale)
+    assert "1890s · movie: share of titles with TMDB 100% (n = 1 title: too few to compare)" in pale
+
+    # under its own genre the ROI panel has nothing it may compare, and says so with the count
+    load(browser, page, f"genre={ONE_TITLE_GENRE}")
+    assert texts(browser, "#panel-budget-genre .note") == [
+        f"Too few to compare (fewer than {MIN_GROUP} titles): {ONE_TITLE_GENRE} (1)."]
+    assert browser.execute("return document.querySelector('#panel-budget-genre svg')") is None
+    assert severe(browser.log()) == []
+
+
+def test_cast_gender_shares_of_few_credits_are_listed_apart(browser: Browser, page: Path) -> None:
+    src = DATA["sources"]["cast_gender"]
+
+    def credits_per_genre(decade: int) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for genre, kind, dec, _band, _gender, credits in src["rows"]:
+            if dec == decade and kind == "series" and genre != UNKNOWN:
+                totals[genre] = totals.get(genre, 0) + credits
+        return totals
+
+    # a decade where some genres have enough series credits to compare and some do not
+    decade = next(d for d in DATA["filters"]["decades"]
+                  if len({n >= MIN_GROUP for n in credits_per_genre(d).values()}) == 2)
+    totals = credits_per_genre(decade)
+    load(browser, page, f"decade={decade}&kind=series")
+    few = sorted((g for g, n in totals.items() if n < MIN_GROUP), key=lambda g: (-totals[g], g))
+    drawn = sorted((g for g, n in totals.items() if n >= MIN_GROUP), key=lambda g: (-totals[g], g))
+    ns = texts(browser, "#panel-cast-gender text.n")
+    assert ns == [str(totals[g]) for g in drawn]
+    foot = texts(browser, "#panel-cast-gender .foot")[0]
+    assert f"Too few to compare (fewer than {MIN_GROUP} credits): " in foot
+    assert all(f"{g} ({totals[g]})" in foot for g in few)
+
+
+def test_an_empty_panel_says_whether_the_filters_or_the_lake_emptied_it(browser: Browser, tmp_path: Path) -> None:
+    # a lake without TMDB data: the hint to run ingest-tmdb, with or without filters
+    data = copy.deepcopy(DATA)
+    for name in ("budget_by_genre", "budget_by_year", "budget_revenue"):
+        data["sources"][name]["rows"] = []
+    cov = data["sources"]["tmdb_coverage"]
+    for row in cov["rows"]:
+        row[cov["columns"].index("with_tmdb")] = 0
+    no_tmdb = tmp_path / "no-tmdb.html"
+    no_tmdb.write_text(render(data), "utf-8")
+    for fragment in ("", "genre=Comedy&kind=movie&votes=1000"):
+        load(browser, no_tmdb, fragment)
+        for panel in ("budget-genre", "budget-year", "budget-revenue", "coverage"):
+            assert texts(browser, f"#panel-{panel} .note") == [PANELS[panel]["empty"]], (panel, fragment)
+            assert "run moviedl ingest-tmdb" in PANELS[panel]["empty"]
+            assert browser.execute(f"return document.querySelector('#panel-{panel} svg')") is None
+
+    # the lake has TMDB data: the same filters show what it holds, and a filter that empties a
+    # panel says so
+    full = tmp_path / "full.html"
+    full.write_text(render(DATA), "utf-8")
+    load(browser, full, "genre=Comedy&kind=movie&votes=1000")
+    assert expected(genre="Comedy", kind="movie", votes=1000)["budget-genre"] > 0
+    for panel in ("budget-genre", "budget-year", "budget-revenue", "coverage"):
+        shown = texts(browser, f"#panel-{panel} .note") + texts(browser, f"#panel-{panel} .foot")
+        assert not any("ingest-tmdb" in t for t in shown), (panel, shown)
+    assert browser.execute("return !!document.querySelector('#panel-budget-year svg')")
+    load(browser, full, "genre=Documentary&decade=1920&kind=series")
+    assert expected(genre="Documentary", decade=1920, kind="series")["budget-genre"] == 0
+    note = texts(browser, "#panel-budget-genre .note")
+    assert note == [FILTERED.format("Documentary · 1920s · series")] and "ingest-tmdb" not in note[0]
+
+
+def test_time_axes_show_every_decade_and_counts_are_whole(browser: Browser, page: Path) -> None:
+    decades = [f"{d}s" for d in range(1890, 2030, 10)]
+    assert 1900 not in DATA["filters"]["decades"] and 1910 not in DATA["filters"]["decades"]  # the gap
+    load(browser, page, width=1280)
+    heat = texts(browser, "#panel-genre-decade text.tick")
+    assert heat[:len(decades)] == decades  # 1890s, 1900s and 1910s side by side, none skipped
+    empty = texts(browser, "#panel-genre-decade rect.empty-cell > title")
+    assert "Drama · 1900s: none" in empty
+    # the colour legend of a count reads in whole titles
+    legend = heat[len(decades):]
+    assert len(legend) == 3 and all(re.fullmatch(r"\d+", t) for t in legend), legend
+    # the decade chart beside it: the same continuous axis, every decade labelled at 1280 px
+    for panel in ("kinds", "coverage", "decades"):
+        assert texts(browser, f"#panel-{panel} text.tick")[-len(decades):] == decades, panel
+    # budget and revenue by year: two lines, a dot per year with data
+    assert browser.execute("return document.querySelectorAll('#panel-budget-year polyline').length") == 2
+    dots = texts(browser, "#panel-budget-year circle.mark > title")
+    assert dots and all(re.fullmatch(r"\d{4}: (budget|revenue) \$[\d.]+[kMB]? \(\d+ titles?\)", t) for t in dots), dots
+    assert browser.execute(LAYOUT)["bad"] == []
+
+
+def test_csv_download_is_exactly_what_the_panel_draws(browser: Browser, page: Path, tmp_path: Path) -> None:
+    import csv as csvlib
+    import time
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    load(browser, page, "genre=Drama&votes=1000")
+    cdp(browser, "Browser.setDownloadBehavior", behavior="allow", downloadPath=str(downloads))
+    browser.execute("window.violations = [];"
+                    "document.addEventListener('securitypolicyviolation', e => violations.push(e.violatedDirective))")
+
+    def download(panel: str, name: str) -> list[list[str]]:
+        # clear of the sticky filter bar, then a real click
+        browser.execute(f"document.querySelector('#panel-{panel} button.csv').scrollIntoView({{block: 'center'}})")
+        browser.find(f"#panel-{panel} button.csv").click()
+        path = downloads / name
+        deadline = time.monotonic() + 10
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.exists(), sorted(p.name for p in downloads.iterdir())
+        with path.open(newline="", encoding="utf-8") as f:
+            return list(csvlib.reader(f))
+
+    # the rating distribution: bins and titles of the view's rows under the same filters
+    rows = download("ratings", "ratings_Drama_1000-votes.csv")
+    src = DATA["sources"]["rating_distribution"]
+    ix = {c: i for i, c in enumerate(src["columns"])}
+    want: dict[float, int] = {}
+    for r in src["rows"]:
+        if "Drama" in r[ix["genres"]].split(", ") and r[ix["votes_band"]] >= 1000:
+            want[r[ix["rating_bin"]]] = want.get(r[ix["rating_bin"]], 0) + r[ix["titles"]]
+    assert rows[0] == ["rating_bin", "titles"]
+    assert {float(b): int(n) for b, n in rows[1:]} == want
+    drawn = texts(browser, "#panel-ratings rect.mark > title")
+    assert len(drawn) == len(rows) - 1
+
+    # a table: the rows it shows, in its order, raw values
+    rows = download("top-voted", "top-voted_Drama_1000-votes.csv")
+    assert rows[0] == ["title", "title_type", "release_year", "genres", "imdb_rating", "imdb_votes"]
+    assert [r[0] for r in rows[1:]] == texts(browser, "#panel-top-voted td[data-field=title]")
+    assert all(int(r[5]) >= 1000 and "Drama" in r[3].split(", ") for r in rows[1:])
+
+    # ROI: the ratio, the total budget and n of every group, those too few to compare marked
+    load(browser, page)
+    cdp(browser, "Browser.setDownloadBehavior", behavior="allow", downloadPath=str(downloads))
+    rows = download("budget-genre", "budget-genre.csv")
+    assert rows[0] == ["genre", "roi", "budget", "titles", "too_few_to_compare"]
+    western = next(r for r in rows if r[0] == ONE_TITLE_GENRE)
+    assert western[1:] == ["131.7", "1000000", "1", "true"]
+    assert browser.execute("return window.violations || []") == []
+    assert severe(browser.log()) == []
+
+
+def test_the_dashboard_prints_on_a4_in_one_legible_column(browser: Browser, page: Path) -> None:
+    load(browser, page, width=703)  # A4 less the page's 12 mm margins, at 96 px per inch
+    n = draws(browser)
+    cdp(browser, "Emulation.setEmulatedMedia", media="print")
+    try:
+        redrawn(browser, n)  # the charts are redrawn for the printed width
+        got = browser.execute("""
+            const visible = (e) => e.getClientRects().length > 0;
+            const svgs = [...document.querySelectorAll('svg.chart')].map(s =>
+                s.getBoundingClientRect().width / s.viewBox.baseVal.width);
+            const lefts = new Set([...document.querySelectorAll('main section.panel')]
+                .map(s => Math.round(s.getBoundingClientRect().left)));
+            return {columns: lefts.size, scale: [Math.min(...svgs), Math.max(...svgs)],
+                    controls: [...document.querySelectorAll('#filters select, button.csv')].filter(visible).length,
+                    summary: document.querySelector('#filters .summary').textContent};""")
+        assert got["columns"] == 1 and got["controls"] == 0
+        assert got["summary"].startswith("Charts show all titles")  # what the print covers
+        low, high = got["scale"]
+        assert 0.9 <= low and high <= 1.1, got["scale"]  # chart text prints at its size (11-12 px)
+    finally:
+        cdp(browser, "Emulation.setEmulatedMedia", media="")
+    pdf = base64.b64decode(browser._call("POST", "print", {"page": {"width": 21.0, "height": 29.7},
+                                                           "background": True}))
+    assert pdf.startswith(b"%PDF")
+    boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
+    assert boxes and all(abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2 for w, h in boxes), boxes[:3]
+    assert 3 <= len(boxes) <= 12, len(boxes)

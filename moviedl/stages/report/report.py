@@ -42,7 +42,6 @@ _READ_ONLY_COMMANDS = {"report", "validate", "runs", "athena-ddl", "config"}
 MIN_VOTES_CHOICES = (0, 1_000, 10_000, 100_000, 1_000_000)
 #: Rows a top-N table shows; candidates are kept per filter cell so any filter's top N is exact.
 TOP_ROWS = 20
-TOP_ARTISTS = 100
 ARTIST_MIN_RATED_TITLES = 3
 UNKNOWN_GENRE = "(unknown)"
 
@@ -146,7 +145,8 @@ def _panel(id: str, title: str, subtitle: str, chart: str, source: str, **spec: 
             "exclude": {}, "sort": "x_asc", "limit": None, "format": "count", "x_format": "text",
             "log_x": False, "log_y": False, "point": None, "columns": None, "order": None,
             "empty": "No title matches the filters.", "diagonal": False, "wide": False,
-            "x_title": None, "y_title": None}
+            "x_title": None, "y_title": None, "n": None, "empty_if_zero": None, "group": None,
+            "having": None}
     unknown = set(spec) - set(base)
     assert not unknown, unknown
     base.update(spec)
@@ -155,6 +155,18 @@ def _panel(id: str, title: str, subtitle: str, chart: str, source: str, **spec: 
 
 def _titles(field: str = "titles") -> dict[str, Any]:
     return {"field": field, "agg": "sum"}
+
+
+def _n(field: str = "titles", noun: str = "title") -> dict[str, Any]:
+    """What a mark stands for: the page shows this count beside every ratio, share and average,
+    and lists groups below the minimum group size as too few to compare."""
+    return {"field": field, "agg": "sum", "noun": noun}
+
+
+#: The top-artist tables sum an artist's rows (v_artist_summary) under the page's filters.
+_ARTIST_GROUP = {"by": ["artist_id"], "keep": ["name", "gender", "birth_year"], "measures": [
+    {"field": "titles", "agg": "sum"}, {"field": "rated_titles", "agg": "sum"},
+    {"field": "avg_imdb_rating", "agg": "wavg", "weight": "rated_titles"}, {"field": "total_imdb_votes", "agg": "sum"}]}
 
 
 _AVG_RATING = {"field": "avg_imdb_rating", "agg": "wavg", "weight": "rated_titles", "format": "rating"}
@@ -168,7 +180,7 @@ def panels(top_rows: int = TOP_ROWS) -> list[dict[str, Any]]:
                exclude=_NO_UNKNOWN_GENRE),
         _panel("genres", "Titles and average IMDb rating per genre", "a title counts once in each of its genres",
                "hbar", "genre_decade", x="genre", value=_titles(), label=_AVG_RATING, sort="value_desc",
-               limit=25, exclude=_NO_UNKNOWN_GENRE),
+               limit=25, exclude=_NO_UNKNOWN_GENRE, n=_n()),
         _panel("kinds", "Movies and series per decade", "titles per decade of release", "grouped",
                "kind_decade", x="decade", series="title_type", value=_titles(), x_format="decade"),
         _panel("rating-votes", "IMDb rating vs votes", "one point per title (a stable sample)", "scatter",
@@ -182,13 +194,16 @@ def panels(top_rows: int = TOP_ROWS) -> list[dict[str, Any]]:
                columns=_TITLE_COLUMNS, limit=top_rows, order=[{"field": "imdb_votes", "desc": True}],
                empty="No title with IMDb votes matches the filters."),
         _panel("artists-titles", "Artists with the most titles", "credited titles; click a header to sort",
-               "table", "top_artists", columns=_ARTIST_COLUMNS, limit=top_rows, exclude={"ranking": ["rating"]},
-               order=[{"field": "titles", "desc": True}, {"field": "total_imdb_votes", "desc": True}],
+               "table", "top_artists", columns=_ARTIST_COLUMNS, limit=top_rows, group=_ARTIST_GROUP,
+               order=[{"field": "titles", "desc": True}, {"field": "total_imdb_votes", "desc": True},
+                      {"field": "artist_id"}],
                empty="No cast data in FatoElenco."),
         _panel("artists-rating", "Best-rated artists",
                f"average IMDb rating of their titles, at least {ARTIST_MIN_RATED_TITLES} rated titles",
-               "table", "top_artists", columns=_ARTIST_COLUMNS, limit=top_rows, exclude={"ranking": ["titles"]},
-               order=[{"field": "avg_imdb_rating", "desc": True}, {"field": "rated_titles", "desc": True}],
+               "table", "top_artists", columns=_ARTIST_COLUMNS, limit=top_rows, group=_ARTIST_GROUP,
+               having={"field": "rated_titles", "min": ARTIST_MIN_RATED_TITLES},
+               order=[{"field": "avg_imdb_rating", "desc": True}, {"field": "rated_titles", "desc": True},
+                      {"field": "artist_id"}],
                empty=f"No artist has {ARTIST_MIN_RATED_TITLES} rated titles."),
         _panel("ratings", "IMDb rating distribution", "titles per bin of 0.5", "columns", "rating_distribution",
                x="rating_bin", value=_titles(), x_format="bin", empty="No title has an IMDb rating."),
@@ -197,15 +212,15 @@ def panels(top_rows: int = TOP_ROWS) -> list[dict[str, Any]]:
                empty="No title has a runtime."),
         _panel("languages", "Original language", "titles per TMDB original language (top 15)", "hbar",
                "language_summary", x="original_language", value=_titles(), label=_AVG_RATING,
-               sort="value_desc", limit=15, exclude={"original_language": [None]},
+               sort="value_desc", limit=15, exclude={"original_language": [None]}, n=_n(),
                empty="No title has an original language. " + _NO_TMDB),
         _panel("budget-genre", "Return on investment by genre", "TMDB revenue ÷ budget, titles with both",
                "hbar", "budget_by_genre", x="genre", value={"field": "revenue", "agg": "ratio", "num": "revenue",
-               "den": "budget"}, label={"field": "budget", "agg": "sum", "format": "money"}, format="ratio",
-               sort="value_desc", limit=25, exclude=_NO_UNKNOWN_GENRE,
+               "den": "budget", "name": "roi"}, label={"field": "budget", "agg": "sum", "format": "money", "prefix": "budget "},
+               format="ratio", sort="value_desc", limit=25, exclude=_NO_UNKNOWN_GENRE, n=_n(),
                empty="No title has both a budget and a revenue. " + _NO_TMDB),
-        _panel("budget-year", "Budget and revenue by year", "TMDB, US dollars, titles with both", "grouped",
-               "budget_by_year", x="release_year", x_format="year", format="money", wide=True,
+        _panel("budget-year", "Budget and revenue by year", "TMDB, US dollars, titles with both (totals)", "lines",
+               "budget_by_year", x="release_year", x_format="year", format="money", wide=True, n=_n(),
                series_values=[{"field": "budget", "label": "budget"}, {"field": "revenue", "label": "revenue"}],
                empty="No title has both a budget and a revenue. " + _NO_TMDB),
         _panel("budget-revenue", "Budget vs revenue", "one point per title (log scales; a stable sample)",
@@ -214,10 +229,13 @@ def panels(top_rows: int = TOP_ROWS) -> list[dict[str, Any]]:
                empty="No title has both a budget and a revenue. " + _NO_TMDB),
         _panel("coverage", "TMDB coverage", "share of titles with TMDB data, per decade and type", "grouped",
                "tmdb_coverage", x="decade", series="title_type", x_format="decade", format="percent",
-               value={"field": "with_tmdb", "agg": "ratio", "num": "with_tmdb", "den": "titles"}),
+               value={"field": "with_tmdb", "agg": "ratio", "num": "with_tmdb", "den": "titles", "name": "coverage"},
+               n=_n(),
+               empty_if_zero="with_tmdb", empty="No title has TMDB data. " + _NO_TMDB),
         _panel("cast-gender", "Cast gender share per genre", "credits of principal artists (actor/actress, M/F)",
                "stacked_share", "cast_gender", x="genre", series="gender", value=_titles("credits"),
-               sort="value_desc", limit=20, exclude=_NO_UNKNOWN_GENRE, empty="No cast data in FatoElenco."),
+               sort="value_desc", limit=20, exclude=_NO_UNKNOWN_GENRE, n=_n("credits", "credit"),
+               empty="No cast data in FatoElenco."),
         {"id": "quality", "title": "Data quality", "subtitle": "freshness, quarantined rows, the last run",
          "chart": "quality"},
     ]
@@ -247,7 +265,7 @@ def build_report(settings: Settings, lake: Lake, options: ReportOptions) -> Summ
                 con.execute(view.sql.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW", 1))
             headline = _headline(con)
             query = {"per_cell": options.top_rows, "bands": list(MIN_VOTES_CHOICES), "max_points": options.max_points,
-                     "top": TOP_ARTISTS, "min_rated": ARTIST_MIN_RATED_TITLES}
+                     "top": options.top_rows, "min_rated": ARTIST_MIN_RATED_TITLES}
             sources = {s.name: s.query(con, query) for s in SOURCES}
             filters = _filters(con)
         except duck.Error as exc:
@@ -264,7 +282,7 @@ def build_report(settings: Settings, lake: Lake, options: ReportOptions) -> Summ
     shown = panels(options.top_rows)
     data = {
         "meta": {"lake": lake.uri, "generated": now.strftime("%Y-%m-%d %H:%M UTC"), "version": __version__,
-                 "scope": _scope(options)},
+                 "scope": _scope(options), "min_group": settings.report_min_group_size},
         "headline": headline, "quality": quality, "filters": filters, "sources": sources,
         "panels": shown,
     }

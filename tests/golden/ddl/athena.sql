@@ -223,7 +223,9 @@ TBLPROPERTIES (
 );
 
 -- v_title_facts: One row per title with its title-level measures (FatoFilme repeats them on each
--- genre row of the title) and its genres joined by ', '. The other views build on it.
+-- genre row of the title), its genres joined by ', ' and its IMDb votes band (the largest of 0,
+-- 1k, 10k, 100k and 1M it reaches, 0 without votes), the grain a minimum-votes filter needs. The
+-- other views build on it.
 CREATE OR REPLACE VIEW "moviedl"."v_title_facts" AS
 SELECT
   "f"."film_id",
@@ -245,7 +247,18 @@ SELECT
   MAX("ff"."tmdb_vote_count") AS "tmdb_vote_count",
   MAX("ff"."budget") AS "budget",
   MAX("ff"."revenue") AS "revenue",
-  MAX("ff"."artist_count") AS "artist_count"
+  MAX("ff"."artist_count") AS "artist_count",
+  CASE
+    WHEN MAX("ff"."imdb_votes") >= 1000000
+    THEN 1000000
+    WHEN MAX("ff"."imdb_votes") >= 100000
+    THEN 100000
+    WHEN MAX("ff"."imdb_votes") >= 10000
+    THEN 10000
+    WHEN MAX("ff"."imdb_votes") >= 1000
+    THEN 1000
+    ELSE 0
+  END AS "votes_band"
 FROM "moviedl"."dim_filmes" AS "f"
 LEFT JOIN "moviedl"."fato_filme" AS "ff"
   ON "ff"."film_id" = "f"."film_id"
@@ -304,7 +317,8 @@ WHERE
 GROUP BY
   "decade";
 
--- v_budget_revenue: Budget against revenue (TMDB, US dollars) for every title that has both.
+-- v_budget_revenue: Budget against revenue (TMDB, US dollars) for every title that has both, with
+-- its IMDb rating and votes.
 CREATE OR REPLACE VIEW "moviedl"."v_budget_revenue" AS
 SELECT
   "film_id",
@@ -317,7 +331,8 @@ SELECT
   "revenue",
   "revenue" - "budget" AS "profit",
   ROUND(CAST("revenue" AS DOUBLE) / "budget", 2) AS "revenue_to_budget",
-  "imdb_rating"
+  "imdb_rating",
+  "imdb_votes"
 FROM "moviedl"."v_title_facts"
 WHERE
   "budget" > 0 AND "revenue" > 0;
@@ -344,14 +359,16 @@ FROM (
 WHERE
   "vote_rank" <= 100;
 
--- v_genre_decade: Per genre, decade of release and title type: titles (a title counts once in each
--- of its genres), how many have an IMDb rating, their average rating and their IMDb votes in
--- total. Titles without a release year have a NULL decade. Genre popularity over time reads it.
+-- v_genre_decade: Per genre, decade of release, title type and IMDb votes band (v_title_facts):
+-- titles (a title counts once in each of its genres), how many have an IMDb rating, their average
+-- rating and their IMDb votes in total. Titles without a release year have a NULL decade. Genre
+-- popularity over time reads it.
 CREATE OR REPLACE VIEW "moviedl"."v_genre_decade" AS
 SELECT
   "g"."genre",
   "f"."decade",
   "f"."title_type",
+  "t"."votes_band",
   COUNT(*) AS "titles",
   COUNT("ff"."imdb_rating") AS "rated_titles",
   ROUND(AVG("ff"."imdb_rating"), 2) AS "avg_imdb_rating",
@@ -361,18 +378,25 @@ JOIN "moviedl"."dim_genero" AS "g"
   ON "g"."genre_id" = "ff"."genre_id"
 JOIN "moviedl"."dim_filmes" AS "f"
   ON "f"."film_id" = "ff"."film_id"
+JOIN "moviedl"."v_title_facts" AS "t"
+  ON "t"."film_id" = "ff"."film_id"
 GROUP BY
   "g"."genre",
   "f"."decade",
-  "f"."title_type";
+  "f"."title_type",
+  "t"."votes_band";
 
--- v_kind_decade: Movies against series per decade of release: titles, rated titles, average IMDb
--- rating, IMDb votes in total and average runtime. Titles without a release year have a NULL
--- decade.
+-- v_kind_decade: Movies against series per decade of release, genre combination (`genres`, as in
+-- v_title_facts) and IMDb votes band: titles, rated titles, average IMDb rating, IMDb votes in
+-- total and average runtime. A title counts once: to filter on a genre, match it in genres
+-- (Athena: contains(split(genres, ', '), 'Drama')) rather than summing per genre. Titles without a
+-- release year have a NULL decade.
 CREATE OR REPLACE VIEW "moviedl"."v_kind_decade" AS
 SELECT
   "title_type",
   "decade",
+  "genres",
+  "votes_band",
   COUNT(*) AS "titles",
   COUNT("imdb_rating") AS "rated_titles",
   ROUND(AVG("imdb_rating"), 2) AS "avg_imdb_rating",
@@ -382,14 +406,19 @@ SELECT
 FROM "moviedl"."v_title_facts"
 GROUP BY
   "title_type",
-  "decade";
+  "decade",
+  "genres",
+  "votes_band";
 
 -- v_rating_distribution: IMDb ratings in bins of 0.5 (rating_bin 7.5 holds 7.5 to 7.9, and a 10
--- falls in the 9.5 bin), per title type and decade of release.
+-- falls in the 9.5 bin), per title type, decade of release, genre combination (`genres`) and IMDb
+-- votes band.
 CREATE OR REPLACE VIEW "moviedl"."v_rating_distribution" AS
 SELECT
   "title_type",
   "decade",
+  "genres",
+  "votes_band",
   LEAST(CAST(FLOOR("imdb_rating" * 2) AS DOUBLE) / 2, 9.5) AS "rating_bin",
   COUNT(*) AS "titles"
 FROM "moviedl"."v_title_facts"
@@ -398,15 +427,19 @@ WHERE
 GROUP BY
   "title_type",
   "decade",
+  "genres",
+  "votes_band",
   LEAST(CAST(FLOOR("imdb_rating" * 2) AS DOUBLE) / 2, 9.5);
 
 -- v_runtime_distribution: Runtimes in bins of 15 minutes (runtime_bin 90 holds 90 to 104 minutes,
--- 240 holds 4 hours and more), per title type and decade of release. For series the runtime is an
--- episode's.
+-- 240 holds 4 hours and more), per title type, decade of release, genre combination (`genres`) and
+-- IMDb votes band. For series the runtime is an episode's.
 CREATE OR REPLACE VIEW "moviedl"."v_runtime_distribution" AS
 SELECT
   "title_type",
   "decade",
+  "genres",
+  "votes_band",
   CAST(LEAST(FLOOR(CAST("runtime_minutes" AS DOUBLE) / 15) * 15, 240) AS INTEGER) AS "runtime_bin",
   COUNT(*) AS "titles"
 FROM "moviedl"."v_title_facts"
@@ -415,15 +448,20 @@ WHERE
 GROUP BY
   "title_type",
   "decade",
+  "genres",
+  "votes_band",
   CAST(LEAST(FLOOR(CAST("runtime_minutes" AS DOUBLE) / 15) * 15, 240) AS INTEGER);
 
 -- v_language_summary: Per original language (TMDB's ISO 639-1 code, NULL without TMDB data), title
--- type and decade of release: titles, rated titles and their average IMDb rating.
+-- type, decade of release, genre combination (`genres`) and IMDb votes band: titles, rated titles
+-- and their average IMDb rating.
 CREATE OR REPLACE VIEW "moviedl"."v_language_summary" AS
 SELECT
   "original_language",
   "title_type",
   "decade",
+  "genres",
+  "votes_band",
   COUNT(*) AS "titles",
   COUNT("imdb_rating") AS "rated_titles",
   ROUND(AVG("imdb_rating"), 2) AS "avg_imdb_rating"
@@ -431,14 +469,19 @@ FROM "moviedl"."v_title_facts"
 GROUP BY
   "original_language",
   "title_type",
-  "decade";
+  "decade",
+  "genres",
+  "votes_band";
 
--- v_tmdb_coverage: How many titles have TMDB data, per title type and decade of release: titles,
--- with_tmdb, without_tmdb and the share covered (0 to 1).
+-- v_tmdb_coverage: How many titles have TMDB data, per title type, decade of release, genre
+-- combination (`genres`) and IMDb votes band: titles, with_tmdb, without_tmdb and the share
+-- covered (0 to 1).
 CREATE OR REPLACE VIEW "moviedl"."v_tmdb_coverage" AS
 SELECT
   "title_type",
   "decade",
+  "genres",
+  "votes_band",
   COUNT(*) AS "titles",
   COUNT("tmdb_id") AS "with_tmdb",
   COUNT(*) - COUNT("tmdb_id") AS "without_tmdb",
@@ -446,16 +489,19 @@ SELECT
 FROM "moviedl"."v_title_facts"
 GROUP BY
   "title_type",
-  "decade";
+  "decade",
+  "genres",
+  "votes_band";
 
--- v_budget_by_genre: TMDB budget and revenue (US dollars) per genre, title type and decade, over
--- the titles that have both: titles, budget and revenue in total, and return on investment
--- (revenue / budget). A title counts once in each of its genres.
+-- v_budget_by_genre: TMDB budget and revenue (US dollars) per genre, title type, decade and IMDb
+-- votes band (v_title_facts), over the titles that have both: titles, budget and revenue in total,
+-- and return on investment (revenue / budget). A title counts once in each of its genres.
 CREATE OR REPLACE VIEW "moviedl"."v_budget_by_genre" AS
 SELECT
   "g"."genre",
   "f"."title_type",
   "f"."decade",
+  "t"."votes_band",
   COUNT(*) AS "titles",
   CAST(SUM("ff"."budget") AS BIGINT) AS "budget",
   CAST(SUM("ff"."revenue") AS BIGINT) AS "revenue",
@@ -465,21 +511,26 @@ JOIN "moviedl"."dim_genero" AS "g"
   ON "g"."genre_id" = "ff"."genre_id"
 JOIN "moviedl"."dim_filmes" AS "f"
   ON "f"."film_id" = "ff"."film_id"
+JOIN "moviedl"."v_title_facts" AS "t"
+  ON "t"."film_id" = "ff"."film_id"
 WHERE
   "ff"."budget" > 0 AND "ff"."revenue" > 0
 GROUP BY
   "g"."genre",
   "f"."title_type",
-  "f"."decade";
+  "f"."decade",
+  "t"."votes_band";
 
--- v_budget_by_year: TMDB budget and revenue (US dollars) per release year and title type, over the
--- titles that have both: titles, budget and revenue in total, and return on investment (revenue /
--- budget).
+-- v_budget_by_year: TMDB budget and revenue (US dollars) per release year, title type, genre
+-- combination (`genres`) and IMDb votes band, over the titles that have both: titles, budget and
+-- revenue in total, and return on investment (revenue / budget).
 CREATE OR REPLACE VIEW "moviedl"."v_budget_by_year" AS
 SELECT
   "release_year",
   "decade",
   "title_type",
+  "genres",
+  "votes_band",
   COUNT(*) AS "titles",
   CAST(SUM("budget") AS BIGINT) AS "budget",
   CAST(SUM("revenue") AS BIGINT) AS "revenue",
@@ -490,7 +541,9 @@ WHERE
 GROUP BY
   "release_year",
   "decade",
-  "title_type";
+  "title_type",
+  "genres",
+  "votes_band";
 
 -- v_top_rated: Titles with at least 10,000 IMDb votes, ranked by IMDb rating (rating_rank 1 is the
 -- best, ties go to more votes, then the smaller film_id). Filter on imdb_votes for a higher bar.
@@ -509,15 +562,21 @@ FROM "moviedl"."v_title_facts"
 WHERE
   NOT "imdb_rating" IS NULL AND "imdb_votes" >= 10000;
 
--- v_artist_summary: Per artist: titles they are credited in, how many of those have an IMDb
--- rating, the average rating and the IMDb votes of those titles in total. Order by titles or by
--- avg_imdb_rating (with a floor on rated_titles) for the top artists.
+-- v_artist_summary: Per artist, genre combination (`genres`), decade of release, title type and
+-- IMDb votes band (v_title_facts): titles they are credited in, how many have an IMDb rating,
+-- their average rating and their IMDb votes in total. Sum an artist's rows (the average weighted
+-- by rated_titles) for their figures, under any filter on genres, decade, type or votes band, then
+-- order by titles, or by the average rating with a floor on rated_titles, for the top artists.
 CREATE OR REPLACE VIEW "moviedl"."v_artist_summary" AS
 SELECT
   "a"."artist_id",
   "a"."name",
   "a"."gender",
   "a"."birth_year",
+  "t"."genres",
+  "t"."decade",
+  "t"."title_type",
+  "t"."votes_band",
   COUNT(*) AS "titles",
   COUNT("t"."imdb_rating") AS "rated_titles",
   ROUND(AVG("t"."imdb_rating"), 2) AS "avg_imdb_rating",
@@ -531,15 +590,21 @@ GROUP BY
   "a"."artist_id",
   "a"."name",
   "a"."gender",
-  "a"."birth_year";
+  "a"."birth_year",
+  "t"."genres",
+  "t"."decade",
+  "t"."title_type",
+  "t"."votes_band";
 
--- v_cast_gender: Credits per genre, title type, decade and artist gender ('female', 'male',
--- 'unknown'): generoArtista reads actor/actress in the IMDb-derived files and M/F in some exports.
+-- v_cast_gender: Credits per genre, title type, decade, IMDb votes band (v_title_facts) and artist
+-- gender ('female', 'male', 'unknown'): generoArtista reads actor/actress in the IMDb-derived
+-- files and M/F in some exports.
 CREATE OR REPLACE VIEW "moviedl"."v_cast_gender" AS
 SELECT
   "g"."genre",
   "f"."title_type",
   "f"."decade",
+  "t"."votes_band",
   CASE
     WHEN LOWER(TRIM("a"."gender")) IN ('f', 'actress')
     THEN 'female'
@@ -557,8 +622,11 @@ JOIN "moviedl"."fato_filme" AS "ff"
   ON "ff"."film_id" = "e"."film_id"
 JOIN "moviedl"."dim_genero" AS "g"
   ON "g"."genre_id" = "ff"."genre_id"
+JOIN "moviedl"."v_title_facts" AS "t"
+  ON "t"."film_id" = "e"."film_id"
 GROUP BY
   1,
   2,
   3,
-  4;
+  4,
+  5;

@@ -38,7 +38,9 @@ CREATE OR REPLACE VIEW fato_elenco AS
 SELECT * FROM read_parquet('<lake>/Refined/FatoElenco/**/*.parquet', hive_partitioning = false);
 
 -- v_title_facts: One row per title with its title-level measures (FatoFilme repeats them on each
--- genre row of the title) and its genres joined by ', '. The other views build on it.
+-- genre row of the title), its genres joined by ', ' and its IMDb votes band (the largest of 0,
+-- 1k, 10k, 100k and 1M it reaches, 0 without votes), the grain a minimum-votes filter needs. The
+-- other views build on it.
 CREATE OR REPLACE VIEW v_title_facts AS
 SELECT
     f.film_id,
@@ -59,7 +61,14 @@ SELECT
     max(ff.tmdb_vote_count) AS tmdb_vote_count,
     max(ff.budget) AS budget,
     max(ff.revenue) AS revenue,
-    max(ff.artist_count) AS artist_count
+    max(ff.artist_count) AS artist_count,
+    CASE
+        WHEN max(ff.imdb_votes) >= 1000000 THEN 1000000
+        WHEN max(ff.imdb_votes) >= 100000 THEN 100000
+        WHEN max(ff.imdb_votes) >= 10000 THEN 10000
+        WHEN max(ff.imdb_votes) >= 1000 THEN 1000
+        ELSE 0
+    END AS votes_band
 FROM dim_filmes AS f
 LEFT JOIN fato_filme AS ff ON ff.film_id = f.film_id
 LEFT JOIN dim_genero AS g ON g.genre_id = ff.genre_id
@@ -99,7 +108,8 @@ FROM v_title_facts
 WHERE decade IS NOT NULL
 GROUP BY decade;
 
--- v_budget_revenue: Budget against revenue (TMDB, US dollars) for every title that has both.
+-- v_budget_revenue: Budget against revenue (TMDB, US dollars) for every title that has both, with
+-- its IMDb rating and votes.
 CREATE OR REPLACE VIEW v_budget_revenue AS
 SELECT
     film_id,
@@ -112,7 +122,8 @@ SELECT
     revenue,
     revenue - budget AS profit,
     round(CAST(revenue AS DOUBLE) / budget, 2) AS revenue_to_budget,
-    imdb_rating
+    imdb_rating,
+    imdb_votes
 FROM v_title_facts
 WHERE budget > 0 AND revenue > 0;
 
@@ -136,14 +147,16 @@ FROM (
 ) AS ranked
 WHERE vote_rank <= 100;
 
--- v_genre_decade: Per genre, decade of release and title type: titles (a title counts once in each
--- of its genres), how many have an IMDb rating, their average rating and their IMDb votes in
--- total. Titles without a release year have a NULL decade. Genre popularity over time reads it.
+-- v_genre_decade: Per genre, decade of release, title type and IMDb votes band (v_title_facts):
+-- titles (a title counts once in each of its genres), how many have an IMDb rating, their average
+-- rating and their IMDb votes in total. Titles without a release year have a NULL decade. Genre
+-- popularity over time reads it.
 CREATE OR REPLACE VIEW v_genre_decade AS
 SELECT
     g.genre,
     f.decade,
     f.title_type,
+    t.votes_band,
     count(*) AS titles,
     count(ff.imdb_rating) AS rated_titles,
     round(avg(ff.imdb_rating), 2) AS avg_imdb_rating,
@@ -151,15 +164,20 @@ SELECT
 FROM fato_filme AS ff
 JOIN dim_genero AS g ON g.genre_id = ff.genre_id
 JOIN dim_filmes AS f ON f.film_id = ff.film_id
-GROUP BY g.genre, f.decade, f.title_type;
+JOIN v_title_facts AS t ON t.film_id = ff.film_id
+GROUP BY g.genre, f.decade, f.title_type, t.votes_band;
 
--- v_kind_decade: Movies against series per decade of release: titles, rated titles, average IMDb
--- rating, IMDb votes in total and average runtime. Titles without a release year have a NULL
--- decade.
+-- v_kind_decade: Movies against series per decade of release, genre combination (`genres`, as in
+-- v_title_facts) and IMDb votes band: titles, rated titles, average IMDb rating, IMDb votes in
+-- total and average runtime. A title counts once: to filter on a genre, match it in genres
+-- (Athena: contains(split(genres, ', '), 'Drama')) rather than summing per genre. Titles without a
+-- release year have a NULL decade.
 CREATE OR REPLACE VIEW v_kind_decade AS
 SELECT
     title_type,
     decade,
+    genres,
+    votes_band,
     count(*) AS titles,
     count(imdb_rating) AS rated_titles,
     round(avg(imdb_rating), 2) AS avg_imdb_rating,
@@ -167,67 +185,79 @@ SELECT
     count(runtime_minutes) AS timed_titles,
     round(avg(runtime_minutes), 1) AS avg_runtime_minutes
 FROM v_title_facts
-GROUP BY title_type, decade;
+GROUP BY title_type, decade, genres, votes_band;
 
 -- v_rating_distribution: IMDb ratings in bins of 0.5 (rating_bin 7.5 holds 7.5 to 7.9, and a 10
--- falls in the 9.5 bin), per title type and decade of release.
+-- falls in the 9.5 bin), per title type, decade of release, genre combination (`genres`) and IMDb
+-- votes band.
 CREATE OR REPLACE VIEW v_rating_distribution AS
 SELECT
     title_type,
     decade,
+    genres,
+    votes_band,
     least(floor(imdb_rating * 2) / 2, 9.5) AS rating_bin,
     count(*) AS titles
 FROM v_title_facts
 WHERE imdb_rating IS NOT NULL
-GROUP BY title_type, decade, least(floor(imdb_rating * 2) / 2, 9.5);
+GROUP BY title_type, decade, genres, votes_band, least(floor(imdb_rating * 2) / 2, 9.5);
 
 -- v_runtime_distribution: Runtimes in bins of 15 minutes (runtime_bin 90 holds 90 to 104 minutes,
--- 240 holds 4 hours and more), per title type and decade of release. For series the runtime is an
--- episode's.
+-- 240 holds 4 hours and more), per title type, decade of release, genre combination (`genres`) and
+-- IMDb votes band. For series the runtime is an episode's.
 CREATE OR REPLACE VIEW v_runtime_distribution AS
 SELECT
     title_type,
     decade,
+    genres,
+    votes_band,
     CAST(least(floor(runtime_minutes / 15) * 15, 240) AS INTEGER) AS runtime_bin,
     count(*) AS titles
 FROM v_title_facts
 WHERE runtime_minutes IS NOT NULL AND runtime_minutes > 0
-GROUP BY title_type, decade, CAST(least(floor(runtime_minutes / 15) * 15, 240) AS INTEGER);
+GROUP BY title_type, decade, genres, votes_band, CAST(least(floor(runtime_minutes / 15) * 15, 240) AS INTEGER);
 
 -- v_language_summary: Per original language (TMDB's ISO 639-1 code, NULL without TMDB data), title
--- type and decade of release: titles, rated titles and their average IMDb rating.
+-- type, decade of release, genre combination (`genres`) and IMDb votes band: titles, rated titles
+-- and their average IMDb rating.
 CREATE OR REPLACE VIEW v_language_summary AS
 SELECT
     original_language,
     title_type,
     decade,
+    genres,
+    votes_band,
     count(*) AS titles,
     count(imdb_rating) AS rated_titles,
     round(avg(imdb_rating), 2) AS avg_imdb_rating
 FROM v_title_facts
-GROUP BY original_language, title_type, decade;
+GROUP BY original_language, title_type, decade, genres, votes_band;
 
--- v_tmdb_coverage: How many titles have TMDB data, per title type and decade of release: titles,
--- with_tmdb, without_tmdb and the share covered (0 to 1).
+-- v_tmdb_coverage: How many titles have TMDB data, per title type, decade of release, genre
+-- combination (`genres`) and IMDb votes band: titles, with_tmdb, without_tmdb and the share
+-- covered (0 to 1).
 CREATE OR REPLACE VIEW v_tmdb_coverage AS
 SELECT
     title_type,
     decade,
+    genres,
+    votes_band,
     count(*) AS titles,
     count(tmdb_id) AS with_tmdb,
     count(*) - count(tmdb_id) AS without_tmdb,
     round(CAST(count(tmdb_id) AS DOUBLE) / count(*), 4) AS coverage
 FROM v_title_facts
-GROUP BY title_type, decade;
+GROUP BY title_type, decade, genres, votes_band;
 
--- v_budget_by_genre: TMDB budget and revenue (US dollars) per genre, title type and decade, over
--- the titles that have both: titles, budget and revenue in total, and return on investment
--- (revenue / budget). A title counts once in each of its genres.
+-- v_budget_by_genre: TMDB budget and revenue (US dollars) per genre, title type, decade and IMDb
+-- votes band (v_title_facts), over the titles that have both: titles, budget and revenue in total,
+-- and return on investment (revenue / budget). A title counts once in each of its genres.
 CREATE OR REPLACE VIEW v_budget_by_genre AS
 SELECT
     g.genre,
     f.title_type,
     f.decade,
+    t.votes_band,
     count(*) AS titles,
     CAST(sum(ff.budget) AS BIGINT) AS budget,
     CAST(sum(ff.revenue) AS BIGINT) AS revenue,
@@ -235,24 +265,27 @@ SELECT
 FROM fato_filme AS ff
 JOIN dim_genero AS g ON g.genre_id = ff.genre_id
 JOIN dim_filmes AS f ON f.film_id = ff.film_id
+JOIN v_title_facts AS t ON t.film_id = ff.film_id
 WHERE ff.budget > 0 AND ff.revenue > 0
-GROUP BY g.genre, f.title_type, f.decade;
+GROUP BY g.genre, f.title_type, f.decade, t.votes_band;
 
--- v_budget_by_year: TMDB budget and revenue (US dollars) per release year and title type, over the
--- titles that have both: titles, budget and revenue in total, and return on investment (revenue /
--- budget).
+-- v_budget_by_year: TMDB budget and revenue (US dollars) per release year, title type, genre
+-- combination (`genres`) and IMDb votes band, over the titles that have both: titles, budget and
+-- revenue in total, and return on investment (revenue / budget).
 CREATE OR REPLACE VIEW v_budget_by_year AS
 SELECT
     release_year,
     decade,
     title_type,
+    genres,
+    votes_band,
     count(*) AS titles,
     CAST(sum(budget) AS BIGINT) AS budget,
     CAST(sum(revenue) AS BIGINT) AS revenue,
     round(CAST(sum(revenue) AS DOUBLE) / sum(budget), 2) AS roi
 FROM v_title_facts
 WHERE budget > 0 AND revenue > 0 AND release_year IS NOT NULL
-GROUP BY release_year, decade, title_type;
+GROUP BY release_year, decade, title_type, genres, votes_band;
 
 -- v_top_rated: Titles with at least 10,000 IMDb votes, ranked by IMDb rating (rating_rank 1 is the
 -- best, ties go to more votes, then the smaller film_id). Filter on imdb_votes for a higher bar.
@@ -270,15 +303,21 @@ SELECT
 FROM v_title_facts
 WHERE imdb_rating IS NOT NULL AND imdb_votes >= 10000;
 
--- v_artist_summary: Per artist: titles they are credited in, how many of those have an IMDb
--- rating, the average rating and the IMDb votes of those titles in total. Order by titles or by
--- avg_imdb_rating (with a floor on rated_titles) for the top artists.
+-- v_artist_summary: Per artist, genre combination (`genres`), decade of release, title type and
+-- IMDb votes band (v_title_facts): titles they are credited in, how many have an IMDb rating,
+-- their average rating and their IMDb votes in total. Sum an artist's rows (the average weighted
+-- by rated_titles) for their figures, under any filter on genres, decade, type or votes band, then
+-- order by titles, or by the average rating with a floor on rated_titles, for the top artists.
 CREATE OR REPLACE VIEW v_artist_summary AS
 SELECT
     a.artist_id,
     a.name,
     a.gender,
     a.birth_year,
+    t.genres,
+    t.decade,
+    t.title_type,
+    t.votes_band,
     count(*) AS titles,
     count(t.imdb_rating) AS rated_titles,
     round(avg(t.imdb_rating), 2) AS avg_imdb_rating,
@@ -286,15 +325,17 @@ SELECT
 FROM fato_elenco AS e
 JOIN dim_artista AS a ON a.artist_id = e.artist_id
 JOIN v_title_facts AS t ON t.film_id = e.film_id
-GROUP BY a.artist_id, a.name, a.gender, a.birth_year;
+GROUP BY a.artist_id, a.name, a.gender, a.birth_year, t.genres, t.decade, t.title_type, t.votes_band;
 
--- v_cast_gender: Credits per genre, title type, decade and artist gender ('female', 'male',
--- 'unknown'): generoArtista reads actor/actress in the IMDb-derived files and M/F in some exports.
+-- v_cast_gender: Credits per genre, title type, decade, IMDb votes band (v_title_facts) and artist
+-- gender ('female', 'male', 'unknown'): generoArtista reads actor/actress in the IMDb-derived
+-- files and M/F in some exports.
 CREATE OR REPLACE VIEW v_cast_gender AS
 SELECT
     g.genre,
     f.title_type,
     f.decade,
+    t.votes_band,
     CASE
         WHEN lower(trim(a.gender)) IN ('f', 'actress') THEN 'female'
         WHEN lower(trim(a.gender)) IN ('m', 'actor') THEN 'male'
@@ -306,4 +347,5 @@ JOIN dim_artista AS a ON a.artist_id = e.artist_id
 JOIN dim_filmes AS f ON f.film_id = e.film_id
 JOIN fato_filme AS ff ON ff.film_id = e.film_id
 JOIN dim_genero AS g ON g.genre_id = ff.genre_id
-GROUP BY 1, 2, 3, 4;
+JOIN v_title_facts AS t ON t.film_id = e.film_id
+GROUP BY 1, 2, 3, 4, 5;

@@ -13,6 +13,13 @@
 //   series (scatter)                one colour per value, with a legend
 //   diagonal (scatter, log x and y) a dashed y = x line
 //   wide                            the panel spans both columns
+//   n {field, agg, noun}            what a mark stands for: shown beside ratios, shares and
+//                                   averages; groups below data.meta.min_group are "too few to compare"
+//   value.name                      the value's column name in the CSV (default from its fields)
+//   empty_if_zero                   a field: when it is 0 in every row the report lacks the data
+//   group {by, keep, measures}      (table) rows summed per key under the filters; having {field, min}
+//   chart "lines"                   series_values as lines over a continuous year axis
+// Each chart and table offers a CSV of what it draws; printing redraws for A4 (report.css).
 // Tests read document.body.dataset.ready / .draws and each section's data-rows.
 "use strict";
 (() => {
@@ -33,6 +40,11 @@
   const panels = Array.isArray(data.panels) ? data.panels : [];
   const sources = data.sources || {};
   const filterData = data.filters || {};
+  // A group with fewer titles (credits) than this is "too few to compare": its ratio, share or
+  // average is not drawn as a fact (report.min_group_size).
+  const meta = data.meta || {};
+  const MIN_GROUP = Number.isInteger(meta.min_group) && meta.min_group > 0 ? meta.min_group : 10;
+  const FEW = "#c3c9d0";
 
   // ---------------------------------------------------------------------------------------
   // Number formats: one function for axes, labels, tooltips and tables (report_page.py's
@@ -207,13 +219,28 @@
     return [0];
   }
 
-  // Centred labels under an axis, thinned, kept inside [minX, maxX].
-  function axisLabels(g, positions, labels, y, minX, maxX, values, steps) {
+  // Centred labels under an axis, kept inside [minX, maxX]: all on one row when they fit, else
+  // all on two staggered rows when `stagger` (every decade keeps its label), else thinned.
+  // Returns the extra height the second row takes (0 or STAGGER).
+  const STAGGER = 13;
+  function axisLabels(g, positions, labels, y, minX, maxX, values, steps, stagger) {
     const widths = labels.map((s) => textWidth(s, TICK));
     const xs = positions.map((p, i) => Math.min(Math.max(p, minX + widths[i] / 2), maxX - widths[i] / 2));
+    const all = [...labels.keys()];
+    if (stagger && labels.length > 2 && overlaps(all, xs, widths, 6)) {
+      const even = all.filter((i) => i % 2 === 0);
+      const odd = all.filter((i) => i % 2 === 1);
+      if (!overlaps(even, xs, widths, 6) && !overlaps(odd, xs, widths, 6)) {
+        for (const i of all) {
+          text(g, xs[i], y + (i % 2) * STAGGER, labels[i], { "text-anchor": "middle", "font-size": TICK, class: "tick" });
+        }
+        return STAGGER;
+      }
+    }
     for (const i of keptLabels(xs, widths, values, steps)) {
       text(g, xs[i], y, labels[i], { "text-anchor": "middle", "font-size": TICK, class: "tick" });
     }
+    return 0;
   }
 
   // Legend items in rows that wrap at `width`; returns the height used.
@@ -408,11 +435,7 @@
     controls.decade.value = state.decade === null ? "" : String(state.decade);
     controls.kind.value = state.kind;
     controls.votes.value = String(state.votes);
-    const active = [];
-    if (state.genre) active.push(state.genre);
-    if (state.decade !== null) active.push(format("decade", state.decade));
-    if (state.kind) active.push(state.kind);
-    if (state.votes > 0) active.push("\u2265 " + format("count", state.votes) + " votes");
+    const active = activeFilters();
     controls.reset.disabled = active.length === 0;
     controls.summary.textContent = (active.length ? "Charts show " + active.join(" \u00b7 ") : "Charts show all titles") +
       "; the cards and data quality cover the whole report.";
@@ -431,29 +454,34 @@
     return v === null || v === undefined ? [] : String(v).split(", ");
   }
 
-  function selectRows(spec, src) {
+  // The rows of `src` the panel draws: those passing the page's filters (unless `unfiltered`)
+  // and the panel's exclusions. A filter the rows have no column for is named in notFiltered.
+  function selectRows(spec, src, unfiltered) {
     const ix = indexOf(src.columns || []);
     const tests = [];
     const notFiltered = [];
-    if (state.genre) {
+    if (unfiltered) {
+      // the panel's exclusions only: does the report hold anything for this panel at all?
+    } else if (state.genre) {
       const g = state.genre;
       if ("genre" in ix) { const i = ix.genre; tests.push((r) => r[i] === g); }
       else if ("genres" in ix) { const i = ix.genres; tests.push((r) => genresOf(r[i]).includes(g)); }
       else notFiltered.push("genre");
     }
-    if (state.decade !== null) {
+    if (state.decade !== null && !unfiltered) {
       const d = state.decade;
       if ("decade" in ix) { const i = ix.decade; tests.push((r) => r[i] === d); }
       else notFiltered.push("decade");
     }
-    if (state.kind) {
+    if (state.kind && !unfiltered) {
       const k = state.kind;
       if ("title_type" in ix) { const i = ix.title_type; tests.push((r) => r[i] === k); }
       else notFiltered.push("kind");
     }
-    if (state.votes > 0) {
+    if (state.votes > 0 && !unfiltered) {
       const v = state.votes;
       if ("imdb_votes" in ix) { const i = ix.imdb_votes; tests.push((r) => r[i] !== null && r[i] >= v); }
+      else if ("votes_band" in ix) { const i = ix.votes_band; tests.push((r) => r[i] !== null && r[i] >= v); }
       else notFiltered.push("minimum votes");
     }
     for (const [field, values] of Object.entries(spec.exclude || {})) {
@@ -586,7 +614,50 @@
   // A mark's tooltip: "Drama · 1990s: 12 titles", "1990: budget $1.2M".
   function say(key, title, formatted, kind) {
     if (!title) return `${key}: ${formatted}`;
-    return kind === "count" ? `${key}: ${formatted} ${title}` : `${key}: ${title} ${formatted}`;
+    if (kind !== "count") return `${key}: ${title} ${formatted}`;
+    return `${key}: ${formatted} ${formatted === "1" ? title.replace(/s$/, "") : title}`;
+  }
+
+  // "1 title", "1.2k credits": the n of a group, in the noun of the panel's n spec.
+  function nText(spec, n) {
+    const noun = (spec.n && spec.n.noun) || "title";
+    return `${format("count", n)} ${noun}${n === 1 ? "" : "s"}`;
+  }
+
+  // The value is itself the count of the group (then it already shows its n).
+  function valueIsN(spec) {
+    return !!(spec.n && spec.value && spec.value.field === spec.n.field && (spec.value.agg || "sum") === "sum");
+  }
+
+  // The "too few to compare" line: each group below the minimum with its n.
+  function fewNote(spec, few) {
+    if (!few.length) return "";
+    const noun = ((spec.n && spec.n.noun) || "title") + "s";
+    const shown = few.slice(0, 12).map(([name, n]) => `${name} (${format("count", n)})`);
+    const more = few.length > 12 ? ` and ${few.length - 12} more` : "";
+    return `Too few to compare (fewer than ${MIN_GROUP} ${noun}): ${shown.join(", ")}${more}.`;
+  }
+
+  // The column name of a measure in a CSV: its name, else what it is computed from.
+  function measureName(m) {
+    if (!m) return "value";
+    if (m.name) return m.name;
+    if (m.agg === "ratio") return `${m.num}_per_${m.den}`;
+    if (m.agg === "count") return m.field ? `titles_with_${m.field}` : "titles";
+    return m.field;
+  }
+
+  // Decades on a time axis: every decade from the first to the last, none skipped; without a
+  // decade filter the axis spans the whole report's decades, so panels side by side align.
+  function decadeAxis(xs) {
+    const known = xs.filter((x) => typeof x === "number" && Number.isFinite(x));
+    if (state.decade === null) for (const d of decadeOptions) known.push(d);
+    if (!known.length) return xs;
+    const lo = Math.min(...known);
+    const hi = Math.max(...known);
+    const out = [];
+    for (let d = lo; d <= hi; d += 10) out.push(d);
+    return out;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -595,9 +666,29 @@
 
   function drawHbar(spec, rows, ix, W) {
     const measures = [spec.value];
-    if (spec.label) measures.push(spec.label);
-    let groups = group(rows, ix, [spec.x], measures).filter((g) => g.values[0] !== null);
-    if (!groups.length) return null;
+    const li = spec.label ? measures.push(spec.label) - 1 : -1;
+    const ni = spec.n ? measures.push(spec.n) - 1 : -1;
+    const all = group(rows, ix, [spec.x], measures).filter((g) => g.values[0] !== null);
+    if (!all.length) return null;
+    const nOf = (g) => (ni >= 0 ? g.values[ni] || 0 : Infinity);
+    const countBars = valueIsN(spec);
+    // a ratio or an average of too few titles is not a fact: listed apart, not drawn
+    let groups = countBars ? all : all.filter((g) => nOf(g) >= MIN_GROUP);
+    const fxAll = categoryFormatter(spec.x_format, all.map((g) => g.keys[0]));
+    const few = countBars ? [] : all.filter((g) => nOf(g) < MIN_GROUP).sort((a, b) => nOf(b) - nOf(a) ||
+      compareKeys(a.keys[0], b.keys[0])).map((g) => [fxAll(g.keys[0]), nOf(g)]);
+    const labelSpec = spec.label;
+    const labelFormat = labelSpec ? labelSpec.format || guessFormat(labelSpec.field) : null;
+    const csv = { columns: [spec.x, measureName(spec.value)], rows: [] };
+    if (li >= 0) csv.columns.push(measureName(labelSpec));
+    if (ni >= 0 && !countBars) csv.columns.push(spec.n.field, "too_few_to_compare");
+    for (const g of all) {
+      const row = [g.keys[0], g.values[0]];
+      if (li >= 0) row.push(g.values[li]);
+      if (ni >= 0 && !countBars) row.push(g.values[ni], nOf(g) < MIN_GROUP);
+      csv.rows.push(row);
+    }
+    if (!groups.length) return { node: fewOnly(spec, few), marks: [], csv };
     const totals = new Map(groups.map((g) => [g.keys[0], g.values[0]]));
     const order = limited(orderCategories(groups.map((g) => g.keys[0]), totals, spec.sort || "value_desc"), spec.limit);
     const byKey = new Map(groups.map((g) => [g.keys[0], g]));
@@ -606,13 +697,13 @@
     const fx = categoryFormatter(spec.x_format, order);
     const vf = valueFormat(spec);
     const title = valueTitle(spec);
-    const labelSpec = spec.label;
     const prefix = labelSpec ? (labelSpec.prefix !== undefined && labelSpec.prefix !== null ? labelSpec.prefix
       : labelSpec.agg === "wavg" ? "avg " : "") : "";
-    const labelFormat = labelSpec ? labelSpec.format || guessFormat(labelSpec.field) : null;
     const names = groups.map((g) => fx(g.keys[0]));
+    const small = groups.map((g) => countBars && nOf(g) < MIN_GROUP);
     const ends = groups.map((g) => format(vf, g.values[0]) +
-      (labelSpec ? " \u00b7 " + prefix + format(labelFormat, g.values[1]) : ""));
+      (labelSpec ? " \u00b7 " + prefix + format(labelFormat, g.values[li]) : "") +
+      (ni >= 0 && !countBars ? " \u00b7 " + nText(spec, nOf(g)) : ""));
 
     const labelW = Math.min(maxWidth(names), Math.floor(W * 0.4));
     const endW = maxWidth(ends) + 6;
@@ -642,8 +733,10 @@
       if (shown !== names[i]) tip(label, names[i]);
       const xa = sx(Math.min(0, v));
       const w = Math.max(Math.abs(sx(v) - sx(0)), 1);
-      const bar = el("rect", { x: r1(xa), y: y + 3, width: r1(w), height: row - 6, fill: PALETTE[0], class: "mark" }, g);
-      tip(bar, say(names[i], title, ends[i], vf));
+      const bar = el("rect", { x: r1(xa), y: y + 3, width: r1(w), height: row - 6, fill: small[i] ? FEW : PALETTE[0],
+        class: small[i] ? "mark few" : "mark" }, g);
+      tip(bar, say(names[i], title, format(vf, v), vf) + ends[i].slice(format(vf, v).length) +
+        (small[i] ? ` (fewer than ${MIN_GROUP}: too few to compare)` : ""));
       marks.push(bar);
       text(g, xa + w + 4, y + row / 2 + 4, ends[i], { class: "value" });
     });
@@ -651,7 +744,17 @@
     const tickY = top + plotH + 14;
     axisLabels(g, ticks.map(sx), ticks.map((t) => format(vf, t)), tickY, 0, W);
     text(g, x0 + plotW / 2, tickY + 17, title, { "text-anchor": "middle", class: "axis-title", "font-size": TICK });
-    return { node: finish(svg, W, tickY + 22), marks };
+    let note = fewNote(spec, few);
+    if (small.some(Boolean)) note = `Grey bars: fewer than ${MIN_GROUP} titles, too few to compare their average.`;
+    return { node: finish(svg, W, tickY + 22), marks, note, csv };
+  }
+
+  // When every group is below the minimum: say so, with each group's n, instead of a chart.
+  function fewOnly(spec, few) {
+    const p = document.createElement("p");
+    p.className = "note few";
+    p.textContent = fewNote(spec, few);
+    return p;
   }
 
   // The step of a numeric x axis (1 for years, 10 for decades, the bin width for bins), or 0
@@ -672,6 +775,7 @@
   function drawColumns(spec, rows, ix, W, grouped) {
     let seriesNames = [null];
     let valueAt;
+    let nAt = null; // the n of a bar, when the value is a ratio (spec.n)
     let xs;
     const totals = new Map();
     if (grouped && Array.isArray(spec.series_values) && spec.series_values.length) {
@@ -683,11 +787,13 @@
       valueAt = (x, j) => (byKey.get(x) || [])[j] ?? null;
       for (const g of groups) totals.set(g.keys[0], g.values.reduce((a, v) => a + (v || 0), 0));
     } else if (grouped && spec.series) {
-      const groups = group(rows, ix, [spec.x, spec.series], [spec.value]);
+      const groups = group(rows, ix, [spec.x, spec.series], spec.n ? [spec.value, spec.n] : [spec.value]);
       seriesNames = uniqueSorted(groups.map((g) => g.keys[1]));
       const cell = new Map(groups.map((g) => [JSON.stringify(g.keys), g.values[0]]));
+      const cellN = new Map(groups.map((g) => [JSON.stringify(g.keys), g.values[1]]));
       xs = [...new Set(groups.map((g) => g.keys[0]))];
       valueAt = (x, j) => cell.get(JSON.stringify([x, seriesNames[j]])) ?? null;
+      if (spec.n) nAt = (x, j) => cellN.get(JSON.stringify([x, seriesNames[j]])) ?? 0;
       for (const g of groups) totals.set(g.keys[0], (totals.get(g.keys[0]) || 0) + (g.values[0] || 0));
     } else {
       const groups = group(rows, ix, [spec.x], [spec.value]);
@@ -727,18 +833,40 @@
     // a gap, and the labels fall on round values. Anything else is one slot per category.
     let axisXs = xs;
     let slotOf = (i) => i;
-    const unit = axisUnit(spec, xs);
+    const span = spec.x_format === "decade" ? decadeAxis(xs) : xs;
+    const unit = axisUnit(spec, span.length >= 2 ? span : xs);
     if (unit) {
-      const first = xs[0];
-      const count = Math.round((xs[xs.length - 1] - first) / unit) + 1;
+      const first = span[0];
+      const count = Math.round((span[span.length - 1] - first) / unit) + 1;
       axisXs = [...Array(count).keys()].map((k) => clean(first + k * unit));
       slotOf = (i, x) => Math.round((x - first) / unit);
     }
     const slot = plotW / axisXs.length;
+    const csv = { columns: [spec.x], rows: [] };
+    if (multi && !spec.series_values) csv.columns.push(spec.series);
+    if (spec.series_values) csv.columns.push(...spec.series_values.map((m) => measureName(m)));
+    else csv.columns.push(measureName(spec.value));
+    if (nAt) csv.columns.push(spec.n.field, "too_few_to_compare");
+    for (const x of xs) {
+      if (spec.series_values) csv.rows.push([x, ...seriesNames.map((_, j) => valueAt(x, j))]);
+      else seriesNames.forEach((s, j) => {
+        const v = valueAt(x, j);
+        if (v === null) return;
+        const row = multi ? [x, s, v] : [x, v];
+        if (nAt) row.push(nAt(x, j), nAt(x, j) < MIN_GROUP);
+        csv.rows.push(row);
+      });
+    }
     const names = xs.map(fx);
     const valueLabels = !multi ? xs.map((x) => format(vf, valueAt(x, 0))) : [];
     const showValues = !multi && maxWidth(valueLabels, TICK - 1) + 4 <= slot;
     if (showValues) top += 12;
+    const inner = slot * (slot > 12 ? 0.8 : 0.9);
+    const bw = inner / seriesNames.length;
+    // the n of each bar written above it when every one fits; always in its tooltip
+    const nLabels = nAt ? xs.flatMap((x) => seriesNames.map((_, j) => (valueAt(x, j) === null ? "" : format("count", nAt(x, j))))) : [];
+    const showN = !!nAt && maxWidth(nLabels, TICK - 2) + 1 <= bw;
+    if (showN) top += 11;
     const plotH = 180;
     const sy = (v) => top + plotH - ((v - d0) / (d1 - d0 || 1)) * plotH;
 
@@ -752,8 +880,7 @@
     yt.removeAttribute("y");
 
     const marks = [];
-    const inner = slot * (slot > 12 ? 0.8 : 0.9);
-    const bw = inner / seriesNames.length;
+    let anyFew = false;
     xs.forEach((x, i) => {
       const left = x0 + slotOf(i, x) * slot + (slot - inner) / 2;
       seriesNames.forEach((s, j) => {
@@ -761,21 +888,104 @@
         if (v === null) return;
         const y1 = sy(Math.max(v, 0));
         const y2 = sy(Math.min(v, 0));
+        const n = nAt ? nAt(x, j) : null;
+        const few = n !== null && n < MIN_GROUP;
+        anyFew = anyFew || few;
         const bar = el("rect", { x: r1(left + j * bw), y: r1(y1), width: r1(Math.max(bw - (seriesNames.length > 1 ? 1 : 0), 0.5)),
-          height: r1(Math.max(y2 - y1, 0.5)), fill: PALETTE[j % PALETTE.length], class: "mark" }, g);
-        tip(bar, say(multi ? `${names[i]} \u00b7 ${sf(s)}` : names[i], spec.series_values ? "" : title, format(vf, v), vf));
+          height: r1(Math.max(y2 - y1, 0.5)), fill: PALETTE[j % PALETTE.length], class: few ? "mark few" : "mark",
+          "fill-opacity": few ? 0.3 : null }, g);
+        tip(bar, say(multi ? `${names[i]} \u00b7 ${sf(s)}` : names[i], spec.series_values ? "" : title, format(vf, v), vf) +
+          (n !== null ? ` (n = ${nText(spec, n)}${few ? ": too few to compare" : ""})` : ""));
         marks.push(bar);
+        if (showN) {
+          text(g, left + j * bw + bw / 2, y1 - 3, format("count", n), { "text-anchor": "middle", "font-size": TICK - 2,
+            class: "tick n" });
+        }
         if (showValues) {
           text(g, left + inner / 2, y1 - 4, valueLabels[i], { "text-anchor": "middle", "font-size": TICK - 1, class: "tick" });
         }
       });
     });
     const labelY = top + plotH + 18;
-    axisLabels(g, axisXs.map((_, i) => x0 + (i + 0.5) * slot), axisXs.map(fx), labelY, x0 - 4, W, axisXs,
-      STEPS[spec.x_format]);
+    const extra = axisLabels(g, axisXs.map((_, i) => x0 + (i + 0.5) * slot), axisXs.map(fx), labelY, x0 - 4, W, axisXs,
+      STEPS[spec.x_format], true);
     const xTitle = spec.x_title || humanize(spec.x);
-    text(g, x0 + plotW / 2, labelY + 17, xTitle, { "text-anchor": "middle", "font-size": TICK, class: "axis-title" });
-    return { node: finish(svg, W, labelY + 22), marks };
+    text(g, x0 + plotW / 2, labelY + extra + 17, xTitle, { "text-anchor": "middle", "font-size": TICK, class: "axis-title" });
+    const notes = [];
+    if (nAt) notes.push(showN ? `Numbers above the bars: ${(spec.n.noun || "title")}s (n).` : "n in each bar's tooltip.");
+    if (anyFew) notes.push(`Pale bars: fewer than ${MIN_GROUP} ${(spec.n.noun || "title")}s, too few to compare.`);
+    return { node: finish(svg, W, labelY + extra + 22), marks, csv, note: notes.join(" ") };
+  }
+
+  // One line per measure (spec.series_values) over a continuous year axis, through the years
+  // that have data; a dot marks each of them and carries its tooltip, n included.
+  function drawLines(spec, rows, ix, W) {
+    const measures = spec.series_values.map((m) => Object.assign({ agg: "sum" }, m));
+    const ni = spec.n ? measures.push(spec.n) - 1 : -1;
+    const groups = group(rows, ix, [spec.x], measures).filter((g) => typeof g.keys[0] === "number");
+    const names = spec.series_values.map((m) => m.label || humanize(m.field));
+    const byX = new Map(groups.map((g) => [g.keys[0], g.values]));
+    const xs = uniqueSorted(groups.map((g) => g.keys[0])).filter((x) => names.some((_, j) => byX.get(x)[j] !== null));
+    if (!xs.length) return null;
+    const vf = valueFormat(spec);
+    const all = xs.flatMap((x) => names.map((_, j) => byX.get(x)[j]).filter((v) => v !== null));
+    const ticks = niceTicks(Math.min(0, ...all), Math.max(0, ...all), 5, wholeCounts(vf, all));
+    const d0 = ticks[0];
+    const d1 = ticks[ticks.length - 1];
+    const tickLabels = ticks.map((t) => format(vf, t));
+    const x0 = 18 + maxWidth(tickLabels, TICK) + 6;
+    const lo = xs[0] - 0.5;
+    const hi = xs[xs.length - 1] + 0.5;
+    const svg = newSvg(`${spec.title || "line chart"}: ${names.join(" and ")} per ${humanize(spec.x)}`);
+    const g = el("g", {}, svg);
+    const plotW = Math.max(40, W - x0 - 8);
+    const top = 6 + legend(g, names.map((n, j) => ({ label: n, color: PALETTE[j % PALETTE.length] })), x0, 2, plotW) + 4;
+    const plotH = 200;
+    const px = (x) => x0 + ((x - lo) / (hi - lo)) * plotW;
+    const py = (v) => top + plotH - ((v - d0) / (d1 - d0 || 1)) * plotH;
+    ticks.forEach((t, i) => {
+      el("line", { x1: x0, x2: x0 + plotW, y1: r1(py(t)), y2: r1(py(t)), class: t === 0 ? "axis-line" : "grid-line" }, g);
+      text(g, x0 - 6, py(t) + 4, tickLabels[i], { "text-anchor": "end", "font-size": TICK, class: "tick" });
+    });
+    const yt = text(g, 0, 0, spec.y_title || "US dollars", { "text-anchor": "middle", "font-size": TICK,
+      class: "axis-title", transform: `translate(12 ${r1(top + plotH / 2)}) rotate(-90)` });
+    yt.removeAttribute("x");
+    yt.removeAttribute("y");
+    const marks = [];
+    const fx = categoryFormatter(spec.x_format, xs);
+    names.forEach((name, j) => {
+      const color = PALETTE[j % PALETTE.length];
+      let run = [];
+      const flush = () => {
+        if (run.length > 1) {
+          el("polyline", { points: run.map(([x, v]) => `${r1(px(x))},${r1(py(v))}`).join(" "), fill: "none",
+            stroke: color, "stroke-width": 2, "stroke-linejoin": "round", class: "line" }, g);
+        }
+        run = [];
+      };
+      for (const x of xs) {
+        const v = byX.get(x)[j];
+        if (v !== null) run.push([x, v]);
+      }
+      flush();
+      for (const x of xs) {
+        const v = byX.get(x)[j];
+        if (v === null) continue;
+        const n = ni >= 0 ? byX.get(x)[ni] : null;
+        const dot = el("circle", { cx: r1(px(x)), cy: r1(py(v)), r: xs.length > 60 ? 2 : 3, fill: color, class: "mark" }, g);
+        tip(dot, `${fx(x)}: ${name} ${format(vf, v)}` + (n !== null ? ` (${nText(spec, n)})` : ""));
+        marks.push(dot);
+      }
+    });
+    const axisXs = [];
+    for (let x = xs[0]; x <= xs[xs.length - 1]; x++) axisXs.push(x);
+    const labelY = top + plotH + 18;
+    axisLabels(g, axisXs.map(px), axisXs.map(fx), labelY, x0 - 4, W, axisXs, null);
+    text(g, x0 + plotW / 2, labelY + 17, spec.x_title || humanize(spec.x), { "text-anchor": "middle", "font-size": TICK, class: "axis-title" });
+    const csv = { columns: [spec.x, ...spec.series_values.map((m) => measureName(m))], rows: [] };
+    if (ni >= 0) csv.columns.push(spec.n.field);
+    for (const x of xs) csv.rows.push([x, ...byX.get(x)]);
+    return { node: finish(svg, W, labelY + 22), marks, csv, note: `Totals of the titles with both; n per year in the tooltips.` };
   }
 
   function drawStacked(spec, rows, ix, W) {
@@ -786,6 +996,19 @@
     for (const g of groups) totals.set(g.keys[0], (totals.get(g.keys[0]) || 0) + Math.max(g.values[0] || 0, 0));
     let xs = [...totals.keys()].filter((x) => totals.get(x) > 0);
     if (!xs.length) return null;
+    // shares of too few credits are not facts: such rows are listed apart with their n
+    const fxAll = categoryFormatter(spec.x_format, xs);
+    const csv = { columns: [spec.x, spec.series, measureName(spec.value), "share", "total", "too_few_to_compare"], rows: [] };
+    for (const x of orderCategories(xs, totals, spec.sort || "x_asc")) {
+      for (const s of series) {
+        const v = cell.get(JSON.stringify([x, s]));
+        if (v !== undefined) csv.rows.push([x, s, v, v / totals.get(x), totals.get(x), totals.get(x) < MIN_GROUP]);
+      }
+    }
+    const few = xs.filter((x) => totals.get(x) < MIN_GROUP).sort((a, b) => totals.get(b) - totals.get(a) ||
+      compareKeys(a, b)).map((x) => [fxAll(x), totals.get(x)]);
+    xs = xs.filter((x) => totals.get(x) >= MIN_GROUP);
+    if (!xs.length) return { node: fewOnly(spec, few), marks: [], csv };
     xs = limited(orderCategories(xs, totals, spec.sort || "x_asc"), spec.limit);
     const fx = categoryFormatter(spec.x_format, xs);
     const vf = valueFormat(spec);
@@ -794,7 +1017,9 @@
     const names = xs.map(fx);
     const labelW = Math.min(maxWidth(names), Math.floor(W * 0.4));
     const x0 = labelW + 8;
-    const plotW = Math.max(40, W - x0 - 8);
+    const nLabels = xs.map((x) => format("count", totals.get(x)));
+    const endW = maxWidth(nLabels, TICK - 1) + 8;
+    const plotW = Math.max(40, W - x0 - endW - 4);
     const row = 22;
 
     const svg = newSvg(`${spec.title || "share chart"}: share of ${title} per ${humanize(spec.x)} by ${humanize(spec.series)}`);
@@ -811,6 +1036,7 @@
       const label = text(g, x0 - 6, y + row / 2 + 4, shown, { "text-anchor": "end" });
       if (shown !== names[i]) tip(label, names[i]);
       const total = totals.get(x);
+      text(g, x0 + plotW + 6, y + row / 2 + 4, nLabels[i], { "font-size": TICK - 1, class: "tick n" });
       let left = x0;
       series.forEach((s, j) => {
         const v = Math.max(cell.get(JSON.stringify([x, s])) || 0, 0);
@@ -819,7 +1045,7 @@
         const share = format("percent", v / total);
         const seg = el("rect", { x: r1(left), y: y + 3, width: r1(w), height: row - 6,
           fill: PALETTE[j % PALETTE.length], class: "mark" }, g);
-        tip(seg, say(`${names[i]} \u00b7 ${sf(s)}`, title, format(vf, v), vf) + ` (${share})`);
+        tip(seg, say(`${names[i]} \u00b7 ${sf(s)}`, title, format(vf, v), vf) + ` (${share} of ${nText(spec, total)})`);
         marks.push(seg);
         if (textWidth(share, TICK - 1) + 6 <= w) {
           text(g, left + w / 2, y + row / 2 + 4, share, { "text-anchor": "middle", "font-size": TICK - 1, class: "on-dark" });
@@ -832,13 +1058,15 @@
     axisLabels(g, ticks.map((t) => x0 + t * plotW), ticks.map((t) => format("percent", t)), tickY, 0, W);
     text(g, x0 + plotW / 2, tickY + 17, spec.value_title || `share of ${title}`,
       { "text-anchor": "middle", "font-size": TICK, class: "axis-title" });
-    return { node: finish(svg, W, tickY + 22), marks };
+    const note = [`Numbers at the right: ${(spec.n && spec.n.noun) || "title"}s in the row (n).`, fewNote(spec, few)];
+    return { node: finish(svg, W, tickY + 22), marks, csv, note: note.filter(Boolean).join(" ") };
   }
 
   function drawHeatmap(spec, rows, ix, W, panelId) {
     const groups = group(rows, ix, [spec.x, spec.y], [spec.value]).filter((g) => g.keys[0] !== null && g.keys[1] !== null);
     if (!groups.length || !groups.some((g) => g.values[0] !== null)) return null;
-    const xs = uniqueSorted(groups.map((g) => g.keys[0]));
+    let xs = uniqueSorted(groups.map((g) => g.keys[0]));
+    if (spec.x_format === "decade") xs = decadeAxis(xs); // every decade, empty ones too
     const totals = new Map();
     for (const g of groups) totals.set(g.keys[1], (totals.get(g.keys[1]) || 0) + (g.values[0] || 0));
     const ys = limited(orderCategories([...totals.keys()], totals, spec.y_sort || "value_desc"), spec.limit);
@@ -877,7 +1105,7 @@
         const t = has ? (v - c0) / (c1 - c0) : 0;
         const rect = el("rect", { x: r1(x0 + j * cw), y: cy, width: r1(cw), height: ch,
           fill: has ? heatColor(t) : NO_DATA, stroke: "#fff", "stroke-width": 1, class: has ? "mark" : "empty-cell" }, g);
-        tip(rect, has ? say(`${yNames[i]} \u00b7 ${xNames[j]}`, title, format(vf, v), vf) : `${yNames[i]} \u00b7 ${xNames[j]}: no data`);
+        tip(rect, has ? say(`${yNames[i]} \u00b7 ${xNames[j]}`, title, format(vf, v), vf) : `${yNames[i]} \u00b7 ${xNames[j]}: none`);
         if (has) {
           marks.push(rect);
           const s = format(vf, v);
@@ -890,11 +1118,11 @@
     });
     const plotH = ys.length * ch;
     const labelY = top + plotH + 15;
-    axisLabels(g, xs.map((_, j) => x0 + (j + 0.5) * cw), xNames, labelY, x0 - 4, W, xs, STEPS[spec.x_format]);
-    text(g, x0 + plotW / 2, labelY + 17, spec.x_title || humanize(spec.x), { "text-anchor": "middle", "font-size": TICK, class: "axis-title" });
+    const extra = axisLabels(g, xs.map((_, j) => x0 + (j + 0.5) * cw), xNames, labelY, x0 - 4, W, xs, STEPS[spec.x_format], true);
+    text(g, x0 + plotW / 2, labelY + extra + 17, spec.x_title || humanize(spec.x), { "text-anchor": "middle", "font-size": TICK, class: "axis-title" });
 
     // colour scale legend: a gradient bar with the low, middle and high values
-    const ly = labelY + 30;
+    const ly = labelY + extra + 30;
     const legendTitle = title + ":";
     const tw = textWidth(legendTitle, TICK);
     const gw = Math.max(60, Math.min(240, plotW - tw - 10));
@@ -906,9 +1134,17 @@
     text(g, x0, ly + 9, legendTitle, { "font-size": TICK, class: "axis-title" });
     const scale = el("rect", { x: gx, y: ly, width: gw, height: 10, fill: `url(#${gradId})`, class: "scale" }, g);
     tip(scale, `${title}: ${format(vf, c0)} to ${format(vf, c1)}`);
-    const legendTicks = [c0, (c0 + c1) / 2, c1];
-    axisLabels(g, legendTicks.map((_, k) => gx + (k / 2) * gw), legendTicks.map((v) => format(vf, v)), ly + 24, gx - 20, W);
-    return { node: finish(svg, W, ly + 30), marks };
+    // counts of things get whole numbers on the legend (no "116.5 titles")
+    const whole = wholeCounts(vf, values);
+    const mid = whole ? Math.round((c0 + c1) / 2) : (c0 + c1) / 2;
+    const legendTicks = [...new Set([c0, mid, c1])];
+    axisLabels(g, legendTicks.map((v) => gx + ((v - c0) / (c1 - c0)) * gw), legendTicks.map((v) => format(vf, v)), ly + 24, gx - 20, W);
+    const csv = { columns: [spec.y, spec.x, measureName(spec.value)], rows: [] };
+    for (const y of ys) for (const x of xs) {
+      const v = cell.get(JSON.stringify([x, y]));
+      if (v !== null && v !== undefined) csv.rows.push([y, x, v]);
+    }
+    return { node: finish(svg, W, ly + 30), marks, csv };
   }
 
   function drawScatter(spec, rows, ix, W) {
@@ -997,7 +1233,9 @@
       if (points.length > shown.length) reasons.push(`capped at ${format("count", cap)}`);
       note += " (" + reasons.join("; ") + ")";
     }
-    return { node: finish(svg, W, height), marks, note };
+    const fields = [p.label, spec.series, p.x, p.y].filter((f, k, a) => f && f in ix && a.indexOf(f) === k);
+    const csv = { columns: fields, rows: shown.map((r) => fields.map((f) => r[ix[f]])) };
+    return { node: finish(svg, W, height), marks, note, csv };
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1022,7 +1260,22 @@
 
   const tableSort = new Map(); // panel id -> {field, desc} chosen by a header click
 
+  // Rows summed per spec.group.by (e.g. an artist's rows of v_artist_summary under the filters):
+  // the kept fields as they are, each measure aggregated; then spec.having's minimum applies.
+  function groupTable(spec, rows, ix) {
+    const grp = spec.group;
+    const keys = grp.by.concat(grp.keep || []);
+    const measures = grp.measures || [];
+    const out = group(rows, ix, keys, measures).map((g) => g.keys.concat(g.values));
+    const cix = indexOf(keys.concat(measures.map((m) => m.field)));
+    const h = spec.having;
+    const kept = h && h.field in cix ? out.filter((r) => typeof r[cix[h.field]] === "number" && r[cix[h.field]] >= h.min) : out;
+    return { rows: kept, ix: cix };
+  }
+
   function drawTable(spec, rows, ix, W, panelId, redraw) {
+    if (spec.group) ({ rows, ix } = groupTable(spec, rows, ix));
+    if (!rows.length) return null;
     const cols = (spec.columns || []).filter((c) => c.field in ix);
     if (!cols.length) throw new Error("the table has no column in its source");
     const top = limited(Array.isArray(spec.order) ? sortRows(rows, ix, spec.order) : rows, spec.limit);
@@ -1076,8 +1329,10 @@
       }
     }
     wrap.appendChild(table);
-    const note = top.length < rows.length ? `top ${format("count", top.length)} of ${format("count", rows.length)} rows` : "";
-    return { node: wrap, marks: [...tbody.rows], note };
+    const what = spec.group ? "artists" : "rows";
+    const note = top.length < rows.length ? `top ${format("count", top.length)} of ${format("count", rows.length)} ${what}` : "";
+    const csv = { columns: cols.map((c) => c.field), rows: shown.map((r) => cols.map((c) => r[ix[c.field]])) };
+    return { node: wrap, marks: [...tbody.rows], note, csv };
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1087,6 +1342,7 @@
     hbar: drawHbar,
     columns: (s, r, i, w) => drawColumns(s, r, i, w, false),
     grouped: (s, r, i, w) => drawColumns(s, r, i, w, true),
+    lines: drawLines,
     stacked_share: drawStacked,
     heatmap: drawHeatmap,
     scatter: drawScatter,
@@ -1119,6 +1375,9 @@
     }
     const { rows, ix, notFiltered } = selectRows(spec, src);
     section.dataset.rows = String(rows.length);
+    lastCsv.delete(spec.id);
+    const button = section.querySelector("button.csv");
+    if (button) button.hidden = true;
     for (const name of notFiltered) {
       const badge = document.createElement("span");
       badge.className = "badge";
@@ -1131,15 +1390,29 @@
       note(body, `Unknown chart type "${spec.chart}".`);
       return;
     }
-    if (!rows.length) {
+    // Empty: the report lacks the data (the panel's own note, e.g. "run moviedl ingest-tmdb"),
+    // or the filters left nothing (say so, and which filters).
+    const whole = selectRows(spec, src, true).rows;
+    const zero = spec.empty_if_zero && spec.empty_if_zero in ix &&
+      !whole.some((r) => typeof r[ix[spec.empty_if_zero]] === "number" && r[ix[spec.empty_if_zero]] !== 0);
+    if (!whole.length || zero) {
       note(body, spec.empty || "No title matches the filters.");
       return;
     }
-    const width = Math.max(body.clientWidth || 0, 240);
+    if (!rows.length) {
+      note(body, filteredOut());
+      return;
+    }
+    let width = Math.max(body.clientWidth || 0, 240);
+    if (printing) width = Math.min(width, PRINT_WIDTH);
     lastWidth.set(spec.id, body.clientWidth);
     let out;
     try {
       out = draw(spec, rows, ix, width, spec.id, () => drawPanel(spec));
+      if (!out && draw(spec, whole, ix, width, spec.id, () => {})) {
+        note(body, filteredOut());
+        return;
+      }
     } catch (err) {
       console.error(`moviedl report: panel ${spec.id}:`, err);
       note(body, `This chart could not be drawn: ${err.message}`);
@@ -1151,6 +1424,77 @@
     }
     body.replaceChildren(out.node);
     foot.textContent = out.note || "";
+    if (out.csv) {
+      lastCsv.set(spec.id, out.csv);
+      csvButton(section, spec);
+    }
+  }
+
+  function activeFilters() {
+    const active = [];
+    if (state.genre) active.push(state.genre);
+    if (state.decade !== null) active.push(format("decade", state.decade));
+    if (state.kind) active.push(state.kind);
+    if (state.votes > 0) active.push("\u2265 " + format("count", state.votes) + " votes");
+    return active;
+  }
+
+  function filteredOut() {
+    return `Nothing here under the filters (${activeFilters().join(" \u00b7 ")}): the report has data for this ` +
+      "panel, but none that passes them. Widen or reset the filters.";
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // CSV: each chart and table offers exactly what it draws (the aggregated rows, n included),
+  // made in the page (a Blob), so it works offline and under the Content-Security-Policy.
+
+  const lastCsv = new Map(); // panel id -> {columns, rows} of the current drawing
+
+  function csvCell(v) {
+    if (v === null || v === undefined) return "";
+    if (typeof v === "boolean") return v ? "true" : "false";
+    if (typeof v === "number") return Number.isFinite(v) ? String(v) : "";
+    let t = String(v);
+    if (/^[=+\-@\t\r]/.test(t)) t = "'" + t; // a spreadsheet would run it as a formula
+    return /[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+  }
+
+  function toCsv(table) {
+    return [table.columns, ...table.rows].map((r) => r.map(csvCell).join(",")).join("\r\n") + "\r\n";
+  }
+
+  function csvName(spec) {
+    const parts = [spec.id];
+    if (state.genre) parts.push(state.genre);
+    if (state.decade !== null) parts.push(String(state.decade) + "s");
+    if (state.kind) parts.push(state.kind);
+    if (state.votes > 0) parts.push(state.votes + "-votes");
+    return parts.join("_").replace(/[^A-Za-z0-9_.-]+/g, "-") + ".csv";
+  }
+
+  function csvButton(section, spec) {
+    const header = section.querySelector("header");
+    const shown = header && header.querySelector("button.csv");
+    if (shown) shown.hidden = false;
+    if (!header || shown) return;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "csv";
+    button.textContent = "CSV";
+    button.title = "download the numbers this panel shows, as CSV";
+    button.addEventListener("click", () => {
+      const table = lastCsv.get(spec.id);
+      if (!table) return;
+      const url = URL.createObjectURL(new Blob([toCsv(table)], { type: "text/csv;charset=utf-8" }));
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = csvName(spec);
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    });
+    header.appendChild(button);
   }
 
   let draws = 0;
@@ -1187,7 +1531,21 @@
     });
   }
 
-  window.moviedlReport = { format, state, redraw: drawAll };
+  // Printing: one column on A4 (report.css), the charts redrawn at the printed width so their
+  // text keeps its size; back to the window's width afterwards.
+  const PRINT_WIDTH = 680;
+  let printing = false;
+  function setPrinting(on) {
+    if (printing === on) return;
+    printing = on;
+    drawAll();
+  }
+  window.addEventListener("beforeprint", () => setPrinting(true));
+  window.addEventListener("afterprint", () => setPrinting(false));
+  const printQuery = window.matchMedia("print");
+  printQuery.addEventListener("change", (e) => setPrinting(e.matches));
+
+  window.moviedlReport = { format, state, redraw: drawAll, csv: (id) => (lastCsv.has(id) ? toCsv(lastCsv.get(id)) : null) };
   for (const n of document.querySelectorAll(".nojs")) n.remove();
   buildFilters();
   readHash();
