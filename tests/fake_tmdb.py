@@ -1,9 +1,17 @@
 """A local stand-in for the TMDB API v3: real HTTP on 127.0.0.1, one thread per connection.
 
-It answers the three endpoints ``moviedl ingest-tmdb`` uses, the way TMDB does:
+It answers the endpoints ``moviedl ingest-tmdb`` uses, the way TMDB does:
 
 * ``GET /find/{imdb_id}?external_source=imdb_id`` -> ``movie_results`` / ``tv_results`` / ...
 * ``GET /movie/{id}`` and ``GET /tv/{id}`` (``append_to_response=external_ids,credits,...``)
+* ``GET /movie/changes`` and ``GET /tv/changes`` (``start_date``, ``end_date``, ``page``): the ids
+  changed in the window, ``changes_page_size`` (100) per page, as ``{"id", "adult"}`` objects with
+  ``page``, ``total_pages`` and ``total_results``. :meth:`FakeTmdb.change` records a change; an id
+  changed twice is listed twice (TMDB does the same), possibly on two pages. A window of more than
+  14 days is refused with TMDB's error (HTTP 422, ``status_code`` 47); no dates mean the last
+  day. ``changes_empty_pages`` lists page numbers answered with no results (counted in
+  ``total_pages``), as TMDB sometimes does; no page beyond ``changes_max_page`` (1000) is served. :attr:`FakeTmdb.overrides` changes fields of a
+  title's details answer (``vote_average``...), so a refetch sees new values.
 
 Any ``tt`` id is a movie unless listed in :attr:`FakeTmdb.tv_ids` (a series),
 :attr:`FakeTmdb.both_ids` (``/find`` lists a movie and a series), :attr:`FakeTmdb.missing_ids`
@@ -21,6 +29,7 @@ per path (glob patterns) and consumed in order::
     fake.fail("/tv/*", "truncated")                       # 200 with half a JSON body
     fake.fail("/find/*", "reset")                         # closes the connection, no answer
     fake.fail("/find/*", 503, times=100, every=3)         # 1 request in 3 (a flaky server)
+    fake.fail("/movie/changes", 429, after=2)             # the third page asked for
 
 ``latency`` delays every answer; ``rate_limit`` (requests per second, token bucket with a
 burst of one second's worth) answers 429 (``status_code`` 25, ``Retry-After: 1``) beyond it.
@@ -32,6 +41,7 @@ answers: a frozen TMDB or S3 endpoint.
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import json
 import re
@@ -53,6 +63,7 @@ ERRORS: dict[int, tuple[int, str]] = {
     500: (11, "Internal error: Something went wrong, contact TMDb."),
     503: (9, "Service offline: This service is temporarily offline, try again later."),
     400: (22, "Invalid page: Pages start at 1 and max at 500. They are expected to be an integer."),
+    422: (47, "The input is not valid."),
     403: (3, "Authentication failed: You do not have permissions to access the service."),
 }
 GENRES = [{"id": 18, "name": "Drama"}, {"id": 35, "name": "Comedy"}, {"id": 80, "name": "Crime"}]
@@ -66,6 +77,7 @@ class Fault:
     retry_after: str | None = None
     delay: float = 0.0
     every: int = 1  # applies to one matching request in ``every`` (the first, then every n-th)
+    after: int = 0  # the first ``after`` matching requests are answered normally
     seen: int = 0
 
 
@@ -119,6 +131,12 @@ class FakeTmdb:
         self.missing_ids: set[str] = set()
         self.gone_ids: set[str] = set()
         self.both_ids: set[str] = set()  # /find lists a movie and a series
+        self.overrides: dict[str, dict[str, Any]] = {}  # imdb id -> fields of its details answer
+        self.changes: dict[str, list[tuple[dt.date, int]]] = {"movie": [], "tv": []}
+        self.changes_page_size = 100
+        self.changes_empty_pages: set[int] = set()
+        self.changes_max_days = 14
+        self.changes_max_page = 1000  # TMDB answers no page beyond (400, status_code 22)
         self.requests: list[LoggedRequest] = []
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
@@ -162,12 +180,22 @@ class FakeTmdb:
 
     # --- programming and inspection -------------------------------------------------------
     def fail(self, pattern: str, kind: int | str, *, times: int = 1, retry_after: str | int | None = None,
-             delay: float = 0.0, every: int = 1) -> None:
+             delay: float = 0.0, every: int = 1, after: int = 0) -> None:
         """Answer requests whose path (after ``/3``) matches ``pattern`` with a fault; with
-        ``every=n`` only one matching request in n (the others are answered normally)."""
+        ``every=n`` only one matching request in n (the others are answered normally); with
+        ``after=n`` from the (n+1)-th matching request on (e.g. in the middle of paging)."""
         with self._lock:
             self.faults.append(Fault(pattern, kind, times, None if retry_after is None else str(retry_after),
-                                     delay, every))
+                                     delay, every, after))
+
+    def change(self, media: str, ids: int | str | list[int | str], on: dt.date | None = None) -> None:
+        """Record a change of each id (a TMDB id, or ``tt...`` for the title's TMDB id) on ``on``
+        (default today, UTC): ``/{media}/changes`` lists it for a window holding that day."""
+        day = on or dt.datetime.now(dt.UTC).date()
+        for one in ids if isinstance(ids, list) else [ids]:
+            tmdb_id = int(one[2:]) if isinstance(one, str) else one
+            with self._lock:
+                self.changes[media].append((day, tmdb_id))
 
     def paths(self, pattern: str = "*") -> list[str]:
         with self._lock:
@@ -188,7 +216,7 @@ class FakeTmdb:
             for fault in self.faults:
                 if fault.times > 0 and fnmatch.fnmatchcase(path, fault.pattern):
                     fault.seen += 1
-                    if (fault.seen - 1) % fault.every:
+                    if fault.seen <= fault.after or (fault.seen - 1 - fault.after) % fault.every:
                         continue
                     fault.times -= 1
                     return fault
@@ -199,6 +227,8 @@ class FakeTmdb:
             self.requests.append(entry)
 
     def answer(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
+        if match := re.fullmatch(r"/(movie|tv)/changes", path):
+            return self._changes(match.group(1), query)
         if match := re.fullmatch(r"/find/(tt\d+)", path):
             return 200, self._find(match.group(1))
         if match := re.fullmatch(r"/(movie|tv)/(\d+)", path):
@@ -213,6 +243,31 @@ class FakeTmdb:
         if re.fullmatch(r"/find/[^/]+", path):
             return 200, _empty_find()
         return 404, None
+
+    def _changes(self, media: str, query: dict[str, str]) -> tuple[int, Any]:
+        today = dt.datetime.now(dt.UTC).date()
+        try:
+            end = dt.date.fromisoformat(query["end_date"]) if "end_date" in query else today
+            start = dt.date.fromisoformat(query["start_date"]) if "start_date" in query else end - dt.timedelta(days=1)
+            page = int(query.get("page", "1"))
+        except ValueError:
+            return 422, _error_body(422)
+        if not 1 <= page <= self.changes_max_page:
+            return 400, _error_body(400)
+        if (end - start).days > self.changes_max_days or end < start:
+            body = _error_body(422)
+            body["errors"] = [f"Invalid date range: should be a range no longer than {self.changes_max_days} days."]
+            return 422, body
+        with self._lock:
+            ids = [tmdb_id for day, tmdb_id in self.changes[media] if start <= day <= end]
+        size = self.changes_page_size
+        pages: list[list[int]] = [ids[i:i + size] for i in range(0, len(ids), size)]
+        for empty in sorted(self.changes_empty_pages):
+            if empty <= len(pages) + 1:
+                pages.insert(empty - 1, [])
+        results = pages[page - 1] if page <= len(pages) else []
+        return 200, {"results": [{"id": i, "adult": False} for i in results], "page": page,
+                     "total_pages": max(len(pages), 1), "total_results": len(ids)}
 
     def _find(self, imdb_id: str) -> dict[str, Any]:
         result = _empty_find()
@@ -247,11 +302,17 @@ class FakeTmdb:
             body = {**common, "name": f"Series {imdb_id}", "original_name": f"Series {imdb_id}",
                     "first_air_date": "1989-07-05", "last_air_date": "1998-05-14",
                     "number_of_seasons": 9, "number_of_episodes": 180}
+        body.update(self.overrides.get(imdb_id, {}))
         if "external_ids" in appends:
             body["external_ids"] = {"imdb_id": imdb_id, "wikidata_id": None}
         if "credits" in appends:
             body["credits"] = {"cast": [{"id": 1, "name": "Someone", "character": "Self"}], "crew": []}
         return body
+
+
+def _error_body(status: int) -> dict[str, Any]:
+    code, message = ERRORS.get(status, (0, f"HTTP {status}"))
+    return {"status_code": code, "status_message": message, "success": False}
 
 
 def _empty_find() -> dict[str, list[Any]]:
@@ -303,6 +364,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send_error(int(fault.kind), retry_after=fault.retry_after)
         status, body = fake.answer(path, query)
         log(status)
+        if status != 200 and isinstance(body, dict):  # TMDB's error body, with details
+            return self._send(status, json.dumps(body).encode())
         if status != 200:
             return self._send_error(status)
         self._send(200, json.dumps(body).encode())

@@ -18,7 +18,8 @@ from tests.fake_tmdb import API_KEY, TOKEN, FakeTmdb
 SUMMARY_COUNTS = {
     "ids_considered", "already_present", "skipped_not_found", "fetched", "not_found", "failed",
     "left_for_later", "requests", "retries", "http_429", "requests_per_second", "files_written",
-    "refetched_missing_file",
+    "refetched_missing_file", "changes_listed", "changes_in_lake", "changes_stale", "changes_already_stored",
+    "changes_fetched", "changes_not_found", "changes_failed", "changes_requests", "changes_seconds",
 }
 
 
@@ -150,8 +151,9 @@ def test_a_run_killed_mid_way_resumes_without_duplicates_or_refetching(
     final = raw_ids(lake)
     assert set(final) == every and max(final.values()) == 1  # everything, each id once
     fake_tmdb.clear()
-    assert json.loads(invoke("ingest-tmdb", "--format", "json").stdout)["counts"]["requests"] == 0
-    assert fake_tmdb.requests == []
+    counts = json.loads(invoke("ingest-tmdb", "--format", "json").stdout)["counts"]
+    assert counts["requests"] == counts["changes_requests"] == 2  # one page of each change list
+    assert sorted(fake_tmdb.paths()) == ["/movie/changes", "/tv/changes"]
 
 
 def _sample_ids() -> list[str]:

@@ -71,6 +71,11 @@ def run(lake: str, fake: FakeTmdb, options: TmdbOptions | None = None, *, date: 
     return ingest_tmdb(settings, open_lake(settings), options, client=client, on_progress=on_progress)
 
 
+def lookups(fake: FakeTmdb) -> list[str]:
+    """The requests made, but for TMDB's change lists (every run on a lake holding TMDB data reads them)."""
+    return [p for p in fake.paths() if not p.endswith("/changes")]
+
+
 def stored(lake: str, s3=None, prefix: str = "Raw/TMDB/JSON/") -> dict[str, list[dict[str, Any]]]:
     """Every Raw TMDB JSON file (key -> its records), read without moviedl's code."""
     files = {}
@@ -217,10 +222,15 @@ def test_a_second_run_makes_no_request_and_not_found_ids_are_remembered(lake: st
     fake_tmdb.missing_ids.update({"tt0012349", "tt0098904"})
     run(lake, fake_tmdb)
     fake_tmdb.clear()
-    again = run(lake, fake_tmdb)
+    again = run(lake, fake_tmdb, TmdbOptions(changes=False))
 
     assert fake_tmdb.requests == []
     assert again.counts["requests"] == 0 and again.counts["files_written"] == 0
+    assert "changes feed skipped (--no-changes)" in again.notes
+    synced = run(lake, fake_tmdb)  # TMDB changed nothing: one page of each change list, nothing else
+    assert sorted(fake_tmdb.paths()) == ["/movie/changes", "/tv/changes"]
+    assert synced.counts["requests"] == synced.counts["changes_requests"] == 2
+    assert synced.counts["files_written"] == 0
     assert again.counts["skipped_not_found"] == 2
     assert again.counts["already_present"] == again.counts["ids_considered"] - 2
 
@@ -239,7 +249,7 @@ def test_ids_of_an_earlier_date_are_skipped_unless_refresh(
     fake_tmdb.clear()
 
     later = run(lake, fake_tmdb, TmdbOptions(kind="series"), date="2024-06-02")
-    assert fake_tmdb.requests == [] and later.counts["already_present"] == later.counts["ids_considered"]
+    assert lookups(fake_tmdb) == [] and later.counts["already_present"] == later.counts["ids_considered"]
 
     refreshed = run(lake, fake_tmdb, TmdbOptions(kind="series", refresh=True), date="2024-06-02")
     assert refreshed.counts["fetched"] == later.counts["ids_considered"]
@@ -248,7 +258,7 @@ def test_ids_of_an_earlier_date_are_skipped_unless_refresh(
 
     fake_tmdb.clear()  # the same --refresh again: this date already has them
     run(lake, fake_tmdb, TmdbOptions(kind="series", refresh=True), date="2024-06-02")
-    assert fake_tmdb.requests == []
+    assert lookups(fake_tmdb) == []
 
 
 def test_a_raw_file_the_ledger_missed_is_adopted_not_refetched(lake: str, fake_tmdb: FakeTmdb) -> None:
@@ -298,7 +308,7 @@ def test_a_deleted_raw_file_is_fetched_again_and_only_its_ids(
         assert damaged.encode() not in (read_lake_object(lake_uri, key, s3) or b"")
     fake_tmdb.clear()
     again = run(lake_uri, fake_tmdb)
-    assert fake_tmdb.requests == [] and again.counts["refetched_missing_file"] == 0
+    assert lookups(fake_tmdb) == [] and again.counts["refetched_missing_file"] == 0
     assert not any("no longer exist" in note for note in again.notes)
 
 
@@ -396,4 +406,4 @@ def test_an_s3_lake_resumes_and_adopts_like_a_local_one(
     assert list_lake(uri, s3, "_moviedl/tmdb/ledger/segments/") == []  # merged at the end
     fake_tmdb.clear()
     run(uri, fake_tmdb)
-    assert fake_tmdb.requests == []
+    assert lookups(fake_tmdb) == []

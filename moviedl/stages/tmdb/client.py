@@ -441,6 +441,11 @@ class TmdbClient:
         tmdb_id = hits[0].get("id") if isinstance(hits[0], dict) else None
         if not isinstance(tmdb_id, int) or isinstance(tmdb_id, bool):
             raise TmdbGiveUp(f"GET /find/{imdb_id}: the {media} result has no numeric id")
+        return self.details(imdb_id, media, tmdb_id)
+
+    def details(self, imdb_id: str, media: str, tmdb_id: int) -> Lookup:
+        """Fetch the details of a title whose TMDB id is known (one request, no ``/find``):
+        a title already in the lake, fetched again. A 404 gives a :class:`Lookup` without record."""
         try:
             details = self.get(f"/{media}/{tmdb_id}", {"append_to_response": ",".join(self.appends)})
         except _NotFound:
@@ -450,6 +455,21 @@ class TmdbClient:
         record = {"imdb_id": imdb_id, "media_type": media, "fetched_at": fetched_at}
         record.update({k: v for k, v in details.items() if k not in record})
         return Lookup(imdb_id, media, tmdb_id, record)
+
+    def changes(self, media: str, start: dt.date, end: dt.date, page: int = 1) -> tuple[list[int], int]:
+        """Page ``page`` of the change list ``/{media}/changes`` for ``start``..``end`` (TMDB refuses
+        more than 14 days): the TMDB ids listed and TMDB's ``total_pages``. Raises like :meth:`lookup`."""
+        path = f"/{media}/changes"
+        try:
+            body = self.get(path, {"start_date": start.isoformat(), "end_date": end.isoformat(), "page": str(page)})
+        except _NotFound:
+            raise TmdbGiveUp(f"GET {path}: HTTP 404 (the change list is not there)") from None
+        results = body.get("results")
+        if not isinstance(results, list):
+            raise TmdbGiveUp(f"GET {path} page {page}: the answer has no results list")
+        ids = [r["id"] for r in results if isinstance(r, dict) and type(r.get("id")) is int]
+        total = body.get("total_pages")
+        return ids, total if type(total) is int else page
 
     def get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         """GET ``path`` with retries; the JSON object, or raises (see :meth:`lookup`)."""

@@ -8,6 +8,9 @@
 3. **Write** JSON arrays of at most ``records_per_file`` records and 10 MB to
    ``Raw/TMDB/JSON/{Movies,Series}/YYYY/MM/DD/<movies|series>-<run>-NNNNN.json`` (by TMDB media
    type), each file atomically, then record its ids in the ledger. Names sort in write order.
+4. **Keep the lake fresh** (unless ``--no-changes``): read TMDB's change lists since the last sync
+   and fetch again, by TMDB id, the lake's titles they name, as new records of this date
+   (:mod:`moviedl.stages.tmdb.changes`).
 
 An interrupted run (Ctrl-C, ``kill -9``, an outage) re-run with the same arguments fetches only
 what is missing, and no id is stored twice for a date. Ids that failed after every retry are
@@ -48,6 +51,7 @@ from moviedl.core.sources import (
 from moviedl.core.summary import Check, Status, Summary
 from moviedl.engines import duck
 from moviedl.engines.base import sql_for
+from moviedl.stages.tmdb import changes as feed
 from moviedl.stages.tmdb.client import (
     Cancelled,
     Lookup,
@@ -83,6 +87,7 @@ class TmdbOptions:
     ids_file: Path | None = None
     refresh: bool = False
     retry_not_found: bool = False
+    changes: bool = True  # also fetch again the lake's titles TMDB's change lists name (--no-changes: off)
     appends: tuple[str, ...] = ()  # append_to_response beyond external_ids, e.g. ("credits",)
     max_file_bytes: int = MAX_FILE_BYTES
 
@@ -148,6 +153,7 @@ class _BatchWriter:
         self.pending: list[Entry] = []  # not-found and failed ids not yet recorded
         self.files: list[dict[str, Any]] = []
         self.fetched = self.not_found = 0
+        self.found = 0  # records accepted (batched or written): fetched once all is flushed
         self.failures: list[tuple[str, str]] = []
 
     def add(self, outcome: _Outcome) -> None:
@@ -164,6 +170,7 @@ class _BatchWriter:
             if self.batches[lookup.media_type].size_with(len(payload)) > self.max_bytes:
                 self.flush(lookup.media_type)  # full by size: this record starts the next file
             batch = self.batches[lookup.media_type]
+            self.found += 1
             batch.lookups.append(lookup)
             batch.payloads.append(payload)
             batch.payload_bytes += len(payload)
@@ -187,8 +194,9 @@ class _BatchWriter:
         key = f"{RAW_TMDB_PREFIX}{MEDIA_FOLDERS[media]}/{self.date:%Y/%m/%d}/{name}"
         data = b"[\n" + b",\n".join(batch.payloads) + b"\n]\n"
         self.lake.write_bytes(key, data)
-        entries = [Entry(lk.imdb_id, "fetched", self.date, media, lk.tmdb_id, key,
-                         recorded_at=(lk.record or {}).get("fetched_at")) for lk in batch.lookups]
+        recorded = _now()  # after the file: to the microsecond (a sync resumed compares it, changes.py)
+        entries = [Entry(lk.imdb_id, "fetched", self.date, media, lk.tmdb_id, key, recorded_at=recorded)
+                   for lk in batch.lookups]
         self.ledger.record(entries + self.pending)
         self.pending = []
         self.fetched += len(batch.payloads)
@@ -229,9 +237,18 @@ def ingest_tmdb(
         adopted = ledger.adopt_orphans()
         counts = _select(con, lake, workdir, csv_keys, options, date, wanted)
         total = min(counts["todo"], options.limit or counts["todo"])
+        sync = feed.plan(con, settings.tmdb_changes_days) if options.changes else None
         writer = _BatchWriter(lake, ledger, date, settings.tmdb_records_per_file, options.max_file_bytes)
+        phase = _Phase()
         try:
-            _fetch(con, client, writer, options, total, settings.tmdb_concurrency, on_progress)
+            _fetch(con, client, writer, sql_for("tmdb_todo", "duckdb"), {"limit": options.limit},
+                   lambda row: _look_up(client, *row), total, settings.tmdb_concurrency, on_progress)
+            phase.new = (writer.found, writer.not_found, len(writer.failures))
+            if sync is not None:
+                writer.close()  # the ledger must know every record stored for this date first
+                phase.in_sync = True
+                phase.sync_error = _sync(con, client, writer, ledger, sync, date, settings.tmdb_concurrency,
+                                         on_progress)
         except TmdbAuthError as exc:
             _finish_quietly(writer, ledger)
             raise TmdbAuthError(
@@ -239,12 +256,13 @@ def ingest_tmdb(
                 f"saved, {writer.not_found} not found recorded", hint=exc.hint) from None
         except TmdbOutage as exc:
             _finish_quietly(writer, ledger)
-            left = max(counts["todo"] - writer.fetched - writer.not_found, 0)
+            left = 0 if phase.in_sync else max(counts["todo"] - writer.fetched - writer.not_found, 0)
+            resume = f" and resumes the changes-feed sync {sync.describe()}" if phase.in_sync and sync else ""
             raise TmdbOutage(
                 f"{exc.message}; ingest-tmdb stopped. Saved: {writer.fetched} record(s) fetched "
                 f"before the outage are in the Raw zone and recorded in the ledger "
                 f"({writer.not_found} not found recorded); the next run fetches only the {left} "
-                "id(s) still missing",
+                f"id(s) still missing{resume}",
                 base_url=exc.base_url, seen=exc.seen,
                 hint="Check the network (proxy, firewall, DNS), TMDB's status and tmdb.base_url, then "
                 "run 'moviedl ingest-tmdb' again. tmdb.outage_seconds sets how long every request "
@@ -256,10 +274,48 @@ def ingest_tmdb(
         finally:
             client.close()
         writer.close()
+        if sync is not None and phase.sync_error is None and len(writer.failures) == phase.new[2]:
+            feed.ended(ledger, sync, date)  # every title of the window stored: the next sync starts at its end
         ledger.compact()
         duplicates = ledger.duplicates(date)
-    _report(summary, counts, total, writer, client, adopted, duplicates, options, date)
+    _report(summary, counts, total, writer, client, adopted, duplicates, options, date, phase.new)
+    new_found, new_not_found, new_failed = phase.new
+    feed.report(summary, sync, fetched=writer.found - new_found, not_found=writer.not_found - new_not_found,
+                failed=len(writer.failures) - new_failed, error=phase.sync_error, enabled=options.changes,
+                changes_days=settings.tmdb_changes_days)
     return summary
+
+
+@dataclass
+class _Phase:
+    """What the lookups of new ids gave (records, not found, failed), and why the sync failed."""
+
+    new: tuple[int, int, int] = (0, 0, 0)
+    sync_error: str | None = None
+    in_sync: bool = False
+
+
+def _sync(con: duck.Connection, client: TmdbClient, writer: _BatchWriter, ledger: Ledger, sync: feed.Sync,
+          date: dt.date, concurrency: int, on_progress: Callable[[TmdbProgress], None] | None) -> str | None:
+    """Read the change lists and fetch again the lake's titles they name (see
+    :mod:`moviedl.stages.tmdb.changes`); returns why the lists could not be read, or None."""
+    error: list[str] = []
+
+    def work() -> None:
+        progress.activity(f"reading TMDB's change lists {sync.describe()}")
+        try:
+            changed = feed.list_changes(client, sync, concurrency)
+        except TmdbGiveUp as exc:
+            error.append(exc.reason)
+            return
+        feed.select(con, sync, changed, date)
+        if sync.todo:
+            feed.began(ledger, sync, date)
+            _fetch(con, client, writer, feed.TODO_QUERY, {}, lambda row: _refetch(client, *row), sync.todo,
+                   concurrency, on_progress)
+
+    feed.timed(sync, client, work)
+    return error[0] if error else None
 
 
 def _finish_quietly(writer: _BatchWriter, ledger: Ledger) -> None:
@@ -367,17 +423,30 @@ def _look_up(client: TmdbClient, imdb_id: str, kind: str) -> _Outcome:
         found = client.lookup(imdb_id, prefer=BY_NAME[kind].tmdb_media)
     except TmdbGiveUp as exc:
         return _Outcome(imdb_id, error=exc.reason)
-    payload = None
-    if found.record is not None:
-        payload = json.dumps(found.record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return _Outcome(imdb_id, found, payload)
+    return _Outcome(imdb_id, found, _payload(found))
 
 
-def _fetch(con: duck.Connection, client: TmdbClient, writer: _BatchWriter, options: TmdbOptions,
-           total: int, concurrency: int, on_progress: Callable[[TmdbProgress], None] | None) -> None:
-    """Look up the todo ids with ``concurrency`` workers; the writer runs in this thread."""
+def _refetch(client: TmdbClient, imdb_id: str, media: str, tmdb_id: int) -> _Outcome:
+    """Fetch again a title the lake holds, by its TMDB id (one request)."""
+    try:
+        found = client.details(imdb_id, media, int(tmdb_id))
+    except TmdbGiveUp as exc:
+        return _Outcome(imdb_id, error=exc.reason)
+    return _Outcome(imdb_id, found, _payload(found))
+
+
+def _payload(found: Lookup) -> bytes | None:
+    if found.record is None:
+        return None
+    return json.dumps(found.record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _fetch(con: duck.Connection, client: TmdbClient, writer: _BatchWriter, query: str, params: dict[str, Any],
+           task: Callable[[tuple[Any, ...]], _Outcome], total: int, concurrency: int,
+           on_progress: Callable[[TmdbProgress], None] | None) -> None:
+    """Run ``task`` on each row of ``query`` with ``concurrency`` workers; the writer runs in this thread."""
     reader = con.cursor()  # its own cursor: the ledger writes through ``con`` meanwhile
-    reader.execute(sql_for("tmdb_todo", "duckdb"), {"limit": options.limit})
+    reader.execute(query, params)
     window = concurrency * IN_FLIGHT_PER_WORKER
     pending: set[Future[_Outcome]] = set()
     done_count = 0
@@ -398,7 +467,7 @@ def _fetch(con: duck.Connection, client: TmdbClient, writer: _BatchWriter, optio
                 while not exhausted and len(pending) < window:
                     rows = reader.fetchmany(window - len(pending))
                     exhausted = not rows
-                    pending.update(pool.submit(_look_up, client, imdb_id, kind) for imdb_id, kind in rows)
+                    pending.update(pool.submit(task, row) for row in rows)
                 if not pending:
                     break
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -432,17 +501,19 @@ def _fetch(con: duck.Connection, client: TmdbClient, writer: _BatchWriter, optio
 
 
 def _report(summary: Summary, counts: dict[str, int], total: int, writer: _BatchWriter, client: TmdbClient,
-            adopted: int, duplicates: list[str], options: TmdbOptions, date: dt.date) -> None:
+            adopted: int, duplicates: list[str], options: TmdbOptions, date: dt.date,
+            new: tuple[int, int, int]) -> None:
     stats = client.stats
+    fetched, not_found, new_failed = new  # the lookups of new ids (the changes feed reports its own)
     failed = len(writer.failures)
     summary.rows = writer.files
     summary.counts = {
         "ids_considered": counts["considered"],
         "already_present": counts["present"],
         "skipped_not_found": counts["not_found_before"],
-        "fetched": writer.fetched,
-        "not_found": writer.not_found,
-        "failed": failed,
+        "fetched": fetched,
+        "not_found": not_found,
+        "failed": new_failed,
         "left_for_later": counts["todo"] - total,
         "requests": stats.requests,
         "retries": stats.retries,
@@ -453,8 +524,8 @@ def _report(summary: Summary, counts: dict[str, int], total: int, writer: _Batch
     }
     summary.checks.append(Check(
         "TMDB lookups", f"{total} id(s) to look up",
-        f"fetched {writer.fetched}, not found {writer.not_found}, failed {failed}",
-        Status.FAIL if failed else Status.PASS, "every id fetched or not found",
+        f"fetched {fetched}, not found {not_found}, failed {new_failed}",
+        Status.FAIL if new_failed else Status.PASS, "every id fetched or not found",
     ))
     summary.checks.append(Check(
         "each id once per date", f"{RAW_TMDB_PREFIX}*/{date:%Y/%m/%d}/",
@@ -494,4 +565,4 @@ def _report(summary: Summary, counts: dict[str, int], total: int, writer: _Batch
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -2,7 +2,9 @@
 
 The ledger is a set of JSON Lines files under ``_moviedl/tmdb/ledger/``; each line is one
 entry ``{imdb_id, status, media_type, tmdb_id, date, file, recorded_at, error}`` with ``status`` one of
-``fetched`` (the record is in the Raw JSON ``file``), ``not_found`` or ``failed``.
+``fetched`` (the record is in the Raw JSON ``file``), ``not_found`` or ``failed``; ``sync`` and
+``synced`` entries (with ``window_start``/``window_end``) record a changes-feed sync beginning
+and ending (:mod:`moviedl.stages.tmdb.changes`).
 
 Crash safety rests on one order of writes: a Raw JSON batch file is written (atomically)
 *first*, then a small ledger *segment* naming its ids. A ``kill -9`` between the two leaves a
@@ -51,13 +53,17 @@ class Entry:
     file: str | None = None
     recorded_at: str | None = None
     error: str | None = None
+    window: tuple[dt.date, dt.date] | None = None  # sync / synced: the change lists' window
 
     def to_json(self) -> str:
-        return json.dumps({
+        entry = {
             "imdb_id": self.imdb_id, "status": self.status, "media_type": self.media_type,
             "tmdb_id": self.tmdb_id, "date": self.date.isoformat(), "file": self.file,
             "recorded_at": self.recorded_at, "error": self.error,
-        }, ensure_ascii=False)
+        }
+        if self.window is not None:
+            entry.update(window_start=self.window[0].isoformat(), window_end=self.window[1].isoformat())
+        return json.dumps(entry, ensure_ascii=False)
 
 
 class Ledger:
@@ -201,7 +207,7 @@ class Ledger:
 # The loaded ledger (entries of missing Raw files dropped) as one file, like tmdb_ledger_merge.sql.
 _MERGE_TABLE = """
 COPY (
-    SELECT DISTINCT imdb_id, status, media_type, tmdb_id, date, file, recorded_at, error
+    SELECT DISTINCT imdb_id, status, media_type, tmdb_id, date, file, recorded_at, error, window_start, window_end
     FROM ledger
     ORDER BY date, file NULLS LAST, imdb_id, status, recorded_at
 ) TO $out (FORMAT json)
