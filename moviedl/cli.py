@@ -81,6 +81,9 @@ app.add_typer(config_app, name="config")
 glue_app = typer.Typer(help="Run refine on Spark as an AWS Glue 5 job: deploy it, start runs, follow them.",
                        no_args_is_help=True)
 app.add_typer(glue_app, name="glue-job")
+quicksight_app = typer.Typer(help="The QuickSight dashboard over the Athena views, as code: deploy it, check it, remove it.",
+                             no_args_is_help=True)
+app.add_typer(quicksight_app, name="quicksight")
 
 
 def _version(value: bool) -> None:
@@ -150,6 +153,7 @@ def ingest_tmdb_command(
     ids_file: Annotated[Path | None, typer.Option("--ids-file", help="Only the IMDb ids listed in FILE (one per line, # comments).", show_default=False)] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Fetch again ids stored on an earlier date.")] = False,
     retry_not_found: Annotated[bool, typer.Option("--retry-not-found", help="Ask again for ids TMDB did not know last time.")] = False,
+    no_changes: Annotated[bool, typer.Option("--no-changes", help="Skip TMDB's change lists: do not fetch again the stored titles TMDB changed since the last sync.")] = False,
     append: Annotated[list[str] | None, typer.Option("--append", help="More append_to_response parts, e.g. credits,keywords (repeatable; ≤ 20 with external_ids).", show_default=False)] = None,
     requests_per_second: Annotated[float | None, setting_option("--requests-per-second", "tmdb.requests_per_second", "Client-side rate limit")] = None,
     concurrency: Annotated[int | None, setting_option("--concurrency", "tmdb.concurrency", "Concurrent workers")] = None,
@@ -161,7 +165,8 @@ def ingest_tmdb_command(
     Ids come from the Raw CSVs of the date (default: the latest date ingested). Each is looked up
     with /find, then /movie or /tv; answers land in Raw/TMDB/JSON/{Movies,Series}/YYYY/MM/DD/.
     Needs TMDB_READ_ACCESS_TOKEN or TMDB_API_KEY (https://www.themoviedb.org/settings/api).
-    Re-running fetches only what is missing. Exit 3 if TMDB refused the credentials or ids
+    Re-running fetches only what is missing, plus the stored titles TMDB's change lists name
+    since the last sync (--no-changes skips that). Exit 3 if TMDB refused the credentials or ids
     failed after retries (everything else is saved).
 
     Example:
@@ -176,6 +181,7 @@ def ingest_tmdb_command(
         kind=kind, genres=tuple(genre or ()), year_from=year_from, year_to=year_to,
         min_votes=min_votes, limit=limit, ids_file=ids_file, refresh=refresh,
         retry_not_found=retry_not_found, appends=tuple(a for text in append or () for a in text.split(",")),
+        changes=not no_changes,
     )
     with terminal.tmdb_progress(enabled=shared.shows_progress) as on_progress:
         with shared.live(spinner=False):
@@ -436,6 +442,60 @@ def glue_job_status_command(
     """
     settings = shared.settings(**{"glue.job_name": job_name})
     return commands.glue_job_status(settings, run_id, last)
+
+
+@command(quicksight_app, "deploy", label="quicksight deploy", date=UnusedDateOption)
+def quicksight_deploy_command(
+    principal: Annotated[str | None, setting_option("--principal", "quicksight.principal", "The QuickSight user or group ARN to share the dashboard and datasets with", metavar="ARN")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print every request body (JSON lines) and call no AWS service.")] = False,
+    *,
+    shared: Shared,
+) -> Summary:
+    """Create or update the QuickSight data source, datasets and dashboard over the Athena views.
+
+    An Athena data source (athena.workgroup), one dataset per analysis view (quicksight.mode:
+    direct or spice) and a dashboard built from its definition (the report's main panels, with
+    genre, decade, type and minimum-votes controls), all shared with the principal. Ids come from
+    athena.database: deploying again updates in place. Needs the views (athena-ddl --execute);
+    QuickSight subscribed in the account (docs/quicksight.md). Refused AWS calls exit 3.
+
+    Example:
+      moviedl quicksight deploy --lake s3://my-bucket/lake \\
+        --principal arn:aws:quicksight:us-east-1:123456789012:user/default/analyst
+    """
+    from moviedl.stages.quicksight.deploy import QuickSightOptions
+
+    settings = shared.settings(**{"quicksight.principal": principal})
+    with shared.live():
+        summary = commands.quicksight_deploy(settings, QuickSightOptions(dry_run=dry_run))
+    if dry_run and shared.format is OutputFormat.text and summary.output:
+        sys.stdout.write(summary.output)
+        sys.stdout.flush()
+        shared.summary_on_stderr = True  # stdout is only the requests, for '> requests.jsonl'
+    return summary
+
+
+@command(quicksight_app, "status", label="quicksight status", date=UnusedDateOption)
+def quicksight_status_command(*, shared: Shared) -> Summary:
+    """List each QuickSight resource moviedl deployed, its state and the last SPICE refresh.
+
+    Example:
+      moviedl quicksight status --lake s3://my-bucket/lake
+    """
+    return commands.quicksight_status(shared.settings())
+
+
+@command(quicksight_app, "remove", label="quicksight remove", date=UnusedDateOption)
+def quicksight_remove_command(*, shared: Shared) -> Summary:
+    """Delete the dashboard, datasets and data source moviedl deployed, and nothing else.
+
+    The lake records what deploy created (_moviedl/quicksight.json); what is already gone is
+    said so. An interrupted remove can be run again.
+
+    Example:
+      moviedl quicksight remove --lake s3://my-bucket/lake
+    """
+    return commands.quicksight_remove(shared.settings())
 
 
 def main() -> None:

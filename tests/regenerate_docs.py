@@ -214,7 +214,7 @@ RUN_ID = re.compile(r"\b\d{8}T\d{6}Z-[0-9a-f]{6}\b")
 VARYING = [
     (re.compile(r"(dt=\S+, )\d+ day\(s\) old\b"), r"\1N day(s) old"),  # the sample's age today
     (re.compile(r"\bin \d+(?:\.\d+)?\s?m?s\b"), "in …s"),  # "OK in 1.2s"
-    (re.compile(r"\[\d+\.\ds\]"), "[…s]"),  # "3 of 5 OK refine [1.2s]"
+    (re.compile(r"\[\d+\.\ds\]"), "[…s]"),  # "3 of 6 OK refine [1.2s]"
     (re.compile(r"^\d\d:\d\d:\d\d "), "HH:MM:SS "),  # the time off a terminal starts each stderr line with
 ]
 #: a compact table's header is the line above its rule

@@ -38,7 +38,8 @@ def test_every_command_has_help_with_an_example_and_the_shared_options(invoke) -
         for option in ("--lake", "--config", "--format", "--quiet", "--verbose", "--log-format"):
             assert option in result.stdout, (name, option)
         # these cover every date, or (deploying a job, listing its runs) concern none
-        if name not in (("athena-ddl",), ("report",), ("runs",), ("init",), ("glue-job", "deploy"), ("glue-job", "status")):
+        if name not in (("athena-ddl",), ("report",), ("runs",), ("init",), ("glue-job", "deploy"), ("glue-job", "status"),
+                        ("quicksight", "deploy"), ("quicksight", "status"), ("quicksight", "remove")):
             assert "--date" in result.stdout, name
 
 

@@ -108,6 +108,11 @@ def test_every_command_prints_one_object_of_the_schema(invoke, sample_lake: Path
         "glue-job deploy": [["glue-job", "deploy", "--lake", lake]],  # needs an s3:// lake: a failure summary
         "glue-job start": [["glue-job", "start", "--lake", lake]],
         "glue-job status": [["glue-job", "status", "--lake", lake]],
+        "quicksight deploy": [["quicksight", "deploy", "--lake", lake, "--dry-run", "--principal",
+                               "arn:aws:quicksight:us-east-1:123456789012:group/default/analysts"],
+                              ["quicksight", "deploy", "--lake", lake, "--dry-run"]],  # no principal: exit 2
+        "quicksight status": [["quicksight", "status", "--lake", lake]],  # no region: exit 2
+        "quicksight remove": [["quicksight", "remove", "--lake", lake]],
     }
     cli = typer.main.get_command(app)
     missing = _commands(cli) - set(cases)

@@ -127,14 +127,36 @@ def test_policy_command_prints_every_policy_as_json(invoke, tmp_path: Path) -> N
     result = invoke("athena-ddl", "--lake", tmp_path / "lake", "--location", "s3://up/lake", "--policy")
     assert result.exit_code == 0, result.output
     documents = json.loads(result.stdout)
-    assert set(documents) == {"moviedl-pipeline", "moviedl-analyst", "moviedl-glue-job"}
+    assert set(documents) == {"moviedl-pipeline", "moviedl-analyst", "moviedl-glue-job", "moviedl-quicksight"}
     assert all(d["Version"] == "2012-10-17" for d in documents.values())
     assert "athena.output_location is not set" in " ".join(result.stderr.split())
     assert "glue.role_arn is not set" in " ".join(result.stderr.split())
 
     as_json = json.loads(invoke("athena-ddl", "--lake", "s3://up/lake", "--policy", "--format", "json").stdout)
-    assert [r["policy"] for r in as_json["rows"]] == ["moviedl-pipeline", "moviedl-analyst", "moviedl-glue-job"]
+    assert [r["policy"] for r in as_json["rows"]] == ["moviedl-pipeline", "moviedl-analyst", "moviedl-glue-job",
+                                                         "moviedl-quicksight"]
     assert as_json["rows"][0]["document"] == documents["moviedl-pipeline"]
 
     local = invoke("athena-ddl", "--lake", tmp_path / "lake", "--policy")
     assert local.exit_code == 2 and "IAM policies need its S3 location" in " ".join(local.stderr.split())
+
+
+def test_the_quicksight_policy_covers_every_call_deploy_status_and_remove_make() -> None:
+    """Each QuickSight operation moviedl calls is allowed on moviedl's own resources only."""
+    import re
+
+    from moviedl.core.config import load_settings
+    from moviedl.stages.catalog.policy import quicksight_policy, scope_for
+
+    settings = load_settings({"lake": "s3://bucket/lake"}, env={}, config_path="/dev/null")
+    statements = quicksight_policy(scope_for(settings, "s3://bucket/lake", "moviedl"))["Statement"]
+    allowed = {a for s in statements for a in s["Action"]}
+    source = (Path(__file__).resolve().parent.parent / "moviedl/stages/quicksight/deploy.py").read_text()
+    called = set(re.findall(r'"((?:create|update|delete|describe|list)_[a-z_]+)"', source))
+    called |= set(re.findall(r"client\.([a-z_]+)\(", source))
+    assert {"describe_dashboard", "list_ingestions", "create_ingestion", "update_dashboard_published_version"} <= called
+    for operation in called:
+        action = "quicksight:" + "".join(part.title() for part in operation.split("_"))
+        assert action in allowed, action
+    own = next(s for s in statements if s["Sid"] == "QuickSightOwnResources")
+    assert all(r.rsplit(":", 1)[1].split("/", 1)[1] == "moviedl-*" for r in own["Resource"])

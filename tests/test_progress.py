@@ -53,12 +53,12 @@ def test_run_announces_each_stage_like_dbt(invoke, tmp_path: Path, movies_csv: P
     result = invoke("run", movies_csv, series_csv, "--lake", tmp_path / "lake", "--date", SAMPLE_DATE)
     assert result.exit_code == 0, result.output
     assert all(TIMESTAMP.match(line) for line in result.stderr.splitlines())
-    stage_lines = [line for line in untimed(result.stderr).splitlines() if " of 5 " in line]
-    assert stage_lines[0] == "1 of 5 START ingest-csv"
-    assert re.fullmatch(r"1 of 5 OK ingest-csv \[\d+\.\ds\]", stage_lines[1])
-    assert "2 of 5 SKIP ingest-tmdb" in stage_lines
+    stage_lines = [line for line in untimed(result.stderr).splitlines() if " of 6 " in line]
+    assert stage_lines[0] == "1 of 6 START ingest-csv"
+    assert re.fullmatch(r"1 of 6 OK ingest-csv \[\d+\.\ds\]", stage_lines[1])
+    assert "2 of 6 SKIP ingest-tmdb" in stage_lines
     assert [line.split()[4] for line in stage_lines if " START " in line] == ["ingest-csv", "refine", "validate"]
-    assert stage_lines[-1] == "5 of 5 SKIP athena-ddl"
+    assert stage_lines[-2:] == ["5 of 6 SKIP athena-ddl", "6 of 6 SKIP quicksight"]
 
 
 def test_run_reports_tmdb_progress_from_inside_its_ingest_tmdb_stage(
@@ -101,7 +101,7 @@ def test_json_logs_make_every_stderr_line_a_json_object(invoke, tmp_path: Path, 
     assert stages[:2] == [("stage start", "ingest-csv"), ("stage ok", "ingest-csv")]
     assert ("stage skipped", "ingest-tmdb") in stages
     ok = next(r for r in records if r["event"] == "stage ok")
-    assert isinstance(ok["fields"]["seconds"], float) and ok["fields"]["index"] == 1 and ok["fields"]["total"] == 5
+    assert isinstance(ok["fields"]["seconds"], float) and ok["fields"]["index"] == 1 and ok["fields"]["total"] == 6
     assert any(r["event"] == "progress" and r["fields"]["doing"] for r in records)  # the 30-second lines
     assert {"time", "level", "run_id", "stage"} <= set(records[0])
 
@@ -126,7 +126,7 @@ def test_json_logs_with_text_output_keep_stderr_json(invoke, sample_lake: Path) 
 def test_run_on_a_terminal_shows_what_each_stage_is_doing(tmp_path: Path, movies_csv: Path,
                                                           series_csv: Path) -> None:
     """In a real pseudo-terminal: the live line names the stage and what it does, not only
-    ``3 of 5 START refine`` for the length of the stage."""
+    ``3 of 6 START refine`` for the length of the stage."""
     import os
     import pty
     import subprocess
@@ -150,5 +150,5 @@ def test_run_on_a_terminal_shows_what_each_stage_is_doing(tmp_path: Path, movies
     assert process.wait(timeout=120) == 0, seen.decode(errors="replace")
     shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
     assert "moviedl run: refine" in shown  # the stage's own activity, live
-    assert "3 of 5 OK refine [" in shown
+    assert "3 of 6 OK refine [" in shown
     assert "┃" in shown  # tables are boxed on a terminal

@@ -25,7 +25,8 @@ def test_run_does_every_stage_on_the_sample(invoke, lake_uri: str, s3, movies_cs
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     stages = {row["stage"]: row["status"] for row in summary["rows"]}
-    assert stages == {"ingest-csv": "ok", "ingest-tmdb": "skipped", "refine": "ok", "validate": "ok", "athena-ddl": "skipped"}
+    assert stages == {"ingest-csv": "ok", "ingest-tmdb": "skipped", "refine": "ok", "validate": "ok", "athena-ddl": "skipped",
+                      "quicksight": "skipped"}
     assert any("no TMDB credentials" in note for note in summary["notes"])
     # refine and validate both check TMDB coverage: the run shows that verdict once.
     seen = [json.dumps(c, sort_keys=True) for c in summary["checks"]]
@@ -55,7 +56,7 @@ def test_run_registers_the_tables_in_glue_when_configured(
     lake = f"s3://{bucket}/lake"
     result = invoke("run", movies_csv, series_csv, "--lake", lake, *DATE, "--config", config, "--format", "json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["rows"][-1]["stage"] == "athena-ddl"
+    assert json.loads(result.stdout)["rows"][-2]["stage"] == "athena-ddl"
     glue = boto3.client("glue")
     tables = {t["Name"]: t for t in glue.get_tables(DatabaseName="nightly")["TableList"]}
     assert {"trusted_movies", "trusted_series", "dim_filmes", "fato_filme"} <= set(tables)
@@ -70,7 +71,8 @@ def test_a_failing_stage_stops_the_run_with_its_code(invoke, tmp_path: Path, ser
     assert result.exit_code == 2
     summary = json.loads(result.stdout)
     assert [(r["stage"], r["status"]) for r in summary["rows"]] == [
-        ("ingest-csv", "failed"), ("ingest-tmdb", "not run"), ("refine", "not run"), ("validate", "not run"), ("athena-ddl", "not run")
+        ("ingest-csv", "failed"), ("ingest-tmdb", "not run"), ("refine", "not run"), ("validate", "not run"), ("athena-ddl", "not run"),
+        ("quicksight", "not run")
     ]
     assert not (lake / "Refined").exists()
     (record,) = records(str(lake))
@@ -231,7 +233,7 @@ def test_a_tmdb_failure_degrades_the_run_csv_data_is_still_refined(
     summary = json.loads(result.stdout)
     stages = {row["stage"]: row["status"] for row in summary["rows"]}
     assert stages == {"ingest-csv": "ok", "ingest-tmdb": "degraded", "refine": "ok", "validate": "ok",
-                      "athena-ddl": "skipped"}
+                      "athena-ddl": "skipped", "quicksight": "skipped"}
     assert any(p.startswith("degraded: ingest-tmdb failed (exit 3)") for p in summary["problems"])
     assert (lake / "Refined/DimFilmes/data.parquet").is_file()
     (record,) = records(str(lake))
@@ -247,7 +249,7 @@ def test_other_failures_still_stop_the_run(invoke, tmp_path: Path, movies_csv: P
     result = invoke("run", bad, "--lake", lake, *DATE, "--format", "json")
     assert result.exit_code == 2
     stages = [row["status"] for row in json.loads(result.stdout)["rows"]]
-    assert stages == ["failed", "not run", "not run", "not run", "not run"]
+    assert stages == ["failed", "not run", "not run", "not run", "not run", "not run"]
 
 
 # --- run --dry-run and refine --dry-run: what would happen, nothing written ---------------------
@@ -269,7 +271,7 @@ def test_run_dry_run_on_a_new_lake_checks_the_files_and_creates_nothing(invoke, 
     summary = json.loads(result.stdout)
     actions = {row["stage"]: row["action"] for row in summary["rows"]}
     assert actions == {"ingest-csv": "would run", "ingest-tmdb": "skipped", "refine": "would run",
-                       "validate": "would run", "athena-ddl": "skipped"}
+                       "validate": "would run", "athena-ddl": "skipped", "quicksight": "skipped"}
     assert summary["rows"][0]["counts"]["rows_read"] == 415  # the files were really checked
     assert not lake.exists()
 

@@ -18,6 +18,7 @@ from moviedl.storage.lake import Lake
 if TYPE_CHECKING:
     from moviedl.stages.catalog.athena_ddl import DdlOptions
     from moviedl.stages.glue_job import DeployOptions
+    from moviedl.stages.quicksight.deploy import QuickSightOptions
     from moviedl.stages.report.report import ReportOptions
     from moviedl.stages.tmdb.ingest import TmdbOptions, TmdbProgress
 
@@ -214,6 +215,38 @@ def runs(settings: Settings, last: int = 10) -> Summary:
     summary.rows = [_run_row(record) for record in records]
     summary.counts = {"runs": len(records)}
     return summary
+
+
+def quicksight_deploy(settings: Settings, options: QuickSightOptions, *, session: Session | None = None) -> Summary:
+    """Create or update the QuickSight data source, datasets and dashboard over the Athena views
+    (``moviedl quicksight deploy``); ``options.dry_run`` prints the requests, calls no service."""
+    from moviedl.stages.quicksight import deploy
+
+    dry = options.dry_run
+    return _in_session("quicksight deploy", settings, lambda lake: deploy.deploy(settings, lake, options), session,
+                       keep_record=not dry, read_only=dry)
+
+
+def quicksight_status(settings: Settings) -> Summary:
+    """Each QuickSight resource moviedl deployed, its state and last refresh. Reads only."""
+    from moviedl.stages.quicksight import deploy
+
+    return _in_session("quicksight status", settings, lambda lake: deploy.status(settings, lake), None,
+                       keep_record=False, read_only=True)
+
+
+def quicksight_remove(settings: Settings) -> Summary:
+    """Delete the QuickSight resources moviedl deployed (and only those)."""
+    from moviedl.stages.quicksight import deploy
+
+    return _in_session("quicksight remove", settings, lambda lake: deploy.remove(settings, lake), None)
+
+
+def quicksight_refresh(settings: Settings, *, session: Session | None = None) -> Summary:
+    """Refresh (SPICE ingestion) every dataset moviedl deployed: ``run``'s last stage."""
+    from moviedl.stages.quicksight import deploy
+
+    return _in_session("quicksight refresh", settings, lambda lake: deploy.refresh(settings, lake), session)
 
 
 RUN_STAGE_COLUMNS = ["stage", "status", "exit_code", "seconds", "details"]

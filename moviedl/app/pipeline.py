@@ -22,6 +22,7 @@ from moviedl.core.summary import Status, Summary
 from moviedl.storage import open_lake
 
 COLUMNS = ["stage", "status", "exit_code", "seconds", "details"]
+STAGES = ("ingest-csv", "ingest-tmdb", "refine", "validate", "athena-ddl", "quicksight")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ def _plan(
         "validate": lambda: commands.validate(settings, session=session),
         "athena-ddl": lambda: commands.athena_ddl(
             settings, DdlOptions(execute=catalog == "athena", glue=catalog == "glue"), session=session),
+        "quicksight": lambda: commands.quicksight_refresh(settings, session=session),
     }
     return [_Stage(name, None if (why := _skipped(name, settings, sources, has_tmdb)) else work, why,
                    optional=name == "ingest-tmdb") for name, work in works.items()]
@@ -182,7 +184,7 @@ def dry_run(settings: Settings, files: Iterable[str | Path] = ()) -> Summary:
     has_tmdb = settings.tmdb_api_key is not None or settings.tmdb_read_access_token is not None
     adds = False  # ingest-csv would store files refine has not seen
     stopped = ""
-    for name in ("ingest-csv", "ingest-tmdb", "refine", "validate", "athena-ddl"):
+    for name in STAGES:
         row: dict[str, Any] = {"stage": name, "exit_code": None, "counts": {}}
         summary.rows.append(row)
         reason = _skipped(name, settings, sources, has_tmdb)
@@ -227,6 +229,10 @@ def _skipped(name: str, settings: Settings, sources: list[Path], has_tmdb: bool)
         return "no TMDB credentials (set TMDB_READ_ACCESS_TOKEN or TMDB_API_KEY to enrich)"
     if name == "athena-ddl" and settings.run_catalog == "none":
         return "run.catalog is none (set it to athena or glue to publish the table definitions)"
+    if name == "quicksight" and not settings.run_quicksight:
+        return "run.quicksight is false (set it to true to refresh the SPICE datasets of 'moviedl quicksight deploy')"
+    if name == "quicksight" and settings.quicksight_mode != "spice":
+        return "quicksight.mode is direct: the datasets query Athena, there is nothing to refresh"
     return ""
 
 
@@ -236,7 +242,9 @@ def _details(result: Summary) -> str:
 
 #: what the stages a dry run does not start would do
 _WOULD = {
-    "ingest-tmdb": "would look up on TMDB the titles of the date not stored yet (no request in a dry run)",
+    "ingest-tmdb": "would look up on TMDB the titles of the date not stored yet, and fetch again those TMDB's "
+                   "change lists name since the last sync (no request in a dry run)",
     "validate": "would check every zone against the contract (reads only)",
     "athena-ddl": "would publish the table definitions through {catalog}",
+    "quicksight": "would refresh the SPICE datasets of the QuickSight dashboard",
 }

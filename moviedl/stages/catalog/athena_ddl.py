@@ -369,6 +369,7 @@ def _policies(settings: Settings, lake: Lake, base: str, database: str, options:
         "moviedl-pipeline": "the role or user that runs moviedl (cron, CI, ECS task)",
         "moviedl-analyst": "analysts' role, and the QuickSight service role (see docs/aws.md)",
         "moviedl-glue-job": "the IAM role the Glue job runs as: glue.role_arn (see docs/scale.md)",
+        "moviedl-quicksight": "who runs moviedl quicksight deploy (see docs/quicksight.md)",
     }
     for name, document in documents.items():
         summary.rows.append({"policy": name, "statements": len(document["Statement"]),

@@ -8,6 +8,9 @@
   role (``glue.role_arn``, to Glue only).
 * **analyst** (a person, or the QuickSight service role): read the Refined prefix only, query
   through the Athena workgroup, read the Glue catalog entries, decrypt with the KMS key.
+* **quicksight** (who runs ``moviedl quicksight``): its own QuickSight resources (``moviedl-*``)
+  and sharing them; QuickSight itself reads Athena and S3 as its service role, which takes the
+  **analyst** policy.
 * **glue-job** (the IAM role the Glue job runs as): what ``moviedl refine`` needs in the lake
   (read Raw, write Trusted, Refined and ``_moviedl/``, which holds the job's script and wheel),
   write its CloudWatch logs under ``/aws-glue/``, and the KMS key. No Glue catalog rights: the
@@ -73,7 +76,33 @@ DEFAULT_GLUE_ROLE = "moviedl-glue-job"
 
 def policies(scope: Scope) -> dict[str, dict[str, Any]]:
     return {"moviedl-pipeline": pipeline_policy(scope), "moviedl-analyst": analyst_policy(scope),
-            "moviedl-glue-job": glue_job_policy(scope)}
+            "moviedl-glue-job": glue_job_policy(scope), "moviedl-quicksight": quicksight_policy(scope)}
+
+
+def quicksight_policy(s: Scope) -> dict[str, Any]:
+    """Who runs ``moviedl quicksight deploy|status|remove``: its own QuickSight resources (ids
+    ``moviedl-*``), sharing them with a user or group, the account id (STS) and the Glue catalog's
+    view names. QuickSight reads Athena and S3 as its service role, which gets moviedl-analyst."""
+    base = f"arn:{s.partition}:quicksight:{s.region}:{s.account}"
+    return {"Version": VERSION, "Statement": [
+        {
+            "Sid": "QuickSightOwnResources",
+            "Effect": "Allow",
+            "Action": [f"quicksight:{verb}{thing}" for thing in ("DataSource", "DataSet", "Dashboard")
+                       for verb in ("Create", "Update", "Delete", "Describe")]
+            + ["quicksight:PassDataSource", "quicksight:PassDataSet", "quicksight:CreateIngestion",
+               "quicksight:ListIngestions", "quicksight:DescribeIngestion", "quicksight:UpdateDashboardPublishedVersion",
+               "quicksight:UpdateDataSourcePermissions", "quicksight:UpdateDataSetPermissions",
+               "quicksight:UpdateDashboardPermissions", "quicksight:DescribeDataSourcePermissions",
+               "quicksight:DescribeDataSetPermissions", "quicksight:DescribeDashboardPermissions"],
+            "Resource": [f"{base}:datasource/moviedl-*", f"{base}:dataset/moviedl-*", f"{base}:dashboard/moviedl-*"],
+        },
+        {"Sid": "QuickSightPrincipals", "Effect": "Allow",
+         "Action": ["quicksight:DescribeUser", "quicksight:DescribeGroup"], "Resource": f"{base}:*/default/*"},
+        {"Sid": "WhoAmI", "Effect": "Allow", "Action": ["sts:GetCallerIdentity"], "Resource": "*"},
+        {"Sid": "ViewNames", "Effect": "Allow", "Action": ["glue:GetTables", "glue:GetDatabase"],
+         "Resource": _glue_resources(s)},
+    ]}
 
 
 # --- the policies ---------------------------------------------------------------------------------
