@@ -251,3 +251,21 @@ def test_ranged_source_reads_only_what_is_asked(lake_uri: str, s3) -> None:
     with open(source, "rb") if isinstance(source, str) else source as stream:
         stream.seek(-3, 2)
         assert stream.read(3) == bytes([97, 98, 99])
+
+
+def test_a_full_disk_under_a_local_lake_is_one_clear_error_and_leaves_nothing(tmp_path: Path, disk_full) -> None:
+    """The write fails with the lake's message (exit 3), not with the second error the cleanup
+    of the half-written file raises on the same full disk."""
+    from moviedl.core.errors import MoviedlError
+    from moviedl.storage.local import LocalLake
+
+    root = tmp_path / "lake"
+    root.mkdir()
+    lake = LocalLake(root)
+    disk_full("state/")
+    with pytest.raises(MoviedlError) as caught:
+        lake.write_bytes("state/progress.json", b"{}")
+    assert caught.value.exit_code == 3  # the machine, not the input
+    assert caught.value.message.startswith(f"no space left on device at {root / 'state'}")
+    assert not (root / "state" / "progress.json").exists()
+    assert not [p for p in root.rglob("*.part") if not p.is_symlink()]

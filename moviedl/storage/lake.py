@@ -10,6 +10,7 @@ or a completed multipart upload). A reader never sees a half-written object.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import shutil
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from moviedl.core.errors import MoviedlError, ServiceError
+from moviedl.core.errors import DiskFullError, MoviedlError, ServiceError
 from moviedl.storage.files import CHUNK_SIZE, atomic_file, sha256_stream
 
 if TYPE_CHECKING:
@@ -260,6 +261,8 @@ def local_errors(action: str, path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # the machine, not the input: exit 3
+            raise DiskFullError(str(path)) from exc
         raise MoviedlError(
             f"cannot {action} {path}: {exc.strerror or exc}",
             hint="Check the lake path (--lake / MOVIEDL_LAKE), its permissions and free disk space.",

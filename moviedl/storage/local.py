@@ -51,8 +51,11 @@ class LocalUpload(Upload):
         os.replace(self._tmp, target)
 
     def abort(self) -> None:
+        """Drop the half-written file. Closing it flushes what is buffered, which fails again on a
+        full disk: that second error must not hide the first, which the caller is raising."""
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):
+                self._file.close()
             self._file = None
         self._tmp.unlink(missing_ok=True)
 
