@@ -16,7 +16,8 @@ in its own process, so wall time includes start-up and peak RSS is that process'
   ``drop_duplicates`` + ``to_parquet`` — what most people write for the Trusted step.
 
 Prints the median of ``--repeat`` runs, the ratio moviedl / bare DuckDB (target ≤ 1.2), the peak
-RSS (target ≤ 1 GiB) and where refine's time went (its phases, from the run record). Contenders
+RSS (target ≤ 1 GiB), user + sys CPU time over wall time (how busy the cores were) and where
+refine's time went (its phases, from the run record). Contenders
 are interleaved so a busy machine hurts them alike.
 """
 
@@ -147,11 +148,12 @@ def run_pandas(data: Path, out: Path) -> None:
 
 def measure(
     commands: list[list[str]], env: dict[str, str] | None = None
-) -> tuple[float, int, list[float]]:
+) -> tuple[float, int, list[float], list[float]]:
     """Run ``commands`` one after the other: (wall seconds, highest peak RSS in bytes, seconds
-    of each command)."""
+    of each command, CPU seconds (user + sys, children included) of each command)."""
     peak = 0
     steps = []
+    cpu = []
     for command in commands:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -159,11 +161,12 @@ def measure(
         )
         _pid, status, usage = os.wait4(process.pid, 0)
         steps.append(time.perf_counter() - started)
+        cpu.append(usage.ru_utime + usage.ru_stime)
         if status != 0:
             message = process.stderr.read().decode() if process.stderr else ""
             sys.exit(f"{' '.join(command)} failed ({status}):\n{message}")
         peak = max(peak, usage.ru_maxrss * 1024)  # KiB on Linux
-    return sum(steps), peak, steps
+    return sum(steps), peak, steps, cpu
 
 
 def ensure_data(data: Path) -> None:
@@ -233,7 +236,7 @@ def main() -> None:
         has_pandas = False
         print("pandas is not installed: its contender is skipped (pip install pandas)")
 
-    results: dict[str, list[tuple[float, int, list[float]]]] = {
+    results: dict[str, list[tuple[float, int, list[float], list[float]]]] = {
         "moviedl": [],
         "bare": [],
         "pandas": [],
@@ -303,18 +306,27 @@ def main() -> None:
     for name, runs in results.items():
         if not runs:
             continue
-        medians[name] = statistics.median(s for s, _, _ in runs)
-        peak = max(p for _, p, _ in runs)
+        medians[name] = statistics.median(s for s, _, _, _ in runs)
+        peak = max(p for _, p, _, _ in runs)
         print(f"{labels[name]:<44} {medians[name]:>8.2f} {peak / 2**20:>7.0f} MiB")
-    ingest = statistics.median(steps[0] for _, _, steps in results["moviedl"])
-    refine = statistics.median(steps[1] for _, _, steps in results["moviedl"])
+    ingest = statistics.median(steps[0] for _, _, steps, _ in results["moviedl"])
+    refine = statistics.median(steps[1] for _, _, steps, _ in results["moviedl"])
     print(f"  of which: ingest-csv {ingest:.2f} s, refine {refine:.2f} s (medians)")
+    # Both cores busy? CPU time (user + sys) over wall time of each process, 2.0 = two full cores.
+    busy = {
+        "refine": statistics.median(cpu[1] / steps[1] for _, _, steps, cpu in results["moviedl"]),
+        "bare": statistics.median(cpu[0] / steps[0] for _, _, steps, cpu in results["bare"]),
+    }
+    print(
+        f"  (user + sys) / wall (medians): moviedl refine {busy['refine']:.2f}, "
+        f"bare DuckDB {busy['bare']:.2f} (on {os.cpu_count()} cores)"
+    )
     names = list(dict.fromkeys(name for run in phases for name in run))
     print("  refine's phases (medians): " + " · ".join(
         f"{name} {statistics.median(run.get(name, 0.0) for run in phases):.2f} s" for name in names
     ))
     ratio = medians["moviedl"] / medians["bare"]
-    tool_peak = max(p for _, p, _ in results["moviedl"])
+    tool_peak = max(p for _, p, _, _ in results["moviedl"])
     print(
         f"\nmoviedl / bare DuckDB: {ratio:.2f} (target ≤ 1.2: {'met' if ratio <= 1.2 else 'NOT met'})"
     )
