@@ -21,12 +21,18 @@ class RunDisplay:
     """``run`` on a terminal: one live area holding what the current stage is doing (with the
     elapsed time) and, during ingest-tmdb, the lookups bar; stage lines print above it."""
 
-    def __init__(self, progress: Any) -> None:
+    def __init__(self, progress: Any, command: str, task: Any) -> None:
         self.progress, self.console = progress, progress.console
+        self.command, self.task = command, task
         self.tmdb = TmdbBar(progress)
 
     def stage_line(self, event: Any) -> None:
+        """The stage line above the live area; a stage that starts shows in it at once, not at
+        the next tick (a short stage would otherwise never show)."""
         stage_line(event, self.console)
+        if event.status == "start":
+            self.progress.update(self.task, description=f"moviedl {self.command}: {escape(event.name)}")
+            self.progress.refresh()
 
 
 class TmdbBar:
@@ -100,7 +106,7 @@ def run_progress(command: str, quiet: bool, bars: bool) -> Iterator[RunDisplay |
     with Progress(SpinnerColumn(), "[progress.description]{task.description}", Counted(), CountedText(),
                   CountedEta(), TextColumn("{task.fields[rps]}"), console=stderr_console(), transient=True) as bar:
         doing = bar.add_task(f"moviedl {command}", total=None, rps="")
-        shown = RunDisplay(bar)
+        shown = RunDisplay(bar, command, doing)
         with activity.stage(command), activity.Ticker(
             lambda line: bar.update(doing, description=f"moviedl {command}: {escape(line)}"), every=0.5
         ):
