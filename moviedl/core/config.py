@@ -129,11 +129,23 @@ def _records_per_file(value: Any) -> int:
     return number
 
 
-def _sse(value: Any) -> str:
-    text = _str(value)
-    if text not in ("AES256", "aws:kms", "none"):
-        raise ValueError("one of AES256, aws:kms, none")
-    return text
+
+def _one_of(*choices: str, fold: bool = False) -> Callable[[Any], str]:
+    """A parser accepting only ``choices`` (``fold``: in any letter case)."""
+
+    def parse(value: Any) -> str:
+        text = _str(value).lower() if fold else _str(value)
+        if text not in choices:
+            raise ValueError(f"one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+_sse = _one_of("AES256", "aws:kms", "none")
+_qs_mode = _one_of("direct", "spice")
+_catalog = _one_of("none", "athena", "glue")
+_engine = _one_of("duckdb", "spark", fold=True)
 
 
 def _paths(value: Any) -> tuple[str, ...]:
@@ -142,12 +154,6 @@ def _paths(value: Any) -> tuple[str, ...]:
         raise ValueError("a list of file paths (in the environment: comma-separated)")
     return tuple(i.strip() for i in items)
 
-
-def _qs_mode(value: Any) -> str:
-    text = _str(value)
-    if text not in ("direct", "spice"):
-        raise ValueError("one of direct, spice")
-    return text
 
 
 def _boolean(value: Any) -> bool:
@@ -161,18 +167,6 @@ def _boolean(value: Any) -> bool:
     raise ValueError("true or false")
 
 
-def _catalog(value: Any) -> str:
-    text = _str(value)
-    if text not in ("none", "athena", "glue"):
-        raise ValueError("one of none, athena, glue")
-    return text
-
-
-def _engine(value: Any) -> str:
-    text = _str(value).lower()
-    if text not in ("duckdb", "spark"):
-        raise ValueError("one of duckdb, spark")
-    return text
 
 
 def _spark_master(value: Any) -> str:
