@@ -125,13 +125,19 @@ class Lake(ABC):
     def begin_upload(self, key: str) -> Upload: ...
 
     def write_bytes(self, key: str, data: bytes) -> None:
+        self._upload(key, lambda upload: upload.write(data))
+
+    def _upload(self, key: str, fill: Callable[[Upload], None]) -> Upload:
+        """Publish at ``key`` what ``fill`` writes into a staged upload, verified; on any failure
+        (or an interrupt) the staged data is dropped and the failure goes on."""
         upload = self.begin_upload(key)
         try:
-            upload.write(data)
+            fill(upload)
             upload.commit()
         except BaseException:
             upload.abort()
             raise
+        return upload
 
     @abstractmethod
     def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
@@ -164,28 +170,13 @@ class Lake(ABC):
 
     def upload_file(self, path: Path, key: str) -> str:
         """Publish the local file ``path`` at ``key``, verified (see :class:`Upload`); its SHA-256."""
-        upload = self.begin_upload(key)
-        try:
-            with open(path, "rb") as source:
-                while chunk := source.read(CHUNK_SIZE):
-                    upload.write(chunk)
-            upload.commit()
-        except BaseException:
-            upload.abort()
-            raise
-        return upload.sha256
+        with open(path, "rb") as source:
+            return self._upload(key, lambda upload: _pour(source, upload)).sha256
 
     def copy(self, source: str, dest: str) -> None:
         """Make ``dest`` a copy of ``source``; ``dest`` appears in one step."""
-        upload = self.begin_upload(dest)
-        try:
-            with self.open_read(source) as stream:
-                while chunk := stream.read(CHUNK_SIZE):
-                    upload.write(chunk)
-            upload.commit()
-        except BaseException:
-            upload.abort()
-            raise
+        with self.open_read(source) as stream:
+            self._upload(dest, lambda upload: _pour(stream, upload))
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under ``prefix`` (a folder: ends with ``/``); how many were deleted."""
@@ -253,6 +244,11 @@ class Lake(ABC):
         ``path`` — or left alone when it already is ``key``; any other file is uploaded,
         verified (:meth:`upload_file`)."""
         self.upload_file(path, key)
+
+
+def _pour(stream: IO[bytes], upload: Upload) -> None:
+    while chunk := stream.read(CHUNK_SIZE):
+        upload.write(chunk)
 
 
 @contextlib.contextmanager
