@@ -84,6 +84,7 @@ def run_progress(command: str, quiet: bool, bars: bool) -> Iterator[RunDisplay |
         BarColumn,
         MofNCompleteColumn,
         Progress,
+        ProgressColumn,
         SpinnerColumn,
         TextColumn,
         TimeRemainingColumn,
@@ -91,20 +92,17 @@ def run_progress(command: str, quiet: bool, bars: bool) -> Iterator[RunDisplay |
 
     from moviedl.core import progress as activity
 
-    class Counted(BarColumn):  # the bar, the count and the ETA show only for the lookups
-        def render(self, task: Any) -> Any:
-            return super().render(task) if task.total else ""
+    class Counted(ProgressColumn):  # the bar, the count and the ETA show only for the lookups
+        def __init__(self, inner: ProgressColumn) -> None:
+            super().__init__()
+            self.inner = inner
 
-    class CountedText(MofNCompleteColumn):
         def render(self, task: Any) -> Any:
-            return super().render(task) if task.total else ""
+            return self.inner.render(task) if task.total else ""
 
-    class CountedEta(TimeRemainingColumn):
-        def render(self, task: Any) -> Any:
-            return super().render(task) if task.total else ""
-
-    with Progress(SpinnerColumn(), "[progress.description]{task.description}", Counted(), CountedText(),
-                  CountedEta(), TextColumn("{task.fields[rps]}"), console=stderr_console(), transient=True) as bar:
+    counted = [Counted(column) for column in (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())]
+    with Progress(SpinnerColumn(), "[progress.description]{task.description}", *counted,
+                  TextColumn("{task.fields[rps]}"), console=stderr_console(), transient=True) as bar:
         doing = bar.add_task(f"moviedl {command}", total=None, rps="")
         shown = RunDisplay(bar, command, doing)
         with activity.stage(command), activity.Ticker(
