@@ -19,11 +19,13 @@ PRINCIPAL = "arn:aws:quicksight:us-east-1:111122223333:user/default/analyst"
 
 def dashboard_request() -> dict[str, Any]:
     from moviedl.core.config import load_settings
-    from moviedl.stages.quicksight.deploy import planned_bodies
+    from moviedl.stages.quicksight.deploy import requests, target
 
     settings = load_settings({"lake": "/unused"}, env={}, config_path="/dev/null")
-    bodies = [body for operation, body in planned_bodies(settings, PRINCIPAL) if operation == "create_dashboard"]
-    return json.loads(json.dumps(bodies[0]))
+    dashboard = requests(settings, target(settings, dry_run=True), PRINCIPAL)[-1]  # the placeholder account
+    operation, body = dashboard.create
+    assert operation == "create_dashboard"
+    return json.loads(json.dumps(body))
 
 
 def main() -> None:

@@ -443,13 +443,3 @@ def _load_state(lake: Lake) -> dict[str, list[str]]:
 def _save_state(lake: Lake, state: dict[str, list[str]], where: Target) -> None:
     body = {"account": where.account, "region": where.region, "database": where.database, "resources": state}
     lake.write_bytes(STATE_KEY, json.dumps(body, indent=2, sort_keys=True).encode())
-
-
-def planned_bodies(settings: Settings, principal: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every request body of a deploy (the golden file and the docs), with a placeholder account."""
-    where = Target("111122223333", "us-east-1", _prefix(settings.athena_database), settings.athena_database,
-                   settings.athena_workgroup, settings.quicksight_mode == "spice")
-    for request in requests(settings, where, principal):
-        yield request.create
-
-
