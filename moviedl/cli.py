@@ -11,7 +11,6 @@ the work made of it, and any other exception one ``Internal error`` line and exi
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,7 +37,7 @@ from moviedl.cli_shared import (
 from moviedl.core import interrupt
 from moviedl.core.errors import ExitCode, UsageError
 from moviedl.core.summary import Summary
-from moviedl.output import OutputFormat, say, use_json_logs
+from moviedl.output import say, use_json_logs
 
 
 def _type_words() -> None:
@@ -243,11 +242,8 @@ def athena_ddl_command(
                          glue=glue, policy=policy)
     with shared.live():
         summary = commands.athena_ddl(settings, options)
-    if shared.format is OutputFormat.text and not (output or execute or glue):
-        if summary.output:
-            sys.stdout.write(summary.output)
-            sys.stdout.flush()
-        shared.summary_on_stderr = True  # stdout is only DDL, for '> ddl.sql'
+    if not (output or execute or glue):
+        shared.print_product(summary)  # stdout is only DDL, for '> ddl.sql'
     return summary
 
 
@@ -468,10 +464,8 @@ def quicksight_deploy_command(
     settings = shared.settings(**{"quicksight.principal": principal})
     with shared.live():
         summary = commands.quicksight_deploy(settings, QuickSightOptions(dry_run=dry_run))
-    if dry_run and shared.format is OutputFormat.text and summary.output:
-        sys.stdout.write(summary.output)
-        sys.stdout.flush()
-        shared.summary_on_stderr = True  # stdout is only the requests, for '> requests.jsonl'
+    if dry_run:
+        shared.print_product(summary)  # stdout is only the requests, for '> requests.jsonl'
     return summary
 
 

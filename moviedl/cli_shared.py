@@ -182,7 +182,7 @@ class Shared:
     verbose: int = 0
     log_format: LogFormat | None = None
     log_file: Path | None = None
-    #: the summary goes to stderr (a command whose stdout is its product, as athena-ddl's DDL)
+    #: the summary goes to stderr (a command whose stdout is its product: :meth:`print_product`)
     summary_on_stderr: bool = False
 
     @property
@@ -212,6 +212,17 @@ class Shared:
 
     def live(self, *, spinner: bool = True) -> contextlib.AbstractContextManager[None]:
         return terminal.live(self.command, self.quiet, spinner=spinner)
+
+    def print_product(self, summary: Summary) -> None:
+        """A command whose product is text (athena-ddl's DDL, a dry run's requests): with
+        ``--format text`` it goes to stdout alone and the summary to stderr; with ``--format
+        json`` it is in the summary."""
+        if self.format is not OutputFormat.text:
+            return
+        if summary.output:
+            sys.stdout.write(summary.output)
+            sys.stdout.flush()
+        self.summary_on_stderr = True
 
     def finish(self, summary: Summary) -> None:
         """Render the summary and exit with its code (0 returns)."""
