@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import random
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -61,54 +62,60 @@ def _break_a_rule(row: list[str], kind: str, rng: random.Random) -> None:
 
 def generate(path: Path, kind: str, rows: int, seed: int = 7, shape: str = "sample") -> int:
     """Write ``rows`` data rows to ``path``; returns the byte size."""
-    if shape == "challenge":
-        return generate_challenge(path, kind, rows, seed)
     header, template = _template(kind)
     rng = random.Random(seed)
-    # Group the template rows by title so each generated title keeps its cast of 2-6 rows.
-    titles: dict[str, list[list[str]]] = {}
-    for fields in template:
-        titles.setdefault(fields[0], []).append(fields)
-    groups = list(titles.values())
-    name_col = 11 if kind == "series" else 10
-    written = 0
-    serial = 0
+    lines = (_challenge_lines if shape == "challenge" else _sample_lines)(kind, template, rows, rng)
     with open(path, "w", encoding="utf-8", newline="\n") as out:
         out.write(header + "\n")
-        batch: list[str] = []
-        while written < rows:
-            group = groups[serial % len(groups)]
-            serial += 1
-            title_id = f"tt{20_000_000 + serial:08d}"
-            votes_shift = rng.randint(0, 5000)
-            for fields in group:
-                if written >= rows:
-                    break
-                row = list(fields)
-                row[0] = title_id
-                row[name_col] = f"{row[name_col]} {serial % 997}"
-                votes = row[8 if kind == "series" else 7]
-                if votes != "\\N":
-                    row[8 if kind == "series" else 7] = str(int(votes) + votes_shift)
-                batch.append("|".join(row))
-                written += 1
-            if len(batch) >= 20_000:
-                out.write("\n".join(batch) + "\n")
-                batch.clear()
-        if batch:
+        for batch in _batches(lines, 20_000):
             out.write("\n".join(batch) + "\n")
     return path.stat().st_size
 
 
-def generate_challenge(path: Path, kind: str, rows: int, seed: int = 7) -> int:
-    """The challenge shape (see the module's docstring): 4-5 credits per title, actor/actress,
-    long comma lists, about 4% of rows breaking a value rule."""
-    header, template = _template(kind)
-    rng = random.Random(seed)
+def _batches(lines: Iterator[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _titles(template: list[list[str]]) -> list[list[list[str]]]:
+    """The template rows grouped by title, so each generated title keeps a cast."""
     titles: dict[str, list[list[str]]] = {}
     for fields in template:
         titles.setdefault(fields[0], []).append(fields)
-    groups = list(titles.values())
+    return list(titles.values())
+
+
+def _sample_lines(kind: str, template: list[list[str]], rows: int, rng: random.Random) -> Iterator[str]:
+    """The bundled sample scaled up: each title keeps its cast of 2-6 rows."""
+    groups = _titles(template)
+    name_col = 11 if kind == "series" else 10
+    votes_col = 8 if kind == "series" else 7
+    written = serial = 0
+    while written < rows:
+        group = groups[serial % len(groups)]
+        serial += 1
+        title_id = f"tt{20_000_000 + serial:08d}"
+        votes_shift = rng.randint(0, 5000)
+        for fields in group[: rows - written]:
+            row = list(fields)
+            row[0] = title_id
+            row[name_col] = f"{row[name_col]} {serial % 997}"
+            if row[votes_col] != "\\N":
+                row[votes_col] = str(int(row[votes_col]) + votes_shift)
+            yield "|".join(row)
+            written += 1
+
+
+def _challenge_lines(kind: str, template: list[list[str]], rows: int, rng: random.Random) -> Iterator[str]:
+    """The challenge shape (see the module's docstring): 4-5 credits per title, actor/actress,
+    long comma lists, about 4% of rows breaking a value rule."""
+    groups = _titles(template)
     s = 1 if kind == "series" else 0
     # Pools drawn once, so the per-row cost stays a few random draws.
     professions = [
@@ -118,40 +125,30 @@ def generate_challenge(path: Path, kind: str, rows: int, seed: int = 7) -> int:
         ",".join(f"tt{rng.randint(1, 29_999_999):07d}" for _ in range(rng.randint(4, 8)))
         for _ in range(20_000)
     ]
-    written = 0
-    serial = 0
-    with open(path, "w", encoding="utf-8", newline="\n") as out:
-        out.write(header + "\n")
-        batch: list[str] = []
-        while written < rows:
-            group = groups[serial % len(groups)]
-            serial += 1
-            title_id = f"tt{20_000_000 + serial:08d}"
-            votes_shift = rng.randint(0, 5000)
-            for credit in range(rng.choice((4, 5))):
-                if written >= rows:
-                    break
-                row = list(group[credit % len(group)])
-                row[0] = title_id
-                lap = credit // len(group)  # a shorter cast repeats with other names
-                row[10 + s] = f"{row[10 + s]} {serial % 997}" + (f"-{lap}" if lap else "")
-                if lap:
-                    row[9 + s] = f"{row[9 + s]} {lap}"
-                row[8 + s] = GENDERS.get(row[8 + s], row[8 + s])
-                if row[7 + s] != "\\N":
-                    row[7 + s] = str(int(row[7 + s]) + votes_shift)
-                row[13 + s] = professions[rng.randrange(len(professions))]
-                row[14 + s] = known_for[rng.randrange(len(known_for))]
-                if rng.random() < CHALLENGE_BAD_SHARE:
-                    _break_a_rule(row, kind, rng)
-                batch.append("|".join(row))
-                written += 1
-            if len(batch) >= 20_000:
-                out.write("\n".join(batch) + "\n")
-                batch.clear()
-        if batch:
-            out.write("\n".join(batch) + "\n")
-    return path.stat().st_size
+    written = serial = 0
+    while written < rows:
+        group = groups[serial % len(groups)]
+        serial += 1
+        title_id = f"tt{20_000_000 + serial:08d}"
+        votes_shift = rng.randint(0, 5000)
+        for credit in range(rng.choice((4, 5))):
+            if written >= rows:
+                break
+            row = list(group[credit % len(group)])
+            row[0] = title_id
+            lap = credit // len(group)  # a shorter cast repeats with other names
+            row[10 + s] = f"{row[10 + s]} {serial % 997}" + (f"-{lap}" if lap else "")
+            if lap:
+                row[9 + s] = f"{row[9 + s]} {lap}"
+            row[8 + s] = GENDERS.get(row[8 + s], row[8 + s])
+            if row[7 + s] != "\\N":
+                row[7 + s] = str(int(row[7 + s]) + votes_shift)
+            row[13 + s] = professions[rng.randrange(len(professions))]
+            row[14 + s] = known_for[rng.randrange(len(known_for))]
+            if rng.random() < CHALLENGE_BAD_SHARE:
+                _break_a_rule(row, kind, rng)
+            yield "|".join(row)
+            written += 1
 
 
 def main() -> None:
