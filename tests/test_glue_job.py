@@ -11,12 +11,16 @@ whatever it leaves out is reset), so that deploying twice can be tested.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -26,11 +30,16 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from botocore.awsrequest import AWSResponse
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from moviedl import api, glue_entry
 from moviedl.core.errors import ExitCode, ServiceError
 from moviedl.core.summary import Summary
 from moviedl.stages import glue_job
+from moviedl.storage.s3 import S3Lake
 from tests.conftest import SAMPLE_DATE, SAMPLES, run_commands, untimed
 
 ROLE = "arn:aws:iam::123456789012:role/moviedl-glue-job"
@@ -172,7 +181,8 @@ def test_deploy_uploads_the_wheel_and_script_and_creates_a_glue_5_job(
     prefix = f"s3://{bucket}/data/lake/_moviedl/glue/"
     assert command["ScriptLocation"].startswith(prefix) and command["ScriptLocation"].endswith("/glue_entry.py")
     arguments = job["DefaultArguments"]
-    wheel_uri = arguments["--additional-python-modules"]
+    wheel_uri, *pins = arguments["--additional-python-modules"].split(",")
+    assert pins == glue_job.pinned_modules() and "boto3==1.34.131" in pins  # Glue 5.0's own
     assert wheel_uri.startswith(prefix) and wheel_uri.endswith("/moviedl-0.1.0-py3-none-any.whl")
     assert wheel_uri.rsplit("/", 1)[0] == command["ScriptLocation"].rsplit("/", 1)[0]  # one folder
     assert arguments["--lake"] == s3_lake
@@ -273,6 +283,208 @@ def test_without_its_sources_moviedl_asks_for_a_wheel(wheel: Path, tmp_path: Pat
     assert done.stdout.startswith("2 moviedl is installed without its sources") and "--wheel PATH" in done.stdout
 
 
+# --- what the job installs ---------------------------------------------------------------------
+
+#: The Python modules AWS Glue 5.0 provides, as "Python modules already provided in AWS Glue" lists
+#: them: https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-python-libraries.html
+GLUE_5_0 = dict(line.split("==") for line in """
+aiobotocore==2.13.1 aiohappyeyeballs==2.3.5 aiohttp==3.10.1 aioitertools==0.11.0 aiosignal==1.3.1
+appdirs==1.4.4 attrs==24.2.0 boto3==1.34.131 botocore==1.34.131 certifi==2024.7.4
+charset-normalizer==3.3.2 contourpy==1.2.1 cycler==0.12.1 fonttools==4.53.1 frozenlist==1.4.1
+fsspec==2024.6.1 idna==2.10 jmespath==0.10.0 kaleido==0.2.1 kiwisolver==1.4.5 matplotlib==3.9.0
+multidict==6.0.5 numpy==1.26.4 packaging==24.1 pandas==2.2.2 pillow==10.4.0 pip==23.0.1
+plotly==5.23.0 pyarrow==17.0.0 pyparsing==3.1.2 python-dateutil==2.9.0.post0 pytz==2024.1
+requests==2.32.2 s3fs==2024.6.1 s3transfer==0.10.2 seaborn==0.13.2 setuptools==59.6.0 six==1.16.0
+tenacity==9.0.0 tzdata==2024.1 urllib3==1.25.10 virtualenv==20.4.0 wrapt==1.16.0 yarl==1.9.4
+""".split())
+GLUE = {canonicalize_name(name): version for name, version in GLUE_5_0.items()}
+PINS = {canonicalize_name(name): (version, source) for name, version, source in glue_job.JOB_MODULES}
+
+
+def _lock() -> dict[str, str]:
+    lines = (ROOT / "requirements" / "test.lock").read_text("utf-8").splitlines()
+    pairs = (line.split("#", 1)[0].strip().split("==") for line in lines)
+    return {canonicalize_name(pair[0]): pair[1] for pair in pairs if len(pair) == 2}
+
+
+def test_the_job_pins_every_dependency_to_glues_version_or_the_tested_one() -> None:
+    """Every dependency pyproject.toml declares is pinned, within its declared range: to Glue
+    5.0's own version when Glue provides it (so pip upgrades nothing Glue runs on), else to the
+    version CI tests (requirements/test.lock)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    declared = {canonicalize_name(r.name): r for r in map(Requirement, project["dependencies"])}
+    lock = _lock()
+    assert len(PINS) == len(glue_job.JOB_MODULES)  # no package twice
+    assert set(declared) <= set(PINS), set(declared) - set(PINS)
+    for name, requirement in declared.items():
+        assert requirement.specifier.contains(PINS[name][0], prereleases=True), (name, PINS[name])
+    for name, (version, source) in PINS.items():
+        if source == "glue":
+            assert GLUE.get(name) == version, (name, version, GLUE.get(name))
+        else:
+            assert source == "lock" and name not in GLUE, (name, source)
+            assert lock.get(name) == version, (name, version, lock.get(name))
+
+
+def test_what_the_pinned_packages_require_is_pinned_or_glues_version_satisfies_it() -> None:
+    """Walks the requirements of the lock-pinned packages (their metadata in this environment,
+    which the lock installed; Linux, Python 3.11 as on Glue 5.0): each package reached is pinned to
+    the lock's version, or is one Glue 5.0 provides at a version that satisfies the requirement —
+    pip on Glue then upgrades nothing and resolves nothing to "the newest"."""
+    import importlib.metadata as metadata
+
+    todo = [name for name, (_version, source) in PINS.items() if source == "lock"]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        version, source = PINS[name]
+        assert source == "lock"
+        installed = metadata.distribution(name)
+        if Version(installed.version) != Version(version):
+            pytest.skip(f"{name} {installed.version} is installed, not the lock's {version}")
+        for line in installed.requires or []:
+            requirement = Requirement(line)
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            wanted = canonicalize_name(requirement.name)
+            if wanted in GLUE:
+                assert requirement.specifier.contains(GLUE[wanted], prereleases=True), (name, line)
+            else:
+                assert wanted in PINS, f"{name} requires {line}: pin it in JOB_MODULES"
+                todo.append(wanted)
+
+
+def test_docs_list_the_pins() -> None:
+    docs = (ROOT / "docs" / "scale.md").read_text("utf-8")
+    for name, version, _source in glue_job.JOB_MODULES:
+        assert re.search(rf"`{re.escape(name)}` \| {re.escape(version)} ", docs), (name, version)
+
+
+def test_building_twice_gives_the_same_wheel_and_a_valid_one(wheel: Path, tmp_path: Path) -> None:
+    """Same sources, same bytes, so the same artefact folder (the digest); pip installs the wheel
+    (test_without_its_sources_moviedl_asks_for_a_wheel), and its RECORD matches its contents."""
+    again = glue_job.build_wheel(tmp_path)
+    assert again.read_bytes() == wheel.read_bytes()
+    script = glue_job.extract_script(again, tmp_path)
+    assert glue_job._digest(again, script) == glue_job._digest(wheel, glue_job.extract_script(wheel, tmp_path))
+    with zipfile.ZipFile(again) as archive:
+        infos = archive.infolist()
+        assert all(info.date_time == glue_job.WHEEL_EPOCH for info in infos)
+        names = [info.filename for info in infos]
+        assert names[-1] == "moviedl-0.1.0.dist-info/RECORD"
+        record = archive.read(names[-1]).decode().splitlines()
+        listed = {}
+        for line in record:
+            path, digest, size = line.rsplit(",", 2)
+            listed[path] = (digest, size)
+        assert set(listed) == set(names)
+        for name in names[:-1]:
+            data = archive.read(name)
+            expected = "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            assert listed[name] == (expected, str(len(data))), name
+        assert listed[names[-1]] == ("", "")
+
+
+# --- a deploy that fails --------------------------------------------------------------------------
+
+
+def _refuse(client: Any, operation: str, code: str, message: str, status: int = 400,
+            when: Any = lambda request: True) -> None:
+    """Make ``client`` answer ``operation`` (when ``when`` holds for the serialized request) with a
+    refusal, at the client's boundary as botocore's Stubber does: the error goes through botocore's
+    and moviedl's error handling."""
+    def answer(params: dict[str, Any], **_: Any) -> Any:
+        if not when(params):
+            return None
+        return AWSResponse("", status, {}, None), {
+            "Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+
+    client.meta.events.register(f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}",
+                                answer)
+
+
+class Deployer:
+    """``deploy`` with an S3 lake and a Glue client of the test's own, which it can make refuse."""
+
+    def __init__(self, lake_uri: str, glue: Any) -> None:
+        self.settings = api.settings(lake=lake_uri)
+        self.lake = S3Lake(lake_uri, self.settings)
+        self.glue = glue
+
+    def __call__(self, wheel: Path) -> Summary:
+        return glue_job.deploy(self.settings, self.lake, glue_job.DeployOptions(wheel=wheel), glue=self.glue)
+
+
+@pytest.fixture
+def deploy_to(s3_lake: str, glue) -> Deployer:
+    return Deployer(s3_lake, glue)
+
+
+def test_a_failed_upload_removes_what_the_deploy_uploaded(
+    deploy_to: Deployer, bucket: str, job_name: str, glue, s3, wheel: Path
+) -> None:
+    _refuse(deploy_to.lake.client, "PutObject", "AccessDenied", "Access Denied", 403,
+            when=lambda request: request["url_path"].endswith("/glue_entry.py"))
+    with pytest.raises(ServiceError) as caught:
+        deploy_to(wheel)
+    assert caught.value.exit_code == ExitCode.SERVICE
+    assert caught.value.message.startswith("access denied to write s3://") and "glue_entry.py" in caught.value.message
+    assert "could not be removed" not in str(caught.value.hint)
+    assert _keys(s3, bucket, "") == []  # the wheel, uploaded first, is gone again
+    assert job_name not in {j["Name"] for j in glue.get_jobs()["Jobs"]}
+
+
+def test_a_clean_up_that_fails_too_is_named_in_the_hint(deploy_to: Deployer, bucket: str, s3, wheel: Path) -> None:
+    _refuse(deploy_to.lake.client, "PutObject", "AccessDenied", "Access Denied", 403,
+            when=lambda request: request["url_path"].endswith("/glue_entry.py"))
+    _refuse(deploy_to.lake.client, "DeleteObject", "AccessDenied", "Access Denied", 403)
+    with pytest.raises(ServiceError) as caught:
+        deploy_to(wheel)
+    assert caught.value.message.startswith("access denied to write s3://")  # the first failure
+    assert "could not be removed (access denied to delete s3://" in str(caught.value.hint)
+    assert "the next deploy removes it" in str(caught.value.hint)
+    assert len(_keys(s3, bucket, "")) == 1  # the wheel, left behind
+
+
+def test_a_refused_create_job_removes_the_upload_and_exits_as_before(
+    deploy_to: Deployer, bucket: str, job_name: str, glue, s3, wheel: Path
+) -> None:
+    message = f"User is not authorized to perform: iam:PassRole on resource: {ROLE}"
+    _refuse(glue, "CreateJob", "AccessDeniedException", message)
+    with pytest.raises(ServiceError) as caught:
+        deploy_to(wheel)
+    assert caught.value.exit_code == ExitCode.SERVICE
+    assert caught.value.message == f"Glue refused to create the job {job_name} (AccessDeniedException): {message}"
+    assert _keys(s3, bucket, "") == []
+
+
+def test_a_failed_update_keeps_the_folders_that_existed_before(
+    deploy_to: Deployer, bucket: str, job_name: str, glue, s3, wheel: Path, tmp_path: Path
+) -> None:
+    deploy_to(wheel)
+    before = _keys(s3, bucket, "")
+    assert len(before) == 2
+
+    def delete_the_job(**_: Any) -> None:  # someone deletes the job between GetJob and UpdateJob:
+        glue.meta.events.unregister("before-call.glue.UpdateJob", delete_the_job)
+        boto3.client("glue", endpoint_url=glue.meta.endpoint_url, region_name="us-east-1").delete_job(JobName=job_name)
+
+    glue.meta.events.register("before-call.glue.UpdateJob", delete_the_job)
+    with pytest.raises(ServiceError) as caught:  # moto refuses UpdateJob for real
+        deploy_to(_variant(wheel, tmp_path / "v", 1))
+    assert caught.value.message.startswith(f"Glue could not update the job {job_name}")
+    assert _keys(s3, bucket, "") == before  # the new folder went; the job's folder stayed
+
+    glue.create_job(Name=job_name, Role=ROLE, Command={"Name": "glueetl", "ScriptLocation": f"s3://{bucket}/{before[0]}"})
+    _refuse(glue, "UpdateJob", "AccessDeniedException", "not authorized")
+    with pytest.raises(ServiceError):  # the same wheel again: its folder existed before the deploy
+        deploy_to(wheel)
+    assert _keys(s3, bucket, "") == before
+
+
 # --- start and status -----------------------------------------------------------------------------
 
 
@@ -291,7 +503,8 @@ def test_start_passes_date_stage_and_lake_and_status_lists_the_run(
     run = glue.get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
     arguments = run["Arguments"]  # the job's default arguments, overridden by the run's
     assert arguments["--date"] == SAMPLE_DATE and arguments["--stage"] == "trusted"
-    assert arguments["--lake"] == s3_lake and arguments["--additional-python-modules"].endswith(".whl")
+    assert arguments["--lake"] == s3_lake
+    assert arguments["--additional-python-modules"].split(",")[0].endswith(".whl")
 
     second = invoke("glue-job", "start", "--lake", s3_lake, "--format", "json")  # no --date: refine's choice
     assert second.exit_code == 0, second.output

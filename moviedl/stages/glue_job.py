@@ -3,13 +3,16 @@
 * :func:`deploy` builds a wheel of moviedl (or takes ``--wheel``), uploads it and the job script
   (:mod:`moviedl.glue_entry`, read from that wheel so the two match) to the lake's bucket under
   ``_moviedl/glue/<digest>/``, and creates the Glue job or updates it in place: Glue 5.0, the
-  wheel installed by ``--additional-python-modules``, the lake as a default argument.
+  wheel and :data:`JOB_MODULES` (its dependencies, pinned) installed by
+  ``--additional-python-modules``, the lake as a default argument. A built wheel is
+  reproducible (:func:`reproducible_wheel`): the same sources give the same digest.
 * :func:`start` starts a run for a date (and stage), and with ``wait`` follows it to its end.
 * :func:`status` lists the latest runs, or one.
 
 None of them takes the lake lock. ``deploy`` writes only new, content-addressed objects under
 ``_moviedl/glue/`` that no reader of the lake looks at, and deletes only the folders the job
-definition no longer names (neither the new one nor the one it replaced); ``start`` and
+definition no longer names (neither the new one nor the one it replaced) — or, when the deploy
+fails, what it uploaded into a folder that did not exist before it; ``start`` and
 ``status`` write nothing. The job itself runs ``moviedl refine``, which takes the lock in the
 lake like any refine, so a Glue run and a local run never write the lake at the same time.
 """
@@ -35,7 +38,7 @@ from typing import Any
 from moviedl import __version__
 from moviedl.core import progress
 from moviedl.core.config import OPTIONS_BY_KEY, Settings
-from moviedl.core.errors import ConfigError, ExitCode, ServiceError, UsageError
+from moviedl.core.errors import ConfigError, ExitCode, MoviedlError, ServiceError, UsageError
 from moviedl.core.summary import Summary
 from moviedl.storage.aws import aws_client, aws_errors, error_code
 from moviedl.storage.lake import STATE_PREFIX, Lake
@@ -57,6 +60,29 @@ FORWARDED = (
     "refine.keep_versions", "checks.severity", "checks.quarantine_warn_share",
     "checks.quarantine_fail_share",
 )
+
+#: What the job's pip installs besides the wheel: every dependency of moviedl pinned, so that
+#: nothing resolves to "the newest" on Glue and nothing Glue 5.0 preinstalls is upgraded under its
+#: own runtime. ``glue``: Glue 5.0 provides it, pinned to Glue's own version (the list "Python
+#: modules already provided in AWS Glue", https://docs.aws.amazon.com/glue/latest/dg/
+#: aws-glue-programming-python-libraries.html#glue-modules-provided); ``lock``: Glue lacks it,
+#: pinned to what CI tests (requirements/test.lock) — moviedl's own dependencies and theirs, on
+#: Linux and Python 3.11. tests/test_glue_job.py checks them against pyproject.toml, the lock,
+#: and the requirements of each package; docs/scale.md lists them.
+JOB_MODULES: tuple[tuple[str, str, str], ...] = (
+    ("boto3", "1.34.131", "glue"), ("pyarrow", "17.0.0", "glue"), ("requests", "2.32.2", "glue"),
+    ("tenacity", "9.0.0", "glue"),
+    ("duckdb", "2.0.1", "lock"), ("rich", "15.0.0", "lock"), ("sqlglot", "30.31.0", "lock"),
+    ("typer", "0.29.2", "lock"),
+    # what those require in turn (typer, rich, pydantic), as test.lock has them
+    ("annotated-doc", "0.0.7", "lock"), ("annotated-types", "0.8.0", "lock"),
+    ("markdown-it-py", "4.3.0", "lock"), ("mdurl", "0.1.2", "lock"), ("pydantic", "2.14.4", "lock"),
+    ("pydantic_core", "2.50.5", "lock"), ("Pygments", "2.21.0", "lock"),
+    ("shellingham", "1.5.4", "lock"), ("typing-inspection", "0.4.5", "lock"),
+    ("typing_extensions", "4.16.0", "lock"),
+)
+#: The timestamp of every entry of a wheel deploy builds (zip's epoch, 1980-01-01).
+WHEEL_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 DEPLOY_COLUMNS = ["job", "action", "glue_version", "workers", "script", "wheel"]
 RUN_COLUMNS = ["run_id", "state", "date", "stage", "started", "ended", "seconds", "error"]
@@ -84,27 +110,37 @@ def deploy(settings: Settings, lake: Lake, options: DeployOptions, *, glue: Any 
     summary = Summary("glue-job deploy", lake.uri, None, list(DEPLOY_COLUMNS))
     s3.check()
     glue = glue or aws_client(settings, "glue")
+    name = settings.glue_job_name
     with tempfile.TemporaryDirectory(prefix="moviedl-glue-") as tmp:
         wheel = options.wheel or build_wheel(Path(tmp))
         script = extract_script(wheel, Path(tmp))
         digest = _digest(wheel, script)
         folder = f"{GLUE_PREFIX}{digest}/"
-        progress.activity(f"uploading {wheel.name}")
-        s3.upload_file(wheel, folder + wheel.name)
-        s3.upload_file(script, folder + SCRIPT_NAME)
-    script_uri, wheel_uri = s3.uri_of(folder + SCRIPT_NAME), s3.uri_of(folder + wheel.name)
-    definition = job_definition(settings, script_uri, wheel_uri)
-    name = settings.glue_job_name
-    progress.activity(f"Glue job {name}")
-    existing = _get_job(glue, name)
-    if existing is None:
-        with aws_errors("Glue", f"create the job {name}"):
-            glue.create_job(Name=name, **definition)
-        action = "created"
-    else:
-        with aws_errors("Glue", f"update the job {name}"):
-            glue.update_job(JobName=name, JobUpdate=definition)
-        action = "updated"
+        script_uri, wheel_uri = s3.uri_of(folder + SCRIPT_NAME), s3.uri_of(folder + wheel.name)
+        definition = job_definition(settings, script_uri, wheel_uri)
+        progress.activity(f"Glue job {name}")
+        existing = _get_job(glue, name)
+        # A folder that existed before (this very wheel deployed earlier) is never removed here.
+        new_folder = digest != _digest_of(existing) and digest not in s3.folders(GLUE_PREFIX)
+        uploaded: list[str] = []
+        try:
+            progress.activity(f"uploading {wheel.name}")
+            for path, key in ((wheel, folder + wheel.name), (script, folder + SCRIPT_NAME)):
+                uploaded.append(key)  # a failed put may still have stored it
+                s3.upload_file(path, key)
+            progress.activity(f"Glue job {name}")
+            if existing is None:
+                with aws_errors("Glue", f"create the job {name}"):
+                    glue.create_job(Name=name, **definition)
+                action = "created"
+            else:
+                with aws_errors("Glue", f"update the job {name}"):
+                    glue.update_job(JobName=name, JobUpdate=definition)
+                action = "updated"
+        except BaseException as exc:
+            if new_folder:
+                _remove_uploaded(s3, folder, uploaded, exc)
+            raise
     removed = _remove_old_artefacts(s3, keep={digest, _digest_of(existing)})
     summary.rows = [{
         "job": name, "action": action, "glue_version": GLUE_VERSION,
@@ -122,7 +158,7 @@ def job_definition(settings: Settings, script_uri: str, wheel_uri: str) -> dict[
     and replaces the whole definition, so nothing of an earlier deploy lingers."""
     arguments = {
         "--lake": settings.lake,
-        "--additional-python-modules": wheel_uri,
+        "--additional-python-modules": ",".join([wheel_uri, *pinned_modules()]),
         "--enable-continuous-cloudwatch-log": "true",
         "--job-bookmark-option": "job-bookmark-disable",  # refine finds its own work
         "--job-language": "python",
@@ -142,6 +178,11 @@ def job_definition(settings: Settings, script_uri: str, wheel_uri: str) -> dict[
         "Timeout": settings.glue_timeout_minutes,
         "MaxRetries": 0,  # a failed audit fails again; a retry would only cost
     }
+
+
+def pinned_modules() -> list[str]:
+    """:data:`JOB_MODULES` as pip requirements (``name==version``)."""
+    return [f"{name}=={version}" for name, version, _source in JOB_MODULES]
 
 
 def forwarded_settings(settings: Settings) -> dict[str, Any]:
@@ -185,7 +226,8 @@ def source_root() -> Path | None:
 
 def build_wheel(workdir: Path) -> Path:
     """A wheel of the moviedl this code runs from, built with pip from a copy of its sources
-    (nothing is written into the checkout); refused when there are no sources."""
+    (nothing is written into the checkout), made reproducible (:func:`reproducible_wheel`);
+    refused when there are no sources."""
     root = source_root()
     if root is None:
         raise UsageError(
@@ -213,7 +255,31 @@ def build_wheel(workdir: Path) -> Path:
             hint="The build needs setuptools and wheel in this Python (python -m pip install wheel); "
             "or pass --wheel PATH.",
         )
+    reproducible_wheel(wheels[0])
     return wheels[0]
+
+
+def reproducible_wheel(wheel: Path) -> None:
+    """Rewrite ``wheel`` so that the same sources give the same bytes (and so the same artefact
+    folder): entries in name order, the ``.dist-info`` folder last and its RECORD at the very
+    end (as the wheel format recommends), each dated :data:`WHEEL_EPOCH`, with mode 644 (755 when
+    executable) whatever the umask. The contents are unchanged, so RECORD's hashes still hold."""
+    with zipfile.ZipFile(wheel) as source:
+        entries = [(info, source.read(info)) for info in source.infolist() if not info.is_dir()]
+
+    def place(entry: tuple[zipfile.ZipInfo, bytes]) -> tuple[bool, bool, str]:
+        name = entry[0].filename
+        return ".dist-info/" in name, name.endswith(".dist-info/RECORD"), name
+
+    staged = wheel.with_name(wheel.name + ".tmp")
+    with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in sorted(entries, key=place):
+            entry = zipfile.ZipInfo(info.filename, WHEEL_EPOCH)
+            entry.create_system = 3  # Unix: the modes below apply
+            entry.external_attr = (0o100755 if (info.external_attr >> 16) & 0o111 else 0o100644) << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(entry, data)
+    staged.replace(wheel)
 
 
 def extract_script(wheel: Path, workdir: Path) -> Path:
@@ -253,6 +319,20 @@ def _digest_of(job: dict[str, Any] | None) -> str | None:
     if marker not in location:
         return None
     return location.split(marker, 1)[1].split("/", 1)[0] or None
+
+
+def _remove_uploaded(lake: S3Lake, folder: str, keys: list[str], failure: BaseException) -> None:
+    """After a failed deploy, delete what it uploaded into its new artefact ``folder``. ``failure``
+    goes on as it was; should the clean-up fail too, its hint says what is left behind."""
+    try:
+        for key in keys:
+            lake.delete(key)
+    except Exception as exc:
+        if isinstance(failure, MoviedlError):
+            reason = exc.message if isinstance(exc, MoviedlError) else str(exc)
+            left = (f"What this deploy uploaded to {lake.uri_of(folder)} could not be removed "
+                    f"({reason}); the next deploy removes it.")
+            failure.hint = f"{failure.hint} {left}" if failure.hint else left
 
 
 def _remove_old_artefacts(lake: S3Lake, keep: set[str | None]) -> int:
