@@ -6,6 +6,7 @@ at a time whatever the table's size. Footers are read with pyarrow.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
 from moviedl.engines.spark.errors import SparkError, _first_line
 
 #: Rows per batch of an output's merge into its single Parquet file (and per row group of it):
-#: what the driver holds of a table at a time.
-MERGE_BATCH_ROWS = 122_880
+#: what the driver holds of a table at a time. ``MOVIEDL_SPARK_MERGE_BATCH_ROWS`` sets another
+#: (docs/scale.md): fewer rows hold less on the driver, at the cost of smaller row groups.
+MERGE_BATCH_ROWS = int(os.environ.get("MOVIEDL_SPARK_MERGE_BATCH_ROWS") or 122_880)
 
 
 #: Row groups of the part files the executors write (bounds what one read of them holds).

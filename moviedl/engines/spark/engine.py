@@ -8,12 +8,15 @@ SQL has no statement for, the engine does with Spark's DataFrame API, and nothin
 
 * ``CREATE TEMP TABLE x AS ...``: the result is materialised (``localCheckpoint``) and registered
   as the view ``x``; ``UPDATE`` materialises it again with the column replaced; ``DROP`` frees it.
-* ``read_lines(:path)``: a local text file's lines with their numbers, as DuckDB's ``read_csv``
-  counts them; ``read_json_records(:files)``: each JSON array record as the exact text stored.
-* Input files are local paths: a local Spark reads them in parallel; on a cluster the engine
-  reads them on the driver (:attr:`SparkEngine.inputs_on_driver`).
-* Outputs are written by the executors as part files and streamed into the one zstd file
-  (:mod:`moviedl.engines.spark.arrow`); on a cluster one partition at a time through the driver.
+* ``read_lines(:path)``: a text file's lines with their numbers, as DuckDB's ``read_csv``
+  counts them; ``read_json_records(:files)``: each JSON array record as the exact text stored
+  (:mod:`moviedl.engines.spark.inputs`).
+* Input files are read by the executors where they are (a local lake's folder, which a cluster's
+  workers mount at the same path); only files in refine's private workspace (copies of an S3
+  lake's objects) are read by the driver when Spark is not local (:meth:`SparkEngine.driver_only`).
+* Outputs are written by the executors as part files beside the staged file and streamed into
+  the one zstd file batch by batch (:mod:`moviedl.engines.spark.arrow`); an output staged in the
+  driver's private workspace on a cluster comes one partition at a time through the driver.
 
 Spark 3.5 (AWS Glue 5.0) and 4: on 3.5 (:attr:`SparkEngine.spark4` false) the engine replaces what
 only Spark 4 has: VARIANT JSON functions (:mod:`moviedl.engines.spark.json_functions`), ``SELECT *
@@ -69,7 +72,8 @@ from moviedl.engines.spark.errors import (
     _text,
     classify,
 )
-from moviedl.engines.spark.json_functions import json_array, json_kind, json_records
+from moviedl.engines.spark.inputs import hadoop_path, read_json, read_lines
+from moviedl.engines.spark.json_functions import json_array, json_kind
 from moviedl.engines.spark.session import SQL_CONF, session, spark_major
 
 
@@ -102,19 +106,19 @@ class SparkEngine:
         self.spark = spark
         self._owned = owned
         self._settings = settings
-        local = str(spark.sparkContext.master).startswith("local")
-        #: Read input files on the driver and hand Spark their rows, rather than have executors
-        #: read them: refine gives local paths, which executors on other machines cannot open.
-        #: The default: only when Spark is not in local mode (a cluster, AWS Glue).
+        #: Spark runs in this process's JVM (``local[N]``): executors open whatever the driver can
+        self.local = str(spark.sparkContext.master).startswith("local")
+        #: Who reads input files and writes outputs, when not None (tests force both ways).
+        #: None, the default: the executors, straight from the lake (a local lake's own folder,
+        #: which on a cluster must be mounted at the same path on every worker), except files
+        #: in refine's private workspace on the driver's machine (copies of an S3 lake's
+        #: objects) when Spark is not local: those the driver reads and writes itself.
         if inputs_on_driver is None:
             inputs_on_driver = self.INPUTS_ON_DRIVER
-        self.inputs_on_driver = not local if inputs_on_driver is None else inputs_on_driver
-        #: Bring an output's rows to the driver one partition at a time to write its file,
-        #: rather than have executors write part files into :attr:`scratch` (a folder of the
-        #: driver's machine). The default: only when Spark is not in local mode.
         if outputs_on_driver is None:
             outputs_on_driver = self.OUTPUTS_ON_DRIVER
-        self.outputs_on_driver = not local if outputs_on_driver is None else outputs_on_driver
+        self.inputs_on_driver = inputs_on_driver
+        self.outputs_on_driver = outputs_on_driver
         self._scratch = scratch
         self._own_scratch: Path | None = None
         for key, value in SQL_CONF.items():
@@ -141,6 +145,15 @@ class SparkEngine:
                 scratch, master=settings.spark_master, driver_memory=settings.spark_driver_memory
             )
         return cls(spark, owned=created, scratch=scratch, settings=settings)
+
+    def driver_only(self, path: str | Path, forced: bool | None) -> bool:
+        """Whether the driver must read (or write) ``path`` itself: ``forced`` when set; else
+        only a file of refine's private workspace (beside :attr:`scratch`) on a cluster."""
+        if forced is not None:
+            return forced
+        if self.local or self._scratch is None:
+            return False
+        return Path(os.path.abspath(path)).is_relative_to(self._scratch.resolve().parent)
 
     @property
     def scratch(self) -> Path:
@@ -197,7 +210,12 @@ class SparkEngine:
             value = (params or {}).get(param)
             if value is None:
                 raise TranslationError(f"no value for the parameter {param}")
-            frame = self._read_lines(str(value)) if reader == "read_lines" else self._read_json(list(value))
+            paths = [str(value)] if reader == "read_lines" else [str(v) for v in value]
+            on_driver = any(self.driver_only(path, self.inputs_on_driver) for path in paths)
+            if reader == "read_lines":
+                frame = read_lines(self.spark, paths[0], on_driver=on_driver, dataframe=self.dataframe)
+            else:
+                frame = read_json(self.spark, paths, on_driver=on_driver, dataframe=self.dataframe)
             frame.createOrReplaceTempView(view)
         sql, used = statement.sql, statement.params
         if not self.spark4:
@@ -265,66 +283,7 @@ class SparkEngine:
             old.unpersist()
         return existed
 
-    # --- reading local files -----------------------------------------------------------------
-
-    def _read_lines(self, path: str) -> DataFrame:
-        """(line, value): the file's non-empty lines and their numbers among them (the header
-        is line 1), a trailing CR removed; numbered in parallel from each split's offset (or
-        read on the driver, :attr:`inputs_on_driver`)."""
-        from pyspark.sql import Window
-        from pyspark.sql import functions as F
-
-        if self.inputs_on_driver:
-            try:
-                content = Path(path).read_bytes().decode("utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise SparkInputError(f"{path}: {exc}") from None
-            lines = [line.removesuffix("\r") for line in content.split("\n")]
-            values = [line for line in lines if line]
-            table = pa.table({"line": pa.array(range(1, len(values) + 1), pa.int64()),
-                              "value": pa.array(values, pa.string())})
-            return self.dataframe(table)
-
-        text = (
-            self.spark.read.option("lineSep", "\n").text(_hadoop_path(path))
-            .select(
-                F.col("_metadata.file_block_start").alias("block"),
-                F.monotonically_increasing_id().alias("n"),
-                F.regexp_replace("value", "\r$", "").alias("value"),
-            )
-            .where(F.col("value") != "")
-        ).localCheckpoint(eager=True)
-        counts = sorted(text.groupBy("block").count().collect())
-        offsets, total = {}, 0
-        for block, count in counts:
-            offsets[int(block)] = total
-            total += int(count)
-        start = F.create_map(*[x for b, o in offsets.items() for x in (F.lit(b), F.lit(o))]) if offsets else None
-        within = F.row_number().over(Window.partitionBy("block").orderBy("n"))
-        line = (start[F.col("block")] + within) if start is not None else within
-        return text.select(line.cast("bigint").alias("line"), "value")
-
-    def _read_json(self, files: list[str]) -> DataFrame:
-        """(file_index, filename, record, json): each element of each file's top-level JSON
-        array, as the exact text stored (see :func:`json_records`)."""
-        names, indexes, records, texts = [], [], [], []
-        for index, path in enumerate(files):
-            try:
-                elements = json_records(Path(path).read_text("utf-8"))
-            except (OSError, UnicodeDecodeError, ValueError) as exc:
-                raise SparkInputError(f"{path}: {exc}") from None
-            for number, element in enumerate(elements, 1):
-                names.append(path)
-                indexes.append(index)
-                records.append(number)
-                texts.append(element)
-        table = pa.table({
-            "file_index": pa.array(indexes, pa.int64()),
-            "filename": pa.array(names, pa.string()),
-            "record": pa.array(records, pa.int64()),
-            "json": pa.array(texts, pa.string()),
-        })
-        return self.dataframe(table)
+    # --- reading input files (moviedl.engines.spark.inputs) ----------------------------------
 
     def dataframe(self, table: pa.Table) -> DataFrame:
         """A DataFrame of an Arrow table made on the driver (Spark 3.5 takes no Arrow table:
@@ -388,11 +347,11 @@ class SparkEngine:
     ) -> DataFrame:
         """The rows of local Parquet files, columns matched by name (``schema``: Spark's DDL
         of the contract's ``columns``; a column a file lacks is NULL)."""
-        if not self.inputs_on_driver:
+        if not self.driver_only(files[0], self.inputs_on_driver):
             reader = self.spark.read.option("mergeSchema", "false")
             if schema is not None:
                 reader = reader.schema(schema)
-            return reader.parquet(*[_hadoop_path(f) for f in files])
+            return reader.parquet(*[hadoop_path(f) for f in files])
         from pyspark.sql import functions as F
 
         try:
@@ -431,14 +390,14 @@ class SparkEngine:
                 raise TranslationError("write_parquet() takes one query")
             df = self._df(statements[0], params)
             schema = nullable(arrow_schema(df.schema))
-            if self.outputs_on_driver:
+            if self.driver_only(path, self.outputs_on_driver):
                 return write_single(path, schema, _partition_batches(df, schema), metadata)
-            parts = self.scratch / f"parts-{uuid.uuid4().hex}"
+            parts = path.parent / f"_parts-{uuid.uuid4().hex}"  # where the executors reach
             try:
                 (df.write.mode("overwrite")
                  .option("compression", "snappy")
                  .option("parquet.block.size", PART_ROW_GROUP_BYTES)
-                 .parquet(_hadoop_path(str(parts))))
+                 .parquet(hadoop_path(str(parts))))
                 return write_single(path, schema, part_batches(parts, schema), metadata)
             finally:
                 shutil.rmtree(parts, ignore_errors=True)
@@ -544,12 +503,6 @@ def _nfc(text: str | None) -> str | None:
 
 def _tick(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
-
-
-def _hadoop_path(path: str) -> str:
-    """A local path as Spark reads it: an absolute file URI, glob characters escaped."""
-    absolute = os.path.abspath(path)
-    return "file://" + re.sub(r"([*?\[\]{}\\])", r"\\\1", absolute)
 
 
 def _collections_inline(sql: str, params: Params, used: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:

@@ -44,6 +44,16 @@ def json_records(text: str) -> list[str]:
         raise ValueError(f"expected ',' or ']' at character {i}")
 
 
+def file_records(content: bytes | None) -> tuple[list[str] | None, str | None]:
+    """(records, None) of a JSON array file's bytes (:func:`json_records`), or (None, why)
+    when they are not UTF-8 or not one JSON array: run by the executors on each file they read,
+    so that a bad file is reported by name rather than as a task failure."""
+    try:
+        return json_records((content or b"").decode("utf-8")), None
+    except (UnicodeDecodeError, ValueError) as exc:
+        return None, str(exc)
+
+
 def _skip(text: str, i: int) -> int:
     while i < len(text) and text[i] in " \t\n\r":
         i += 1

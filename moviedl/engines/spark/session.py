@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -138,7 +139,8 @@ def session(
             builder = builder.config("spark.local.dir", str(scratch))
             builder = builder.config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
         try:
-            with _environment(LOG4J_CONFIGURATION_FILE=str(quiet) if quiet else None):
+            with _environment(LOG4J_CONFIGURATION_FILE=str(quiet) if quiet else None,
+                              PYSPARK_PYTHON=sys.executable):
                 spark = builder.getOrCreate()
         except Exception as exc:  # the JVM did not start (a Java too old or too new, no memory)
             raise ConfigError(
@@ -165,7 +167,13 @@ def check_version(version: str) -> None:
 @contextmanager
 def _environment(**values: str | None) -> Iterator[None]:
     """Environment variables for the JVM Spark starts (the log4j configuration: Spark's
-    ``extraJavaOptions`` come too late for a driver started from Python), then as before."""
+    ``extraJavaOptions`` come too late for a driver started from Python) and for the
+    SparkContext, each unless already set, then as before. ``PYSPARK_PYTHON``: the Python the
+    executors' Python workers run, which must import moviedl (its functions run there); PySpark
+    reads it when the context starts (``spark.pyspark.python`` applies only through
+    spark-submit), and without it a worker runs the ``python3`` on PATH — on Spark 3.5 refine
+    then fails for want of the ``moviedl`` module. On a cluster of several machines this path
+    must hold the same Python and moviedl on each."""
     saved = {k: os.environ.get(k) for k in values}
     for key, value in values.items():
         if value is not None and key not in os.environ:

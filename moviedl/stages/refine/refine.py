@@ -94,8 +94,8 @@ log = logging.getLogger(__name__)
 COLUMNS = ["table", "rows_in", "rows_out", "duplicates", "quarantined", "files", "bytes", "status"]
 #: the status of a table --force rebuilt to the very bytes already published (nothing replaced)
 REBUILT_IDENTICAL = "rebuilt, identical"
-#: Test-only hooks (documented in docs/refine.md): write these tables empty (comma-separated
-#: table names) / SIGKILL the process at a publish step (see :class:`~moviedl.stages.refine.publish.Publisher`).
+
+
 class Stage(StrEnum):
     trusted = "trusted"
     refined = "refined"
