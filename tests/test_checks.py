@@ -42,7 +42,7 @@ def make(path: Path, table: Table, rows: list[dict[str, Any]]) -> Dataset:
             list(row.values()),
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    con.execute("COPY x TO $p (FORMAT parquet)", {"p": str(path)})
+    DuckDBEngine(con).write_parquet("SELECT * FROM x", path)  # as refine writes: every column optional
     return Dataset(table, (str(path),), location=str(path.parent))
 
 
@@ -99,6 +99,20 @@ def test_an_empty_output_is_fine_when_its_input_was_empty(con: Any, tmp_path: Pa
 
 
 # --- schema -----------------------------------------------------------------------------------
+
+
+def test_a_column_a_file_declares_required_fails_the_schema_check(con: Any, tmp_path: Path) -> None:
+    """Plain DuckDB marks REQUIRED each column its statistics prove NULL-free, so the same table
+    gets another schema on another date (or from Spark): the contract is every column optional."""
+    ds = make(tmp_path / "ok.parquet", DIM_FILMES, FILMS)
+    plain = tmp_path / "plain.parquet"
+    duckdb.connect().execute("COPY (SELECT * FROM read_parquet($src)) TO $p (FORMAT parquet)",
+                             {"src": ds.files[0], "p": str(plain)})
+    check = schema(con, Dataset(DIM_FILMES, (str(plain),)))
+    assert check.status is Status.FAIL
+    assert "declared REQUIRED (not nullable) in the file: film_id, imdb_id, title_type" in check.observed
+    assert "refine --force" in check.observed
+    assert schema(con, ds).status is Status.PASS  # the same rows as moviedl writes them
 
 
 def test_the_contract_schema_passes(con: Any, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from moviedl.checks.audit import required_columns
 from moviedl.core.config import load_settings
 from moviedl.core.contract import REFINED_TABLES, TRUSTED_MOVIES, TRUSTED_SERIES
 from moviedl.storage import open_lake
@@ -289,6 +290,13 @@ def test_a_new_date_adds_a_partition_and_each_title_takes_its_latest_snapshot(
 
     again = refine(invoke, lake, "--date", DAY2)
     assert again[0] == 0 and {r["status"] for r in again[1]["rows"]} == {"unchanged"}
+    # the written schema is the contract on every date: DuckDB would have declared REQUIRED
+    # each column the day's data happen to fill (imdb_id, title... on both; more on one)
+    written = sorted(Path(lake).rglob("*.parquet"))
+    assert len([p for p in written if "Trusted" in p.parts]) == 3
+    assert {p.relative_to(lake).as_posix(): required_columns(str(p)) for p in written} == {
+        p.relative_to(lake).as_posix(): [] for p in written
+    }
 
 
 # --- crash consistency --------------------------------------------------------------------------

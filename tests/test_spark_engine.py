@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from moviedl.checks.audit import required_columns
 from moviedl.cli import app
 from moviedl.engines.spark.session import java_problem
 from tests.conftest import SAMPLE_DATE, SAMPLES, no_settings
@@ -154,6 +155,8 @@ def assert_same_lake(duck: Path, spark: Path) -> list[str]:
     for key in files:
         a, b = duck / key, spark / key
         assert described(b) == described(a), key
+        # the written schema is the contract, nullability included: every column optional
+        assert required_columns(str(a)) == required_columns(str(b)) == [], key
         assert moviedl_metadata(b) == moviedl_metadata(a), key
         left, right = rows(a), rows(b)
         if left != right:

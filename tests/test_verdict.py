@@ -17,6 +17,7 @@ import pytest
 
 from moviedl.core.contract import TRUSTED_MOVIES
 from moviedl.core.sources import MOVIES, SERIES
+from moviedl.engines.duck import DuckDBEngine
 from tests.dirty_data import write_file
 from tests.test_refine import DAY, DAY2, ingest, query, refine, snapshot, write_csv
 
@@ -191,10 +192,10 @@ def test_failures_show_up_to_five_sample_rows(tmp_path: Path, invoke: Any) -> No
     lake = challenge_lake(tmp_path, invoke)
     assert refine(invoke, lake)[0] == 0
     data = Path(lake) / TRUSTED_MOVIES.data_key(DAY)
-    con = duckdb.connect()
-    con.execute(
-        f"COPY (SELECT * REPLACE (CASE WHEN birth_year > 1880 THEN birth_year - 200 "
-        f"ELSE birth_year END AS death_year) FROM read_parquet('{data}', hive_partitioning = false)) TO '{data}.new' (FORMAT parquet)"
+    DuckDBEngine(duckdb.connect()).write_parquet(  # every column optional, as the contract says
+        f"SELECT * REPLACE (CASE WHEN birth_year > 1880 THEN birth_year - 200 "
+        f"ELSE birth_year END AS death_year) FROM read_parquet('{data}', hive_partitioning = false)",
+        Path(f"{data}.new"),
     )
     Path(f"{data}.new").replace(data)
 

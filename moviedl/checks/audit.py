@@ -23,9 +23,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from moviedl.core.contract import Table
 from moviedl.core.summary import MAX_SAMPLES, Check, Status
-from moviedl.engines.base import Engine, ident, idents, one, scalar
+from moviedl.engines.base import Engine, ident, idents, one
 
 MAX_FILES_NAMED = 3
 
@@ -133,7 +136,8 @@ def not_empty(ds: Dataset, file_rows: Mapping[str, int], *, input_rows: int | No
 
 
 def schema(engine: Engine, ds: Dataset) -> Check:
-    """Each file has exactly the contract's columns, in order, with the contract's types."""
+    """Each file has exactly the contract's columns, in order, with the contract's types, every
+    one optional (nullable): the written schema is the contract, for every engine and date."""
     expected_cols = list(ds.table.schema)
     expected = f"{len(expected_cols)} columns as in the contract"
     for path in ds.files:
@@ -151,7 +155,32 @@ def schema(engine: Engine, ds: Dataset) -> Check:
                 f"{_name(path)}: {schema_difference(found, expected_cols)}",
                 expected,
             )
+        required = required_columns(path)
+        if required:
+            return _check(
+                "schema", ds, False,
+                f"{_name(path)}: declared REQUIRED (not nullable) in the file: {', '.join(required)}; "
+                "the contract has every column optional, in every file of every date and engine "
+                "('moviedl refine --force' rewrites the files)",
+                expected,
+            )
     return _check("schema", ds, True, "as in the contract", expected)
+
+
+def required_columns(path: str) -> list[str]:
+    """The columns (or list items, ``genres[]``) a Parquet file declares REQUIRED, from its
+    footer; [] when it cannot be read (the engine's own read said why, or will)."""
+    try:
+        fields = list(pq.read_schema(path))
+    except (OSError, pa.ArrowException):
+        return []
+    found = []
+    for f in fields:
+        if not f.nullable:
+            found.append(f.name)
+        if pa.types.is_list(f.type) and not f.type.value_field.nullable:
+            found.append(f"{f.name}[]")
+    return found
 
 
 def schema_difference(found: Sequence[tuple[str, str]], expected: Sequence[tuple[str, str]]) -> str:
@@ -278,7 +307,16 @@ def foreign_keys(
         some_child = " AND ".join(f"c.{ident(a)} IS NOT NULL" for a in fk.columns)
         child_cols = ", ".join(f"c.{ident(a)}" for a in fk.columns)
         orphan_rows = f"FROM {view} AS c ANTI JOIN {parent_view} AS p ON {on} WHERE {some_child}"
-        orphans = scalar(engine, f"SELECT count(*) {orphan_rows}")
+        if fk.total:  # one join answers both: children without a parent, parents without a child
+            marked = (f"(SELECT *, true AS moviedl_child FROM {view}) AS c FULL JOIN "
+                      f"(SELECT *, true AS moviedl_parent FROM {parent_view}) AS p ON {on}")
+            orphans, uncovered = (int(n or 0) for n in one(
+                engine,
+                f"SELECT count(*) FILTER (WHERE p.moviedl_parent IS NULL AND {some_child}), "
+                f"count(*) FILTER (WHERE c.moviedl_child IS NULL) FROM {marked}",
+            ))
+        else:
+            orphans, uncovered = int(one(engine, f"SELECT count(*) {orphan_rows}")[0] or 0), 0
         samples = (
             _samples(engine, f"SELECT DISTINCT {child_cols} {orphan_rows} ORDER BY ALL") if orphans else []
         )
@@ -287,9 +325,6 @@ def foreign_keys(
         )
         found.append(_check("foreign key", ds, orphans == 0, observed, label, samples))
         if fk.total:
-            uncovered = scalar(
-                engine, f"SELECT count(*) FROM {parent_view} AS p ANTI JOIN {view} AS c ON {on}"
-            )
             observed = (
                 f"{uncovered:,} {fk.parent} row(s) missing from {ds.table.name}"
                 if uncovered

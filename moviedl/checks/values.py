@@ -133,48 +133,59 @@ def rule_problems(rules: Sequence[Rule], today: dt.date | None = None, row: str 
     return f"nullif(concat_ws('; ', {', '.join(parts)}), '')"
 
 
-def all_null_columns(
-    engine: Engine, view: str, ds: Dataset, rows: int | None = None
-) -> Check | None:
+@dataclass(frozen=True)
+class _Tally:
+    """What one aggregation over a dataset counted for the value checks."""
+
+    rows: int
+    filled: dict[str, int]  # non-sparse column -> rows where it is not NULL
+    broken: list[int]  # per rule of ``rules``: the rows that break it
+    malformed: int  # imdb_id values that are not IMDb ids
+
+
+def _tally(engine: Engine, view: str, ds: Dataset, rules: Sequence[Rule], filled: Sequence[str],
+           params: dict[str, object]) -> _Tally:
+    """One pass over ``view`` (one job on a distributed engine) counting everything the value
+    checks ask: rows, each column's values, each rule's offending rows, malformed ids."""
+    counts = ["count(*)", *(f"count({ident(c)})" for c in filled),
+              *(f"count(*) FILTER (WHERE {r.bad})" for r in rules)]
+    if "imdb_id" in ds.table.column_names:
+        counts.append(f"count(*) FILTER (WHERE {_MALFORMED})")
+    found = one(engine, f"SELECT {', '.join(counts)} FROM {view}", params or None)
+    numbers = [int(n or 0) for n in found] if found else [0] * len(counts)
+    rest = numbers[1 + len(filled):]
+    return _Tally(numbers[0], dict(zip(filled, numbers[1:1 + len(filled)], strict=True)),
+                  rest[:len(rules)], rest[len(rules)] if len(rest) > len(rules) else 0)
+
+
+#: an ``imdb_id`` that is not ``tt`` and at least 7 digits (``$pattern``: :data:`IMDB_ID_PATTERN`)
+_MALFORMED = "imdb_id IS NOT NULL AND NOT regexp_full_match(imdb_id, $pattern)"
+
+
+def all_null_columns(ds: Dataset, tally: _Tally, rows: int | None = None) -> Check | None:
     """No column that should carry data is NULL on every row (a warning: the contract's
     ``sparse`` columns may be). Skipped for an empty dataset."""
-    columns = [c.name for c in ds.table.columns if not c.sparse]
-    if not columns or rows == 0:
+    if not tally.filled or rows == 0 or not tally.rows:
         return None
-    counts = one(engine, f"SELECT count(*), {', '.join(f'count({ident(c)})' for c in columns)} FROM {view}")
-    if not counts or not counts[0]:
-        return None
-    empty = [c for c, n in zip(columns, counts[1:], strict=True) if not n]
+    empty = [c for c, n in tally.filled.items() if not n]
     expected = "every non-sparse column has a value on some row"
     if empty:
-        observed = f"NULL on all {counts[0]:,} rows: {', '.join(empty)}"
+        observed = f"NULL on all {tally.rows:,} rows: {', '.join(empty)}"
         return Check("columns carry data", ds.target, observed, Status.WARN, expected)
-    return Check("columns carry data", ds.target, f"{len(columns)} columns hold data", Status.PASS, expected)
+    return Check("columns carry data", ds.target, f"{len(tally.filled)} columns hold data", Status.PASS, expected)
 
 
 def rule_checks(
-    engine: Engine,
-    view: str,
-    ds: Dataset,
-    *,
-    today: dt.date | None = None,
-    severity: Mapping[str, str] | None = None,
+    engine: Engine, view: str, ds: Dataset, rules: Sequence[Rule], tally: _Tally,
+    bounds: Mapping[str, int],
 ) -> list[Check]:
     """``value ranges`` (ratings 0–10, counts ≥ 0, plausible years, end ≥ start) and ``accepted
-    values`` (artist gender): the offending rows per rule, with sample rows."""
-    rules = rules_for(ds.table.column_names, severity)
-    if not rules:
-        return []
-    bounds = year_bounds(today)
-    counts = one(
-        engine,
-        f"SELECT {', '.join(f'count(*) FILTER (WHERE {r.bad})' for r in rules)} FROM {view}",
-        bounds if any("$min_year" in r.bad for r in rules) else None,
-    )
+    values`` (artist gender): the offending rows per rule (counted in ``tally``), with sample
+    rows (a query per broken rule)."""
     found = []
     key = [c for c in ("imdb_id", *ds.table.primary_key) if c in ds.table.column_names][:2]
     for name in RULE_CHECKS:
-        mine = [(r, n) for r, n in zip(rules, counts, strict=True) if r.check == name]
+        mine = [(r, n) for r, n in zip(rules, tally.broken, strict=True) if r.check == name]
         if not mine:
             continue
         bad = [(r, n) for r, n in mine if n]
@@ -188,7 +199,7 @@ def rule_checks(
                 f"{rule.label}: {row}"
                 for row in _samples(
                     engine, f"SELECT {shown} FROM {view} WHERE {rule.bad}",
-                    bounds if "$min_year" in rule.bad else None,
+                    dict(bounds) if "$min_year" in rule.bad else None,
                 )
             ])
         # every broken rule shows its first rows before any rule shows more
@@ -200,16 +211,13 @@ def rule_checks(
     return found
 
 
-def imdb_ids(engine: Engine, view: str, ds: Dataset) -> Check | None:
+def imdb_ids(engine: Engine, view: str, ds: Dataset, tally: _Tally) -> Check | None:
     """Every ``imdb_id`` is ``tt`` followed by at least 7 digits."""
     if "imdb_id" not in ds.table.column_names:
         return None
-    malformed = (
-        f"FROM {view} WHERE imdb_id IS NOT NULL AND NOT regexp_full_match(imdb_id, $pattern)"
-    )
-    params = {"pattern": IMDB_ID_PATTERN}
-    bad = scalar(engine, f"SELECT count(*) {malformed}", params)
-    samples = _samples(engine, f"SELECT DISTINCT imdb_id {malformed} ORDER BY 1", params) if bad else []
+    bad = tally.malformed
+    samples = _samples(engine, f"SELECT DISTINCT imdb_id FROM {view} WHERE {_MALFORMED} ORDER BY 1",
+                       {"pattern": IMDB_ID_PATTERN}) if bad else []
     observed = f"{bad:,} malformed id(s), e.g. {samples[0]!r}" if bad else "well formed"
     return _check(
         "imdb id format", ds, not bad, observed, f"imdb_id matches {IMDB_ID_PATTERN}", samples
@@ -222,10 +230,22 @@ def value_checks(
     ds: Dataset,
     rows: int | None = None,
     severity: Mapping[str, str] | None = None,
+    *,
+    today: dt.date | None = None,
 ) -> list[Check]:
-    """:func:`all_null_columns`, :func:`rule_checks` and :func:`imdb_ids` on a registered view."""
-    found = [all_null_columns(engine, view, ds, rows),
-             *rule_checks(engine, view, ds, severity=severity), imdb_ids(engine, view, ds)]
+    """:func:`all_null_columns`, :func:`rule_checks` and :func:`imdb_ids` on a registered view,
+    from one aggregation over it (plus sample queries for what fails)."""
+    rules = rules_for(ds.table.column_names, severity)
+    filled = [c.name for c in ds.table.columns if not c.sparse]
+    bounds = year_bounds(today)
+    params: dict[str, object] = {}
+    if any("$min_year" in r.bad for r in rules):
+        params.update(bounds)
+    if "imdb_id" in ds.table.column_names:
+        params["pattern"] = IMDB_ID_PATTERN
+    tally = _tally(engine, view, ds, rules, filled, params)
+    found = [all_null_columns(ds, tally, rows), *rule_checks(engine, view, ds, rules, tally, bounds),
+             imdb_ids(engine, view, ds, tally)]
     return [c for c in found if c is not None]
 
 

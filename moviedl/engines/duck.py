@@ -130,6 +130,11 @@ def _strip_comments(statement: str) -> str:
     return "\n".join(line.split("--", 1)[0] for line in statement.splitlines())
 
 
+#: The optimizer whose proofs that a column holds no NULL make DuckDB's Parquet writer mark it
+#: REQUIRED: off while an output is written (:meth:`DuckDBEngine.write_parquet`).
+NULLABLE_OUTPUT = "statistics_propagation"
+
+
 class DuckDBEngine:
     """The :class:`~moviedl.engines.base.Engine` on one DuckDB connection (:func:`connect`'s settings
     when opened with :meth:`open`). ``con`` stays reachable for DuckDB-only work (validate's Raw
@@ -203,10 +208,17 @@ class DuckDBEngine:
         *,
         metadata: Mapping[str, str] | None = None,
     ) -> int:
-        """``select`` to the Parquet file ``path`` (zstd), ``metadata`` as its key-value metadata."""
+        """``select`` to the Parquet file ``path`` (zstd), ``metadata`` as its key-value metadata,
+        every column OPTIONAL (nullable) as the contract has them: DuckDB would otherwise mark
+        REQUIRED each column its statistics prove NULL-free, so one date's file would differ
+        from another's, and from Spark's (statistics propagation is off for this statement)."""
         options = "FORMAT parquet, COMPRESSION zstd" + (", KV_METADATA $kv" if metadata else "")
         values = {**(params or {}), "path": str(path), **({"kv": dict(metadata)} if metadata else {})}
-        written = self.rows(f"COPY ({select}) TO $path ({options})", values)
+        self.execute(f"SET disabled_optimizers = '{NULLABLE_OUTPUT}'")
+        try:
+            written = self.rows(f"COPY ({select}) TO $path ({options})", values)
+        finally:
+            self.execute("RESET disabled_optimizers")
         return int(written[0][0]) if written else 0
 
     def parquet_rows(self, path: str) -> int:
