@@ -49,8 +49,19 @@ GAMA_BETO = row(1000003, "Gama", 1970, "Drama", "Beto Alves", 1925, "M")
 DAY1 = [ALFA_ANA, ALFA_BETO, BETA_BRUNO, GAMA_CARLA, GAMA_BETO]
 # The first date corrected (ingest-csv --overwrite): Beta was never a title of that day.
 DAY1_FIXED = [ALFA_ANA, ALFA_BETO, GAMA_CARLA, GAMA_BETO]
-# The second date: Ana Velha is really Ana Vieira, and Alfa is a Drama, not a Noir.
+# The second date: Ana Velha is really Ana Vieira, Alfa is a Drama, not a Noir, and Gama, now
+# restored, is a Thriller too (so each dimension also changes rows it keeps: its expanded
+# version differs from the published one).
 DAY2_ROWS = [
+    ALFA_ANA.replace("Ana Velha", "Ana Vieira").replace("|Noir|", "|Drama|"),
+    ALFA_BETO.replace("|Noir|", "|Drama|"),
+    *(r.replace("|Gama|Gama|", "|Gama (restored)|Gama (restored)|").replace("|Drama|", "|Drama,Thriller|")
+      for r in (GAMA_CARLA, GAMA_BETO)),
+]
+# The second date with Gama as it was: the dimensions lose keys but change no row they keep, so
+# the published Refined tables already hold every row an expansion of DimFilmes or DimGenero
+# would (the very same bytes).
+DAY2_KEPT = [
     ALFA_ANA.replace("Ana Velha", "Ana Vieira").replace("|Noir|", "|Drama|"),
     ALFA_BETO.replace("|Noir|", "|Drama|"),
     GAMA_CARLA,
@@ -147,7 +158,7 @@ def prepare(invoke: Any, lake_uri: str, tmp_path: Path, day2: list[str] = DAY2_R
     code, summary = refine(invoke, lake_uri)
     assert code == 0, summary["problems"]
     ingest(invoke, lake_uri, movies(tmp_path, "day2", day2), date=DAY2)
-    if day2 is DAY2_ROWS:
+    if day2 is DAY2_ROWS or day2 is DAY2_KEPT:
         fixed = movies(tmp_path, "day1-fixed", DAY1_FIXED)
         result = invoke("ingest-csv", fixed, "--lake", lake_uri, "--date", DAY, "--overwrite",
                         "--quiet")
@@ -234,6 +245,27 @@ def test_kill_9_at_any_publish_step_leaves_every_foreign_key_resolvable(
     assert dangling(refined_tables(lake_uri, s3)) == RESOLVED
     validated = invoke("validate", "--lake", lake_uri)
     assert validated.exit_code == 0, validated.output
+
+
+def test_a_published_version_that_already_holds_the_expansion_is_still_archived(
+    lake_uri: str, s3: Any, invoke: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing to switch in first for DimFilmes and DimGenero (the lake holds every row their
+    expansion would), so they are archived when the staged version replaces them."""
+    prepare(invoke, lake_uri, tmp_path, day2=DAY2_KEPT)
+    old = refined_tables(lake_uri, s3)
+    steps = record_steps(monkeypatch)
+
+    code, summary = refine(invoke, lake_uri, "--stage", "refined")
+
+    assert code == 0, summary["problems"]
+    assert steps == ["staged", "archived:dim_artista", "expanded:dim_artista",
+                     "archived:fato_filme", "switched:fato_filme", "archived:fato_elenco",
+                     "switched:fato_elenco", "archived:dim_filmes", "switched:dim_filmes",
+                     "archived:dim_genero", "switched:dim_genero", "switched:dim_artista"]
+    kept = versions(lake_uri, s3)
+    assert {key.split("/")[3]: read_lake_object(lake_uri, key, s3) for key in kept} == old
+    assert dangling(refined_tables(lake_uri, s3)) == RESOLVED
 
 
 def test_no_expand_step_when_no_key_disappears(

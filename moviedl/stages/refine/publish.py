@@ -37,8 +37,10 @@ When no key disappears there is no expand step: no extra write, no extra version
 file keeps every key and unique value unique, but some of its rows are used by no fact
 ("parent covered" fails) until the contract step; a crash in between leaves it so until the next
 run, which converges to the staged dimensions (it recognises an already published expanded
-version and does not archive it). The version archived for a dimension is always the one readers
-had before the run, never the transient expanded one.
+version and does not switch it in again). The version archived for a dimension is always the one
+readers had before the run, never the transient expanded one of the same run; when the published
+version already holds every row the expansion would (the same bytes), it is archived at the
+contract step instead.
 
 DuckDB-only on purpose: the expand step opens its own small DuckDB connection on the staged and
 published files (local, one file per table) rather than the run's
@@ -215,8 +217,9 @@ class Publisher:
             elif exp.switch:
                 self._switch(out, exp.sha, staged=exp.rel, point="expanded")
         for out, sha in pending:  # 3. contract: the dimensions exactly as staged
-            if out.table.name in expansions:
-                self._switch(out, sha, archive=False)
+            exp = expansions.get(out.table.name)
+            if exp is not None:  # archived in step 1, unless the lake held the expansion already
+                self._switch(out, sha, archive=not exp.switch)
         for out in outputs:
             self._publish_quarantine(out)
             self._remove_strays(out)
