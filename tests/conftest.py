@@ -26,6 +26,15 @@ def untimed(text: str) -> str:
     return TIMESTAMP.sub("", text)
 
 
+@pytest.hookimpl(trylast=True)  # after -m/-k/--deselect: the final selection
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """When tests/test_spark35.py is selected, the Spark files' run on Spark 3.5 starts now in
+    the background (tests/spark35.py) and that test moves to the end, where it waits for it."""
+    from tests import spark35
+
+    spark35.start_if_selected(config, items)
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Every test runs in its own empty folder with no moviedl/TMDB/AWS settings leaking in.
