@@ -40,6 +40,9 @@ CHECKOUT = Path(__file__).resolve().parents[1]
 LOCK = CHECKOUT / "requirements" / "spark35.lock"
 PYPROJECT = CHECKOUT / "pyproject.toml"
 SPARK_FILES = ("tests/test_spark_engine.py", "tests/test_spark_sql.py", "tests/test_spark_cluster.py")
+#: Not repeated on Spark 3.5, to keep the whole suite within 20 minutes on 2 cores: the driver's
+#: memory is moviedl's merge of part files (the same code on both versions), measured on Spark 4.
+NOT_ON_35 = ("tests/test_spark_cluster.py::test_the_drivers_memory_does_not_grow_with_the_input",)
 #: set in the Spark 3.5 run: tests/test_spark35.py skips itself there, and nothing starts again
 RUN_ENV = "MOVIEDL_SPARK35_RUN"
 #: the test that waits for the run (its node id ends with this)
@@ -140,7 +143,7 @@ def test_run(python: Path, basetemp: Path, extra: Sequence[str] = ()) -> int:
     env.update({RUN_ENV: "1", "PYSPARK_PYTHON": str(python),
                 "PYTHONPATH": os.pathsep.join([str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])])})
     cmd = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp", str(basetemp),
-           "-m", "spark", *files, *extra]
+           "-m", "spark", *files, *(f"--deselect={t}" for t in NOT_ON_35), *extra]
     log(f"pyspark {version}; + " + " ".join(cmd))
     started = time.monotonic()
     stopping: list[str] = []

@@ -23,11 +23,12 @@ def test_the_ticker_shows_what_the_work_says_it_is_doing() -> None:
         if "auditing dim_filmes" in line:
             seen.set()
 
+    before = progress.current()  # what an earlier library call left (a test may call one bare)
     with progress.stage("refine"), progress.Ticker(show, every=0.01):
         progress.activity("auditing dim_filmes")
         assert seen.wait(5), lines
     assert any(line.startswith("refine: auditing dim_filmes (") and "elapsed)" in line for line in lines)
-    assert progress.current() == ""  # the stage ended
+    assert progress.current() == before  # the stage ended: what was shown before is back
 
 
 def test_off_a_terminal_a_command_prints_what_it_is_doing_while_it_runs(
