@@ -79,7 +79,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from moviedl.engines.spark.standalone import Cluster, standalone_cluster
+from moviedl.engines.spark.standalone import Cluster, peak_rss_kib, standalone_cluster
 
 HERE = Path(__file__).resolve().parent
 DAY = "2024-05-01"
@@ -123,16 +123,6 @@ def _command(pid: int) -> list[str]:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace").split("\0")[:-1]
     except OSError:
         return []
-
-
-def _peak_kib(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def _is_python(command: list[str]) -> bool:
@@ -235,7 +225,7 @@ def timed(command: list[str], *, fail: bool = True, env: dict[str, str] | None =
     def sample(pids: Iterable[tuple[int, str | None]]) -> None:
         with lock:
             for pid, role in pids:
-                peaks[pid] = max(peaks.get(pid, 0), _peak_kib(pid))
+                peaks[pid] = max(peaks.get(pid, 0), peak_rss_kib(pid))
                 if role is not None:  # the latest: spark-submit's shell execs the JVM
                     roles[pid] = role
                 roles.setdefault(pid, OTHER)
@@ -334,7 +324,7 @@ def main() -> None:
                     shutil.rmtree(lake, ignore_errors=True)
                     shutil.copytree(raw, lake)
                     results.setdefault(engine, []).append(commands[engine](lake))
-            daemons = ((_peak_kib(cluster.master.pid) / 1024, _peak_kib(cluster.worker.pid) / 1024)
+            daemons = ((peak_rss_kib(cluster.master.pid) / 1024, peak_rss_kib(cluster.worker.pid) / 1024)
                        if cluster is not None else None)
         _report(results, daemons, start_up)
 

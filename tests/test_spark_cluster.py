@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from moviedl.engines.spark.session import java_problem
+from moviedl.engines.spark.standalone import peak_rss_kib
 from tests.conftest import SAMPLE_DATE, SAMPLES
 from tests.dirty_data import write_file
 from tests.test_spark_engine import (
@@ -32,6 +33,7 @@ from tests.test_spark_engine import (
     assert_same_summary,
     awkward_tmdb_records,
     cli,
+    dirty_day,
     twin,
 )
 
@@ -58,16 +60,6 @@ class Driver:
     python_peak_mib: float  # the driver's Python process
     jvm_peak_mib: float  # the JVM it started (the Spark driver)
     seconds: float
-
-
-def _peak_kib(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def _children(pid: int) -> list[int]:
@@ -97,10 +89,10 @@ def on_cluster(
     python_peak = jvm_peak = 0
     jvms: set[int] = set()
     while process.poll() is None:
-        python_peak = max(python_peak, _peak_kib(process.pid))
+        python_peak = max(python_peak, peak_rss_kib(process.pid))
         jvms.update(_children(process.pid))
         for pid in jvms:
-            jvm_peak = max(jvm_peak, _peak_kib(pid))
+            jvm_peak = max(jvm_peak, peak_rss_kib(pid))
         time.sleep(0.1)
     out, err = process.communicate()
     summary = json.loads(out)
@@ -133,21 +125,25 @@ def test_dirty_data_over_three_dates_refines_on_a_cluster_to_the_same_lake(
     data.mkdir()
     days = ["2024-05-01", "2024-05-02", "2024-05-03"]
     for n, day in enumerate(days[:2]):
-        movies = write_file(data / f"movies-{n}.csv", False, seed=30 + n, titles=60, dirty=0.005)
-        series = write_file(data / f"series-{n}.csv", True, seed=40 + n, titles=30, dirty=0.005)
+        movies, series = dirty_day(data, n, seed=30 + n)
         cli(duck, "ingest-csv", str(movies), str(series), "--date", day)
     spark = twin(duck, tmp_path / "spark")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MOVIEDL_CONFIG", str(config))
-        first_duck = cli(duck, "refine", "--engine", "duckdb")
-    assert first_duck["exit_code"] == 0, first_duck["problems"]
-    first_spark = on_cluster(cluster, spark, "refine", "--engine", "spark", config=str(config)).summary
-    assert_same_summary(first_duck, first_spark)
-    assert first_duck["counts"]["quarantined"] > 0 and first_duck["counts"]["duplicates"] > 0
+
+    def refine_both() -> dict[str, Any]:
+        """refine each lake, with DuckDB here and on the cluster; the same summary. DuckDB's."""
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("MOVIEDL_CONFIG", str(config))
+            by_duck = cli(duck, "refine", "--engine", "duckdb")
+        assert by_duck["exit_code"] == 0, by_duck["problems"]
+        by_spark = on_cluster(cluster, spark, "refine", "--engine", "spark", config=str(config)).summary
+        assert_same_summary(by_duck, by_spark)
+        return by_duck
+
+    first = refine_both()
+    assert first["counts"]["quarantined"] > 0 and first["counts"]["duplicates"] > 0
     assert_same_lake(duck, spark)
 
-    movies = write_file(data / "movies-2.csv", False, seed=32, titles=60, dirty=0.005)
-    series = write_file(data / "series-2.csv", True, seed=42, titles=30, dirty=0.005)
+    movies, series = dirty_day(data, 2, seed=32)
     movie_id = movies.read_text("utf-8").splitlines()[1].split("|", 1)[0]
     series_id = series.read_text("utf-8").splitlines()[1].split("|", 1)[0]
     for lake in (duck, spark):
@@ -156,12 +152,7 @@ def test_dirty_data_over_three_dates_refines_on_a_cluster_to_the_same_lake(
             path = lake / f"Raw/TMDB/JSON/{kind}/{days[2].replace('-', '/')}/zz-awkward-99999.json"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(records, ensure_ascii=False), "utf-8")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MOVIEDL_CONFIG", str(config))
-        second_duck = cli(duck, "refine", "--engine", "duckdb")
-    assert second_duck["exit_code"] == 0, second_duck["problems"]
-    second_spark = on_cluster(cluster, spark, "refine", "--engine", "spark", config=str(config)).summary
-    assert_same_summary(second_duck, second_spark)
+    refine_both()
     files = assert_same_lake(duck, spark)
     assert any(f.startswith("Trusted/TMDB/") for f in files)
     assert any("quarantine" in f for f in files)

@@ -183,6 +183,13 @@ def test_the_samples_refine_to_the_same_lake(spark_session, tmp_path: Path) -> N
 # --- (b) generated data: three dates, dirty rows, two runs ----------------------------------------
 
 
+def dirty_day(data: Path, n: int, seed: int) -> tuple[Path, Path]:
+    """The movies.csv (60 titles) and series.csv (30) of generated day ``n``, 0.5% of fields
+    dirty; ``seed`` for the movies, ``seed + 10`` for the series."""
+    return (write_file(data / f"movies-{n}.csv", False, seed=seed, titles=60, dirty=0.005),
+            write_file(data / f"series-{n}.csv", True, seed=seed + 10, titles=30, dirty=0.005))
+
+
 @pytest.mark.parametrize("reader", ["executors", "driver"])
 def test_dirty_data_over_three_dates_refines_to_the_same_lake(
     spark_session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
@@ -202,8 +209,7 @@ def test_dirty_data_over_three_dates_refines_to_the_same_lake(
     data.mkdir()
     days = ["2024-05-01", "2024-05-02", "2024-05-03"]
     for n, day in enumerate(days[:2]):
-        movies = write_file(data / f"movies-{n}.csv", False, seed=10 + n, titles=60, dirty=0.005)
-        series = write_file(data / f"series-{n}.csv", True, seed=20 + n, titles=30, dirty=0.005)
+        movies, series = dirty_day(data, n, seed=10 + n)
         cli(duck, "ingest-csv", str(movies), str(series), "--date", day)
     spark = twin(duck, tmp_path / "spark")
     # small splits: each CSV is read in several parallel pieces, so line numbers (quarantine)
@@ -220,8 +226,7 @@ def test_dirty_data_over_three_dates_refines_to_the_same_lake(
     assert first[0]["counts"]["quarantined"] > 0 and first[0]["counts"]["duplicates"] > 0
     assert_same_lake(duck, spark)
 
-    movies = write_file(data / "movies-2.csv", False, seed=12, titles=60, dirty=0.005)
-    series = write_file(data / "series-2.csv", True, seed=22, titles=30, dirty=0.005)
+    movies, series = dirty_day(data, 2, seed=12)
     for lake in (duck, spark):
         cli(lake, "ingest-csv", str(movies), str(series), "--date", days[2])
     second = refine_both(duck, spark)

@@ -83,6 +83,19 @@ def standalone_cluster(folder: Path, *, cores: int = 2, memory: str = "2g") -> I
                 process.wait()
 
 
+def peak_rss_kib(pid: int) -> int:
+    """The peak resident memory (VmHWM, KiB) of a live process on this machine; 0 once it has
+    exited (sample it while it runs): how the tests and the benchmark measure a cluster's
+    driver and executors."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
