@@ -360,6 +360,24 @@ def test_without_pyspark_refine_says_how_to_install_it(tmp_path: Path, monkeypat
     assert not (lake / "Trusted").exists()
 
 
+@pytest.mark.parametrize("value", ["lots", "0", "-5", "1e5"])
+def test_a_bad_merge_batch_size_is_refused_before_spark_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    from pyspark.sql import SparkSession
+
+    started = []
+    monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: started.append(1)))
+    lake = tmp_path / "lake"
+    cli(lake, "ingest-csv", str(SAMPLES / "movies.csv"), "--date", SAMPLE_DATE)
+    monkeypatch.setenv("MOVIEDL_SPARK_MERGE_BATCH_ROWS", value)
+    result = CliRunner().invoke(app, ["refine", "--engine", "spark", "--lake", str(lake)])
+    assert result.exit_code == 2, result.output
+    assert f"MOVIEDL_SPARK_MERGE_BATCH_ROWS='{value}' is not a number of rows" in result.output
+    assert "Traceback" not in result.output
+    assert not started and not (lake / "Trusted").exists()
+
+
 def test_without_java_spark_is_not_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("pyspark")
     from pyspark.sql import SparkSession

@@ -20,12 +20,29 @@ from moviedl.engines.spark.sql import TranslationError
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
+from moviedl.core.errors import ConfigError
 from moviedl.engines.spark.errors import SparkError, _first_line
 
 #: Rows per batch of an output's merge into its single Parquet file (and per row group of it):
 #: what the driver holds of a table at a time. ``MOVIEDL_SPARK_MERGE_BATCH_ROWS`` sets another
 #: (docs/scale.md): fewer rows hold less on the driver, at the cost of smaller row groups.
-MERGE_BATCH_ROWS = int(os.environ.get("MOVIEDL_SPARK_MERGE_BATCH_ROWS") or 122_880)
+MERGE_BATCH_ROWS = 122_880
+MERGE_BATCH_ROWS_ENV = "MOVIEDL_SPARK_MERGE_BATCH_ROWS"
+
+
+def merge_batch_rows() -> int:
+    """:data:`MERGE_BATCH_ROWS`, or ``$MOVIEDL_SPARK_MERGE_BATCH_ROWS`` when set: a whole number
+    of rows ≥ 1, else a :class:`~moviedl.core.errors.ConfigError` naming the variable."""
+    text = os.environ.get(MERGE_BATCH_ROWS_ENV, "").strip()
+    if not text:
+        return MERGE_BATCH_ROWS
+    rows = int(text) if text.isdigit() else 0
+    if rows < 1:
+        raise ConfigError(
+            f"{MERGE_BATCH_ROWS_ENV}={text!r} is not a number of rows (a whole number, 1 or more)",
+            hint=f"Unset it for the default ({MERGE_BATCH_ROWS:,} rows), or set e.g. 16384.",
+        )
+    return rows
 
 
 #: Row groups of the part files the executors write (bounds what one read of them holds).
@@ -78,19 +95,23 @@ def arrow_schema(schema: Any) -> pa.Schema:
     return pa.schema([pa.field(f.name, arrow_type(f.dataType), nullable=True) for f in schema.fields])
 
 
-def part_batches(folder: Path, schema: pa.Schema) -> Iterator[pa.Table]:
+def part_batches(
+    folder: Path, schema: pa.Schema, batch_rows: int = MERGE_BATCH_ROWS
+) -> Iterator[pa.Table]:
     """The rows of the part files Spark wrote to ``folder``, in the order of the parts (Spark's
     partition order: the query's ORDER BY holds across them), as tables of at most
-    :data:`MERGE_BATCH_ROWS` rows cast to ``schema``."""
+    ``batch_rows`` rows cast to ``schema``."""
     for part in sorted(folder.glob("part-*.parquet")):
         with pq.ParquetFile(part) as found:
-            for batch in found.iter_batches(batch_size=MERGE_BATCH_ROWS, use_threads=False):
+            for batch in found.iter_batches(batch_size=batch_rows, use_threads=False):
                 yield pa.Table.from_batches([batch]).cast(schema)
 
 
-def _partition_batches(df: DataFrame, schema: pa.Schema) -> Iterator[pa.Table]:
+def _partition_batches(
+    df: DataFrame, schema: pa.Schema, batch_rows: int = MERGE_BATCH_ROWS
+) -> Iterator[pa.Table]:
     """The rows of ``df`` fetched to the driver one partition at a time (``toLocalIterator``),
-    as tables of at most :data:`MERGE_BATCH_ROWS` rows of ``schema``."""
+    as tables of at most ``batch_rows`` rows of ``schema``."""
     chunk: list[tuple[Any, ...]] = []
 
     def table() -> pa.Table:
@@ -99,7 +120,7 @@ def _partition_batches(df: DataFrame, schema: pa.Schema) -> Iterator[pa.Table]:
 
     for row in df.toLocalIterator(prefetchPartitions=False):
         chunk.append(tuple(row))
-        if len(chunk) >= MERGE_BATCH_ROWS:
+        if len(chunk) >= batch_rows:
             yield table()
             chunk = []
     if chunk:
@@ -107,10 +128,14 @@ def _partition_batches(df: DataFrame, schema: pa.Schema) -> Iterator[pa.Table]:
 
 
 def write_single(
-    path: Path, schema: pa.Schema, tables: Iterator[pa.Table], metadata: Mapping[str, str] | None
+    path: Path,
+    schema: pa.Schema,
+    tables: Iterator[pa.Table],
+    metadata: Mapping[str, str] | None,
+    batch_rows: int = MERGE_BATCH_ROWS,
 ) -> int:
     """Write ``tables`` to the one Parquet file ``path`` (zstd, row groups of about
-    :data:`MERGE_BATCH_ROWS` rows, ``metadata`` as its key-value metadata, no ``ARROW:schema``
+    ``batch_rows`` rows, ``metadata`` as its key-value metadata, no ``ARROW:schema``
     key: the footer holds what DuckDB's holds), holding at most two batches; the rows written."""
     written = 0
     try:
@@ -120,7 +145,7 @@ def write_single(
             for table in tables:
                 pending.append(table)
                 count += table.num_rows
-                if count >= MERGE_BATCH_ROWS:
+                if count >= batch_rows:
                     out.write_table(pa.concat_tables(pending), row_group_size=count)
                     written += count
                     pending, count = [], 0

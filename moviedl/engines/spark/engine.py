@@ -58,6 +58,7 @@ from moviedl.engines.spark.arrow import (
     _pyarrow_errors,
     arrow_schema,
     duckdb_type,
+    merge_batch_rows,
     nullable,
     part_batches,
     write_single,
@@ -121,6 +122,8 @@ class SparkEngine:
         self.outputs_on_driver = outputs_on_driver
         self._scratch = scratch
         self._own_scratch: Path | None = None
+        #: rows per batch of an output's merge on the driver (``$MOVIEDL_SPARK_MERGE_BATCH_ROWS``)
+        self.merge_batch_rows = merge_batch_rows()
         for key, value in SQL_CONF.items():
             spark.conf.set(key, value)
         #: Spark 4 or later: VARIANT, ``SELECT * EXCEPT``, DataFrames from Arrow tables; Spark
@@ -138,6 +141,7 @@ class SparkEngine:
 
     @classmethod
     def open(cls, settings: Settings | None = None, scratch: Path | None = None) -> SparkEngine:
+        merge_batch_rows()  # a bad $MOVIEDL_SPARK_MERGE_BATCH_ROWS fails before Spark starts
         if settings is None:
             spark, created = session(scratch)
         else:
@@ -381,7 +385,7 @@ class SparkEngine:
         metadata: Mapping[str, str] | None = None,
     ) -> int:
         """Spark computes the rows; the driver writes them to ``path`` one batch at a time
-        (:data:`MERGE_BATCH_ROWS`), from the part files the executors wrote (local mode) or
+        (:attr:`merge_batch_rows`), from the part files the executors wrote (local mode) or
         from the partitions it fetches one by one (:attr:`outputs_on_driver`): its memory
         holds a batch, never the table. The rows keep the order Spark gives them."""
         with self._errors(), _on_full_disk(path):
@@ -391,14 +395,16 @@ class SparkEngine:
             df = self._df(statements[0], params)
             schema = nullable(arrow_schema(df.schema))
             if self.driver_only(path, self.outputs_on_driver):
-                return write_single(path, schema, _partition_batches(df, schema), metadata)
+                batches = _partition_batches(df, schema, self.merge_batch_rows)
+                return write_single(path, schema, batches, metadata, self.merge_batch_rows)
             parts = path.parent / f"_parts-{uuid.uuid4().hex}"  # where the executors reach
             try:
                 (df.write.mode("overwrite")
                  .option("compression", "snappy")
                  .option("parquet.block.size", PART_ROW_GROUP_BYTES)
                  .parquet(hadoop_path(str(parts))))
-                return write_single(path, schema, part_batches(parts, schema), metadata)
+                batches = part_batches(parts, schema, self.merge_batch_rows)
+                return write_single(path, schema, batches, metadata, self.merge_batch_rows)
             finally:
                 shutil.rmtree(parts, ignore_errors=True)
 
