@@ -110,6 +110,18 @@ def test_written_parquet_is_zstd_with_its_metadata_and_reads_back(tmp_path: Path
     assert engine.parquet_metadata(str(path))["moviedl.rows_read"] == "5"
 
 
+
+def test_a_write_leaves_every_column_optional_and_the_connections_own_settings_alone(tmp_path: Path) -> None:
+    """NULL-free columns are still written OPTIONAL (the contract), and the optimizer switch
+    that takes is undone afterwards without clearing one the connection's owner chose."""
+    engine = DuckDBEngine(duckdb.connect())
+    engine.execute("SET disabled_optimizers = 'join_order'")
+    path = tmp_path / "out.parquet"
+    engine.write_parquet("SELECT i AS n, [i] AS l FROM range(3) t(i)", path)
+    schema = pq.ParquetFile(path).schema
+    assert [schema.column(i).max_definition_level for i in range(len(schema))] == [1, 3]
+    assert one(engine, "SELECT current_setting('disabled_optimizers')") == ("join_order",)
+
 def test_the_broken_writer_fixture_leaves_an_empty_file_of_the_same_schema(tmp_path: Path, broken_writer) -> None:
     """What the audit tests rely on: the tables named get files that lie about their rows."""
     engine = DuckDBEngine(duckdb.connect())

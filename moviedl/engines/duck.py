@@ -214,11 +214,14 @@ class DuckDBEngine:
         from another's, and from Spark's (statistics propagation is off for this statement)."""
         options = "FORMAT parquet, COMPRESSION zstd" + (", KV_METADATA $kv" if metadata else "")
         values = {**(params or {}), "path": str(path), **({"kv": dict(metadata)} if metadata else {})}
-        self.execute(f"SET disabled_optimizers = '{NULLABLE_OUTPUT}'")
+        found = one(self, "SELECT current_setting('disabled_optimizers')")
+        before = str(found[0] or "") if found else ""
+        off = [name.strip() for name in before.split(",") if name.strip()]
+        self.execute("SET disabled_optimizers = $off", {"off": ",".join([*off, NULLABLE_OUTPUT])})
         try:
             written = self.rows(f"COPY ({select}) TO $path ({options})", values)
-        finally:
-            self.execute("RESET disabled_optimizers")
+        finally:  # as it was: a caller's own choice of optimizers stays
+            self.execute("SET disabled_optimizers = $off", {"off": before})
         return int(written[0][0]) if written else 0
 
     def parquet_rows(self, path: str) -> int:
