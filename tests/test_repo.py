@@ -39,6 +39,20 @@ def test_the_test_command_installs_from_the_lock_and_the_lock_pins_every_package
     assert "moviedl" not in names
 
 
+def test_the_spark35_lock_is_the_test_lock_but_for_pyspark_and_py4j() -> None:
+    """The Spark 3.5 run must test the same environment as CI's, Spark aside: a test.lock
+    refresh without regenerating spark35.lock (its header gives the command) fails here."""
+
+    def pins(name: str) -> dict[str, str]:
+        text = (ROOT / "requirements" / name).read_text("utf-8")
+        return dict(line.split("==", 1) for line in text.splitlines() if line and not line.startswith("#"))
+
+    test, spark35 = pins("test.lock"), pins("spark35.lock")
+    assert spark35["pyspark"].startswith("3.5.") and test["pyspark"].split(".")[0] != "3"
+    differ = sorted(name for name in test.keys() | spark35.keys() if test.get(name) != spark35.get(name))
+    assert differ == ["py4j", "pyspark"]
+
+
 def test_the_package_keeps_ranges_and_every_cap_names_its_break() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text("utf-8")
     for line in pyproject.splitlines():
