@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from moviedl.core.contract import Table
 from moviedl.core.summary import MAX_SAMPLES, Check, Status
-from moviedl.engines.base import Engine, ident, idents, one
+from moviedl.engines.base import Engine, ident, idents, one, scalar
 
 MAX_FILES_NAMED = 3
 
@@ -316,7 +316,7 @@ def foreign_keys(
                 f"count(*) FILTER (WHERE c.moviedl_child IS NULL) FROM {marked}",
             ))
         else:
-            orphans, uncovered = int(one(engine, f"SELECT count(*) {orphan_rows}")[0] or 0), 0
+            orphans, uncovered = scalar(engine, f"SELECT count(*) {orphan_rows}"), 0
         samples = (
             _samples(engine, f"SELECT DISTINCT {child_cols} {orphan_rows} ORDER BY ALL") if orphans else []
         )
