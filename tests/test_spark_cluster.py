@@ -29,11 +29,13 @@ from moviedl.engines.spark.standalone import peak_rss_kib
 from tests.conftest import SAMPLE_DATE, SAMPLES
 from tests.dirty_data import write_file
 from tests.test_spark_engine import (
+    DIRTY_DAYS,
     assert_same_lake,
     assert_same_summary,
     awkward_tmdb_records,
     cli,
     dirty_day,
+    dirty_twins,
     twin,
 )
 
@@ -121,13 +123,8 @@ def test_dirty_data_over_three_dates_refines_on_a_cluster_to_the_same_lake(
     are mostly quarantined, on purpose: the share may reach 90% here.)"""
     config = tmp_path / "moviedl.toml"
     config.write_text("[checks]\nquarantine_fail_share = 0.9\n", "utf-8")
-    duck, data = tmp_path / "duck", tmp_path / "data"
-    data.mkdir()
-    days = ["2024-05-01", "2024-05-02", "2024-05-03"]
-    for n, day in enumerate(days[:2]):
-        movies, series = dirty_day(data, n, seed=30 + n)
-        cli(duck, "ingest-csv", str(movies), str(series), "--date", day)
-    spark = twin(duck, tmp_path / "spark")
+    duck, spark, data = dirty_twins(tmp_path, seed=30)
+    days = DIRTY_DAYS
 
     def refine_both() -> dict[str, Any]:
         """refine each lake, with DuckDB here and on the cluster; the same summary. DuckDB's."""

@@ -194,6 +194,21 @@ def dirty_day(data: Path, n: int, seed: int) -> tuple[Path, Path]:
             write_file(data / f"series-{n}.csv", True, seed=seed + 10, titles=30, dirty=0.005))
 
 
+#: the dates of the dirty-data tests: two refined together (catch-up), then the third
+DIRTY_DAYS = ["2024-05-01", "2024-05-02", "2024-05-03"]
+
+
+def dirty_twins(tmp_path: Path, seed: int) -> tuple[Path, Path, Path]:
+    """Twin lakes, ``duck`` and ``spark``, holding :data:`DIRTY_DAYS`' first two generated
+    days (:func:`dirty_day` with ``seed`` and ``seed + 1``), and the folder of the CSVs."""
+    duck, data = tmp_path / "duck", tmp_path / "data"
+    data.mkdir()
+    for n, day in enumerate(DIRTY_DAYS[:2]):
+        movies, series = dirty_day(data, n, seed=seed + n)
+        cli(duck, "ingest-csv", str(movies), str(series), "--date", day)
+    return duck, twin(duck, tmp_path / "spark"), data
+
+
 @pytest.mark.parametrize("reader", ["executors", "driver"])
 def test_dirty_data_over_three_dates_refines_to_the_same_lake(
     spark_session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
@@ -208,14 +223,8 @@ def test_dirty_data_over_three_dates_refines_to_the_same_lake(
     # the generator's clean rows break value rules too (deaths beyond now + 10 years...): about
     # 5-12% of a file is quarantined, above the default 10% that fails the audit
     Path("moviedl.toml").write_text("[checks]\nquarantine_fail_share = 0.3\n", "utf-8")
-    duck = tmp_path / "duck"
-    data = tmp_path / "data"
-    data.mkdir()
-    days = ["2024-05-01", "2024-05-02", "2024-05-03"]
-    for n, day in enumerate(days[:2]):
-        movies, series = dirty_day(data, n, seed=10 + n)
-        cli(duck, "ingest-csv", str(movies), str(series), "--date", day)
-    spark = twin(duck, tmp_path / "spark")
+    duck, spark, data = dirty_twins(tmp_path, seed=10)
+    days = DIRTY_DAYS
     # small splits: each CSV is read in several parallel pieces, so line numbers (quarantine)
     # must be counted across them
     conf = spark_session.conf
