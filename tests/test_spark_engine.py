@@ -16,6 +16,7 @@ skipped when PySpark or Java is missing.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -585,6 +586,32 @@ def test_tmdb_typing_means_what_it_means_in_duckdb(spark_ways) -> None:
     duck = duck_eval(["trusted_tmdb_read.sql"], expressions, values, as_json=True)
     spark = spark_eval(["trusted_tmdb_read.spark.sql"], expressions, values)
     assert differences(names, values, duck, spark) == set()
+
+
+@pytest.mark.parametrize("on_driver", [False, True], ids=["executors", "driver"])
+def test_a_damaged_tmdb_file_is_named_whoever_reads_it(spark_session, tmp_path: Path, on_driver: bool) -> None:
+    """The executors and the driver parse a Raw TMDB file alike: its records, or one error
+    naming the file and what is wrong with it."""
+    from moviedl.engines.spark.engine import SparkEngine
+    from moviedl.engines.spark.errors import SparkInputError
+    from moviedl.engines.spark.inputs import read_json
+
+    engine = SparkEngine(spark_session)
+    good, not_utf8, not_array = (tmp_path / f"{n}.json" for n in ("good", "latin1", "object"))
+    good.write_text('[{"id": 1, "title": "Amélie"}, {"id": 2}]', "utf-8")
+    not_utf8.write_bytes('[{"title": "Amélie"}]'.encode("latin-1"))
+    not_array.write_text('{"id": 1}', "utf-8")
+
+    def read(*files: Path) -> Any:
+        return read_json(spark_session, [str(f) for f in files], on_driver=on_driver, dataframe=engine.dataframe)
+
+    rows = read(good).orderBy("record").collect()
+    assert [(r.file_index, r.filename, r.record, r.json) for r in rows] == [
+        (0, str(good), 1, '{"id": 1, "title": "Amélie"}'), (0, str(good), 2, '{"id": 2}')]
+    with pytest.raises(SparkInputError, match=rf"^{re.escape(str(not_utf8))}: 'utf-8' codec can't decode"):
+        read(good, not_utf8)
+    with pytest.raises(SparkInputError, match=rf"^{re.escape(str(not_array))}: "):
+        read(not_array)
 
 
 def test_where_spark_would_type_otherwise_it_refuses(spark_session) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from moviedl.engines.spark.errors import SparkInputError
-from moviedl.engines.spark.json_functions import file_records, json_records
+from moviedl.engines.spark.json_functions import file_records
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -62,18 +62,22 @@ def read_lines(spark: SparkSession, path: str, *, on_driver: bool, dataframe: To
     line = (start[F.col("block")] + within) if start is not None else within
     return text.select(line.cast("bigint").alias("line"), "value")
 
+
 def read_json(spark: SparkSession, files: list[str], *, on_driver: bool, dataframe: ToFrame) -> DataFrame:
     """(file_index, filename, record, json): each element of each file's top-level JSON
-    array, as the exact text stored (see :func:`json_records`): read by the executors, each
-    file whole (or on the driver, ``on_driver``)."""
+    array, as the exact text stored (:func:`~moviedl.engines.spark.json_functions.file_records`):
+    read by the executors, each file whole (or on the driver, ``on_driver``)."""
     if files and not on_driver:
         return _read_json_on_executors(spark, files)
     names, indexes, records, texts = [], [], [], []
     for index, path in enumerate(files):
         try:
-            elements = json_records(Path(path).read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            content = Path(path).read_bytes()
+        except OSError as exc:
             raise SparkInputError(f"{path}: {exc}") from None
+        elements, error = file_records(content)  # as the executors parse each file
+        if elements is None:
+            raise SparkInputError(f"{path}: {error}")
         for number, element in enumerate(elements, 1):
             names.append(path)
             indexes.append(index)
@@ -86,6 +90,7 @@ def read_json(spark: SparkSession, files: list[str], *, on_driver: bool, datafra
         "json": pa.array(texts, pa.string()),
     })
     return dataframe(table)
+
 
 def _read_json_on_executors(spark: SparkSession, files: list[str]) -> DataFrame:
     from pyspark.sql import functions as F
