@@ -7,7 +7,10 @@ tests drive them through :class:`~moviedl.engines.duck.DuckDBEngine` and read wh
 
 from __future__ import annotations
 
+import _thread
 import datetime as dt
+import threading
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -196,6 +199,83 @@ def test_the_engine_types_a_raw_csv_into_a_trusted_partition(sample_lake: Path, 
     assert int(meta[META_DUPLICATES]) == out.duplicates
     assert int(meta[META_QUARANTINED]) == out.quarantined
     assert result.passed and result.rows == out.rows_written
+
+
+def test_a_trusted_partition_written_in_pieces_is_the_one_written_whole(
+    sample_lake: Path, tmp_path: Path
+) -> None:
+    """Pieces of 7 lines, written on several connections and joined: the same rows in the same
+    (file) order, the same schema and metadata as the partition refine wrote in one piece, one
+    row group per piece, and no piece left behind."""
+    lake = LocalLake(sample_lake)
+    key = MOVIES.raw_key(dt.date.fromisoformat(SAMPLE_DATE))
+    engine = open_engine(tmp_path, threads=2)
+    engine.piece_rows = 7
+    published_path = sample_lake / TRUSTED_MOVIES.data_key(SAMPLE_DATE)
+    with Workspace(lake) as ws:
+        try:
+            out = build_csv(engine, ws, MOVIES, SAMPLE_DATE, key)
+            staged = pq.ParquetFile(out.path)
+            rows = staged.read()
+            left = sorted(p.name for p in out.path.parent.iterdir())
+            result = audit(engine, Dataset(TRUSTED_MOVIES, (str(out.path),), SAMPLE_DATE))
+        finally:
+            engine.close()
+    published = pq.ParquetFile(published_path)
+    assert published.metadata.num_row_groups == 1
+    assert staged.metadata.num_row_groups > 5  # the sample's lines, 7 at a time
+    assert all(staged.metadata.row_group(i).num_rows <= 7 for i in range(staged.metadata.num_row_groups))
+    assert rows.to_pylist() == published.read().to_pylist()
+    assert staged.schema_arrow.equals(published.schema_arrow)  # names, types, every column optional
+    assert staged.metadata.metadata == published.metadata.metadata  # lineage
+    assert left == [out.path.name]
+    assert result.passed and result.rows == out.rows_written == rows.num_rows
+
+
+def test_pieces_are_written_in_order_and_a_failing_piece_stops_the_write(tmp_path: Path) -> None:
+    engine = DuckDBEngine(duckdb.connect(config={"threads": 2}))
+    engine.piece_rows = 100
+    engine.execute("CREATE TABLE t AS SELECT i, i % 3 = 0 AS dropped FROM range(1000) r(i)")
+    select = "SELECT i, [i, i + 1] AS l FROM t WHERE NOT dropped AND i >= $lo AND i < $hi"
+    folder = tmp_path / "out"
+    folder.mkdir()
+    path = folder / "out.parquet"
+
+    written = engine.write_parquet_ranges(select, path, 1000, metadata={"k": "v"})
+
+    kept = [i for i in range(1000) if i % 3]
+    assert written == len(kept)
+    assert pq.read_table(path).to_pylist() == [{"i": i, "l": [i, i + 1]} for i in kept]
+    assert pq.ParquetFile(path).metadata.num_row_groups == 10
+    assert pq.read_metadata(path).metadata == {b"k": b"v"}
+    assert sorted(p.name for p in folder.iterdir()) == ["out.parquet"]
+    assert [pq.ParquetFile(path).schema.column(i).max_definition_level for i in range(2)] == [1, 3]
+
+    failing = select.replace("SELECT i,", "SELECT CASE WHEN i = 556 THEN error('line 556 is bad') ELSE i END AS i,")
+    path.unlink()
+    with pytest.raises(duckdb.Error, match="line 556 is bad"):
+        engine.write_parquet_ranges(failing, path, 1000)
+    assert list(folder.iterdir()) == []  # no piece, no half-joined file
+    assert engine.rows("SELECT count(*) FROM t") == [(1000,)]  # the engine is still usable
+
+
+def test_ctrl_c_during_a_write_in_pieces_stops_every_piece_and_leaves_nothing(tmp_path: Path) -> None:
+    """The interrupt reaches the waiting main thread: the pieces' queries are interrupted, the
+    pool is joined, the pieces are deleted, and the KeyboardInterrupt goes on up."""
+    engine = DuckDBEngine(duckdb.connect(config={"threads": 2}))
+    engine.piece_rows = 1
+    slow = "SELECT i, (SELECT sum(hash(x + i)) FROM range(1000000000) t(x)) AS n FROM range(8) r(i) WHERE i >= $lo AND i < $hi"
+    folder = tmp_path / "out"
+    folder.mkdir()
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        engine.write_parquet_ranges(slow, folder / "out.parquet", 8)
+    timer.cancel()
+    assert time.monotonic() - started < 20  # not after every piece ran to its end
+    assert list(folder.iterdir()) == []
+    assert engine.rows("SELECT 42") == [(42,)]
 
 
 def test_the_engine_builds_the_star_schema_refine_published(sample_lake: Path, tmp_path: Path) -> None:

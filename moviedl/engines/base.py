@@ -80,6 +80,19 @@ class Engine(Protocol):
         """Write the rows of ``select`` to the single Parquet file ``path`` (zstd), with
         ``metadata`` as its key-value metadata; returns the rows written."""
 
+    def write_parquet_ranges(
+        self,
+        select: str,
+        path: Path,
+        rows: int,
+        params: Params = None,
+        *,
+        metadata: Mapping[str, str] | None = None,
+    ) -> int:
+        """As :meth:`write_parquet`, for rows in the order of an index ``0 <= i < rows``:
+        ``select`` keeps those whose index lies in ``[$lo, $hi)``, and the file holds them in
+        index order. The engine chooses the ranges, and may write them in parallel."""
+
     def parquet_rows(self, path: str) -> int:
         """The rows of a Parquet file, from its footer (raises ``errors`` when unreadable)."""
 

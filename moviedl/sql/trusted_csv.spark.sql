@@ -98,8 +98,9 @@ FROM csv_typed
 WHERE reason IS NULL
 GROUP BY row_hash;
 
+-- row_index: the line's place among the data lines (0 = line 2), as DuckDB's rowid.
 CREATE OR REPLACE TEMP VIEW csv_trusted AS
-SELECT imdb_id, title, original_title, release_year, end_year, runtime_minutes,
+SELECT line - 2 AS row_index, imdb_id, title, original_title, release_year, end_year, runtime_minutes,
        as_list(genres_text) AS genres, imdb_rating, imdb_votes, artist_gender, character_name,
        artist_name, birth_year, death_year, as_list(professions_text) AS professions,
        as_list(known_for_titles_text) AS known_for_titles

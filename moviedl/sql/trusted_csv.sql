@@ -11,13 +11,16 @@
 --                   it can), `raw` (the line as stored, for untypeable lines only), `row_hash`
 --                   (MD5 of the line) and `keep` (the first copy of a typeable line);
 --   csv_first:      the first row of each distinct typeable line, and its number of copies;
---   csv_trusted:    a view: the rows to write, in file order, named and typed as the contract;
+--   csv_trusted:    a view: the rows to write, named and typed as the contract, and their
+--                   `row_index` (their file order: rowid) for the writer to write in ranges;
 --   csv_quarantine: a view: line, raw and reason of the lines that cannot be typed.
+-- csv_typed, csv_trusted and the macros they use are not TEMP: DuckDBEngine.write_parquet_ranges
+-- writes ranges of csv_trusted on other connections of the same database, which see no TEMP object.
 
 -- Typing rules, strict on purpose: a whole number is digits with an optional sign (not
 -- '1921.0' or '1e3', which TRY_CAST would accept and round); a decimal is digits with an
 -- optional fraction. '\N' and the empty string are NULL. Lists are split on ',' and trimmed.
-CREATE OR REPLACE TEMP MACRO src(v) AS nullif(nullif(v, '\N'), '');
+CREATE OR REPLACE MACRO src(v) AS nullif(nullif(v, '\N'), '');
 CREATE OR REPLACE TEMP MACRO as_int(v) AS
     CASE WHEN regexp_full_match(src(v), '[+-]?[0-9]{1,10}') THEN TRY_CAST(src(v) AS INTEGER) END;
 CREATE OR REPLACE TEMP MACRO as_bigint(v) AS
@@ -27,7 +30,7 @@ CREATE OR REPLACE TEMP MACRO as_double(v) AS
          THEN TRY_CAST(src(v) AS DOUBLE) END;
 -- A plain ASCII list with no space and no empty item (nearly every value) has nothing to trim
 -- or drop, so it skips the per-item lambdas, which cost as much again as the whole split.
-CREATE OR REPLACE TEMP MACRO as_list(v) AS
+CREATE OR REPLACE MACRO as_list(v) AS
     CASE WHEN src(v) IS NULL THEN NULL
          WHEN strlen(v) = length(v) AND NOT contains(v, ' ') AND NOT contains(v, ',,')
               AND NOT starts_with(v, ',') AND NOT ends_with(v, ',')
@@ -45,7 +48,7 @@ CREATE OR REPLACE TEMP MACRO bad(v, typed, label, what) AS
 -- (the header is line 1). movies.csv has no anoTermino: UNION ALL BY NAME with an empty
 -- relation adds it as a last, NULL column, so one typing step serves both kinds (and
 -- concat_ws, rebuilding a line, skips it).
-CREATE OR REPLACE TEMP TABLE csv_typed AS
+CREATE OR REPLACE TABLE csv_typed AS
 WITH scanned AS (
     SELECT *
     FROM read_csv($path, delim = '|', quote = '', escape = '', header = true,
@@ -107,9 +110,10 @@ GROUP BY row_hash;
 
 UPDATE csv_typed SET keep = true WHERE rowid IN (SELECT first FROM csv_first);
 
--- What is written: the first copy of each typeable line, in file order, as the contract says.
-CREATE OR REPLACE TEMP VIEW csv_trusted AS
-SELECT imdb_id, title, original_title, release_year, end_year, runtime_minutes,
+-- What is written: the first copy of each typeable line, in file order (row_index), as the
+-- contract says.
+CREATE OR REPLACE VIEW csv_trusted AS
+SELECT rowid AS row_index, imdb_id, title, original_title, release_year, end_year, runtime_minutes,
        as_list(genres_text) AS genres, imdb_rating, imdb_votes, artist_gender, character_name,
        artist_name, birth_year, death_year, as_list(professions_text) AS professions,
        as_list(known_for_titles_text) AS known_for_titles

@@ -158,9 +158,11 @@ def build_csv(
         "SELECT $source AS source_file, line, raw, reason FROM csv_quarantine",
         {"source": key},
     )
-    out.rows_written = engine.write_parquet(
-        f"SELECT {idents(table.column_names)} FROM csv_trusted",
+    out.rows_written = engine.write_parquet_ranges(  # in file order: row_index is the line's
+        f"SELECT {idents(table.column_names)} FROM csv_trusted "
+        "WHERE row_index >= $lo AND row_index < $hi",
         out.path,
+        rows_read,
         metadata=_lineage(out, rows_read),
     )
     if manifest is not None:
