@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from moviedl.core.sources import MOVIES
+from moviedl.storage import local
 from moviedl.storage.manifest import RawManifest, read_manifest
 from tests.conftest import list_lake, read_lake_object
 
@@ -287,3 +291,81 @@ def test_a_three_column_comma_file_of_actor_rows_is_diagnosed_by_its_delimiter(i
     assert "missing tituloOriginal" in message and "missing id" not in message
     assert "Expected the movies.csv header (see docs/data-model.md)" in message
     assert "SPEC" not in message
+
+
+# --- the local lake's kernel copy -------------------------------------------------------------
+
+
+def _spy_copies(monkeypatch: pytest.MonkeyPatch, fail: Callable[[int], OSError | None] = lambda n: None) -> list[int]:
+    """Count ``os.copy_file_range`` calls (the real one runs), or make call ``n`` fail."""
+    calls: list[int] = []
+    real = os.copy_file_range
+
+    def copy(src: int, dst: int, count: int, *args: int) -> int:
+        calls.append(count)
+        error = fail(len(calls))
+        if error is not None:
+            raise error
+        return real(src, dst, count, *args)
+
+    monkeypatch.setattr(os, "copy_file_range", copy)
+    return calls
+
+
+def test_a_local_lake_gets_the_file_copied_by_the_kernel_and_verified(
+    invoke, tmp_path: Path, movies_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local, "_KERNEL_COPY_STEP", 4096)  # many steps, on the copy's thread
+    calls = _spy_copies(monkeypatch)
+    lake = tmp_path / "lake"
+    result = invoke("ingest-csv", movies_csv, "--lake", lake, *DATE, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert (lake / MOVIES_KEY).read_bytes() == movies_csv.read_bytes()
+    assert len(calls) > movies_csv.stat().st_size // 4096  # the bytes went through the kernel
+    assert not list((lake / "_moviedl" / "tmp").iterdir())
+
+
+def test_where_the_kernel_cannot_copy_the_bytes_are_written_from_python(
+    invoke, tmp_path: Path, movies_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another file system, an old kernel: copy_file_range refuses on the first bytes."""
+    calls = _spy_copies(monkeypatch, lambda n: OSError(errno.EXDEV, "Invalid cross-device link"))
+    lake = tmp_path / "lake"
+    result = invoke("ingest-csv", movies_csv, "--lake", lake, *DATE)
+    assert result.exit_code == 0, result.output
+    assert calls and (lake / MOVIES_KEY).read_bytes() == movies_csv.read_bytes()
+
+
+def test_a_disk_filling_up_during_the_kernel_copy_publishes_nothing(
+    invoke, tmp_path: Path, movies_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local, "_KERNEL_COPY_STEP", 4096)
+    _spy_copies(monkeypatch, lambda n: OSError(errno.ENOSPC, "No space left on device") if n == 5 else None)
+    lake = tmp_path / "lake"
+    result = invoke("ingest-csv", movies_csv, "--lake", lake, *DATE)
+    assert result.exit_code == 3, result.output
+    assert "no space left on device" in result.output
+    assert not (lake / MOVIES_KEY).exists()
+    assert not list((lake / "_moviedl" / "tmp").iterdir())
+
+
+def test_a_source_changed_while_it_is_copied_fails_verification_and_publishes_nothing(
+    invoke, tmp_path: Path, movies_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks read one version of the file, the kernel copies another: the stored copy's
+    SHA-256 is not the checked bytes', so it is not published."""
+    source = tmp_path / "movies.csv"
+    source.write_bytes(movies_csv.read_bytes())
+    edited = movies_csv.read_bytes().replace(b"|1994|", b"|1995|", 1)
+    assert edited != movies_csv.read_bytes()
+
+    def edit_first(n: int) -> None:
+        if n == 1:  # after the checks read the (one-chunk) file, before the kernel copies it
+            source.write_bytes(edited)
+
+    _spy_copies(monkeypatch, edit_first)
+    lake = tmp_path / "lake"
+    result = invoke("ingest-csv", source, "--lake", lake, *DATE)
+    assert result.exit_code == 3, result.output
+    assert "verification failed" in result.output
+    assert not (lake / MOVIES_KEY).exists()

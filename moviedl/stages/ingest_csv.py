@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import queue
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,17 +174,27 @@ def _stage(
         return _NullUpload(lake, item.key) if dry_run else lake.begin_upload(item.key)
 
     with source, _aborted_on_error(item):
-        upload: Upload | None = None
-        while chunk := source.read(CHUNK_SIZE):
-            inspector.feed(chunk)  # the first chunk settles the kind, hence the destination
-            if upload is None:
-                upload = item.upload = open_upload()
-            elif report.problems and not isinstance(upload, _NullUpload):
-                upload.abort()  # stop copying a file that is already refused
-                upload = item.upload = _NullUpload(lake, "")
-            upload.write(chunk)
-            if on_bytes:
-                on_bytes(len(chunk))
+        feeder: _Feeder | None = None
+        try:
+            while chunk := source.read(CHUNK_SIZE):
+                inspector.feed(chunk)  # the first chunk settles the kind, hence the destination
+                if feeder is None:
+                    upload = item.upload = open_upload()
+                    upload.copy_from(path)  # a local lake: the kernel copies, write only hashes
+                    feeder = _Feeder(upload)
+                elif report.problems and not isinstance(feeder.upload, _NullUpload):
+                    feeder.close()
+                    feeder.upload.abort()  # stop copying a file that is already refused
+                    feeder = _Feeder(_NullUpload(lake, ""))
+                    item.upload = feeder.upload
+                feeder.put(chunk)
+                if on_bytes:
+                    on_bytes(len(chunk))
+            if feeder is not None:
+                feeder.close()
+        finally:
+            if feeder is not None:
+                feeder.close(raising=False)
     inspector.finish()
     if report.problems:
         item.problems.extend(report.problems)
@@ -191,6 +203,46 @@ def _stage(
         item.upload = None
         item.key = None
     return item
+
+
+class _Feeder:
+    """Hands chunks to ``upload.write`` on a thread of its own: hashing and writing release the
+    GIL, so they run beside the checks on the calling thread. Two chunks wait at most, so memory
+    stays flat. A write's error is raised by the next :meth:`put` or by :meth:`close`."""
+
+    def __init__(self, upload: Upload) -> None:
+        self.upload = upload
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="moviedl-ingest-write", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self.upload.write(chunk)
+                except BaseException as exc:  # noqa: BLE001 - raised again on the caller's thread
+                    self._error = exc
+
+    def put(self, chunk: bytes) -> None:
+        self._raise()
+        self._queue.put(chunk)
+
+    def close(self, *, raising: bool = True) -> None:
+        """Wait for the chunks handed over (once); raise a write's error unless ``raising`` is False."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            self._thread.join()
+        if raising:
+            self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 @contextlib.contextmanager

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,11 @@ if TYPE_CHECKING:
 
 from moviedl.storage.lake import TMP_PREFIX, Lake, ObjectInfo, RangeFile, Upload, local_errors
 
+#: errors of ``copy_file_range`` that mean "not here" (another file system, a device, an old
+#: kernel), not "failed": the bytes are then written from Python
+_NO_KERNEL_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF, errno.ETXTBSY}
+_KERNEL_COPY_STEP = 64 << 20
+
 
 class LocalUpload(Upload):
     def __init__(self, lake: LocalLake, key: str) -> None:
@@ -27,8 +34,19 @@ class LocalUpload(Upload):
         self._tmp = lake.root / TMP_PREFIX / f"{uuid.uuid4().hex}.part"
         self._tmp.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[bytes] | None = open(self._tmp, "wb")  # noqa: SIM115
+        self._copy: _KernelCopy | None = None
+
+    def copy_from(self, source: Path) -> bool:
+        """The kernel copies ``source`` (``copy_file_range``, on a thread of its own) while the
+        caller reads it to check and hash: the bytes never pass through Python."""
+        assert self._file is not None and self._copy is None and not self.size
+        with local_errors("write to the lake folder", self._tmp):
+            self._copy = _KernelCopy.start(source, self._file.fileno())
+        return self._copy is not None
 
     def _write(self, data: bytes) -> None:
+        if self._copy is not None:
+            return
         assert self._file is not None
         with local_errors("write to the lake folder", self._tmp):
             self._file.write(data)
@@ -39,6 +57,8 @@ class LocalUpload(Upload):
 
     def _publish(self) -> None:
         assert self._file is not None
+        if self._copy is not None:
+            self._copy.finish()
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
@@ -53,11 +73,58 @@ class LocalUpload(Upload):
     def abort(self) -> None:
         """Drop the half-written file. Closing it flushes what is buffered, which fails again on a
         full disk: that second error must not hide the first, which the caller is raising."""
+        if self._copy is not None:
+            self._copy.stop()
         if self._file is not None:
             with contextlib.suppress(OSError):
                 self._file.close()
             self._file = None
         self._tmp.unlink(missing_ok=True)
+
+
+class _KernelCopy:
+    """``copy_file_range`` of a whole file into ``target`` (an open descriptor), on a thread."""
+
+    def __init__(self, source: int, target: int) -> None:
+        self._source, self._target = source, target
+        self._halt = threading.Event()
+        self._error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, name="moviedl-kernel-copy", daemon=True)
+
+    @classmethod
+    def start(cls, path: Path, target: int) -> _KernelCopy | None:
+        """A copy under way, or None when this kernel or file system cannot copy ``path`` so
+        (tried on its first bytes, here: nothing is copied then)."""
+        source = os.open(path, os.O_RDONLY)
+        try:
+            os.copy_file_range(source, target, _KERNEL_COPY_STEP)
+        except OSError as exc:
+            os.close(source)
+            if exc.errno in _NO_KERNEL_COPY:
+                return None
+            raise
+        copy = cls(source, target)
+        copy._thread.start()
+        return copy
+
+    def _run(self) -> None:
+        try:
+            while not self._halt.is_set() and os.copy_file_range(self._source, self._target, _KERNEL_COPY_STEP):
+                pass
+        except OSError as exc:
+            self._error = exc
+        finally:
+            os.close(self._source)
+
+    def finish(self) -> None:
+        """Wait for the copy; its error (a full disk...) is raised here."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        self._halt.set()
+        self._thread.join()
 
 
 class LocalLake(Lake):
