@@ -118,7 +118,7 @@ def deploy(settings: Settings, lake: Lake, options: DeployOptions, *, glue: Any 
         folder = f"{GLUE_PREFIX}{digest}/"
         script_uri, wheel_uri = s3.uri_of(folder + SCRIPT_NAME), s3.uri_of(folder + wheel.name)
         definition = job_definition(settings, script_uri, wheel_uri)
-        progress.activity(f"Glue job {name}")
+        progress.activity(f"reading the Glue job {name}")
         existing = _get_job(glue, name)
         # A folder that existed before (this very wheel deployed earlier) is never removed here.
         new_folder = digest != _digest_of(existing) and digest not in s3.folders(GLUE_PREFIX)
@@ -128,7 +128,7 @@ def deploy(settings: Settings, lake: Lake, options: DeployOptions, *, glue: Any 
             for path, key in ((wheel, folder + wheel.name), (script, folder + SCRIPT_NAME)):
                 uploaded.append(key)  # a failed put may still have stored it
                 s3.upload_file(path, key)
-            progress.activity(f"Glue job {name}")
+            progress.activity(f"{'creating' if existing is None else 'updating'} the Glue job {name}")
             if existing is None:
                 with aws_errors("Glue", f"create the job {name}"):
                     glue.create_job(Name=name, **definition)
