@@ -250,6 +250,10 @@ def test_pieces_are_written_in_order_and_a_failing_piece_stops_the_write(tmp_pat
     assert pq.read_metadata(path).metadata == {b"k": b"v"}
     assert sorted(p.name for p in folder.iterdir()) == ["out.parquet"]
     assert [pq.ParquetFile(path).schema.column(i).max_definition_level for i in range(2)] == [1, 3]
+    again = tmp_path / "again.parquet"  # whichever connection wrote which piece: the same bytes,
+    engine.write_parquet_ranges(select, again, 1000, metadata={"k": "v"})  # so re-runs are no-ops
+    assert again.read_bytes() == path.read_bytes()
+    again.unlink()
 
     failing = select.replace("SELECT i,", "SELECT CASE WHEN i = 556 THEN error('line 556 is bad') ELSE i END AS i,")
     path.unlink()
