@@ -336,6 +336,16 @@ def test_where_the_kernel_cannot_copy_the_bytes_are_written_from_python(
     assert calls and (lake / MOVIES_KEY).read_bytes() == movies_csv.read_bytes()
 
 
+def test_without_copy_file_range_macos_and_windows_write_the_bytes_from_python(
+    invoke, tmp_path: Path, movies_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(os, "copy_file_range", raising=False)
+    lake = tmp_path / "lake"
+    result = invoke("ingest-csv", movies_csv, "--lake", lake, *DATE)
+    assert result.exit_code == 0, result.output
+    assert (lake / MOVIES_KEY).read_bytes() == movies_csv.read_bytes()
+
+
 def test_a_disk_filling_up_during_the_kernel_copy_publishes_nothing(
     invoke, tmp_path: Path, movies_csv: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

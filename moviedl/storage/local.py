@@ -95,6 +95,8 @@ class _KernelCopy:
     def start(cls, path: Path, target: int) -> _KernelCopy | None:
         """A copy under way, or None when this kernel or file system cannot copy ``path`` so
         (tried on its first bytes, here: nothing is copied then)."""
+        if not hasattr(os, "copy_file_range"):  # Linux only (macOS and Windows have none)
+            return None
         source = os.open(path, os.O_RDONLY)
         try:
             os.copy_file_range(source, target, _KERNEL_COPY_STEP)
