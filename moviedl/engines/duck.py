@@ -137,6 +137,9 @@ def _strip_comments(statement: str) -> str:
 #: REQUIRED: off while an output is written (:meth:`DuckDBEngine.write_parquet`).
 NULLABLE_OUTPUT = "statistics_propagation"
 
+#: How every output is written (the whole file, or each piece of it).
+PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd"
+
 #: Rows of one piece of :meth:`DuckDBEngine.write_parquet_ranges`: DuckDB's Parquet row group,
 #: so each piece is one row group of the joined file.
 PIECE_ROWS = 122_880
@@ -235,7 +238,7 @@ class DuckDBEngine:
         every column OPTIONAL (nullable) as the contract has them: DuckDB would otherwise mark
         REQUIRED each column its statistics prove NULL-free, so one date's file would differ
         from another's, and from Spark's (statistics propagation is off for this statement)."""
-        options = "FORMAT parquet, COMPRESSION zstd" + (", KV_METADATA $kv" if metadata else "")
+        options = PARQUET_OPTIONS + (", KV_METADATA $kv" if metadata else "")
         values = {**(params or {}), "path": str(path), **({"kv": dict(metadata)} if metadata else {})}
         with disk_errors(), nullable_output(self.con):
             written = self.con.execute(f"COPY ({select}) TO $path ({options})", values).fetchall()
@@ -280,23 +283,22 @@ class DuckDBEngine:
         (threads,) = one(self, "SELECT current_setting('threads')")
         cursors = [self.con.cursor() for _ in range(max(1, min(int(threads), len(work))))]
         todo, lock, stop = iter(work), threading.Lock(), threading.Event()
-        written = [0]
+        copy = f"COPY ({select}) TO $path ({PARQUET_OPTIONS}, ROW_GROUP_SIZE {self.piece_rows})"
 
-        def worker(con: duckdb.DuckDBPyConnection) -> None:
+        def worker(con: duckdb.DuckDBPyConnection) -> int:
+            """The rows of the pieces this connection wrote."""
+            written = 0
             with disk_errors():
                 while not stop.is_set():
                     with lock:
                         item = next(todo, None)
                     if item is None:
-                        return
+                        break
                     (lo, hi), piece = item
-                    found = con.execute(
-                        f"COPY ({select}) TO $path (FORMAT parquet, COMPRESSION zstd, "
-                        f"ROW_GROUP_SIZE {self.piece_rows})",
-                        {**(params or {}), "lo": lo, "hi": hi, "path": str(piece)},
-                    ).fetchall()
-                    with lock:
-                        written[0] += int(found[0][0]) if found else 0
+                    values = {**(params or {}), "lo": lo, "hi": hi, "path": str(piece)}
+                    found = con.execute(copy, values).fetchall()
+                    written += int(found[0][0]) if found else 0
+            return written
 
         try:
             with ThreadPoolExecutor(len(cursors), thread_name_prefix="moviedl-write") as pool:
@@ -314,10 +316,10 @@ class DuckDBEngine:
                 failed = [e for f in futures if (e := f.exception()) is not None]
                 if failed:  # the cause, not the interrupts it caused
                     raise next((e for e in failed if not isinstance(e, duckdb.InterruptException)), failed[0])
+                return sum(f.result() for f in futures)
         finally:
             for con in cursors:
                 con.close()
-        return written[0]
 
     def parquet_rows(self, path: str) -> int:
         found = one(
