@@ -57,11 +57,12 @@ class Upload(ABC):
     def sha256(self) -> str:
         return self._hash.hexdigest()
 
-    def copy_from(self, source: Path) -> bool:
-        """Ask the storage to copy the file ``source`` itself; ``write`` then only counts and
-        hashes the bytes it is given (those the caller checked), and ``commit`` verifies the
-        stored copy against them as always. False: the bytes must come through ``write``."""
-        return False
+    def copy_from(self, source: Path) -> None:
+        """Let the storage copy the file ``source`` itself where it can; ``write`` then only
+        counts and hashes the bytes it is given (those the caller checked), and ``commit``
+        verifies the stored copy against them as always. Where it cannot (here), ``write``
+        stores the bytes: the caller hands every chunk to ``write`` either way."""
+        return  # a default, not an abstract method: S3 and the dry run store what write gets
 
     def commit(self) -> None:
         """Publish the object, verified: its stored size and SHA-256 equal what was written."""

@@ -36,13 +36,13 @@ class LocalUpload(Upload):
         self._file: IO[bytes] | None = open(self._tmp, "wb")  # noqa: SIM115
         self._copy: _KernelCopy | None = None
 
-    def copy_from(self, source: Path) -> bool:
+    def copy_from(self, source: Path) -> None:
         """The kernel copies ``source`` (``copy_file_range``, on a thread of its own) while the
-        caller reads it to check and hash: the bytes never pass through Python."""
+        caller reads it to check and hash: the bytes never pass through Python. Where the
+        kernel cannot, :meth:`_write` writes them as usual."""
         assert self._file is not None and self._copy is None and not self.size
         with local_errors("write to the lake folder", self._tmp):
             self._copy = _KernelCopy.start(source, self._file.fileno())
-        return self._copy is not None
 
     def _write(self, data: bytes) -> None:
         if self._copy is not None:
