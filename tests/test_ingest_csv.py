@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -379,3 +381,62 @@ def test_a_source_changed_while_it_is_copied_fails_verification_and_publishes_no
     assert result.exit_code == 3, result.output
     assert "verification failed" in result.output
     assert not (lake / MOVIES_KEY).exists()
+
+
+def test_a_sync_failing_after_the_kernel_copy_publishes_nothing(
+    invoke, tmp_path: Path, movies_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy's thread syncs and reads back the stored file beside the checks: an I/O error
+    there is the command's one error, with nothing published and no temporary file left."""
+    real = os.fsync
+    synced: list[str] = []
+
+    def fsync(fd: int) -> None:
+        synced.append(threading.current_thread().name)
+        if threading.current_thread().name == "moviedl-kernel-copy":
+            raise OSError(errno.EIO, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    lake = tmp_path / "lake"
+    result = invoke("ingest-csv", movies_csv, "--lake", lake, *DATE)
+    assert "moviedl-kernel-copy" in synced
+    assert result.exit_code == 2, result.output  # as any lake-folder error but a full disk
+    assert "cannot write to the lake folder" in result.output
+    assert "Input/output error" in result.output and "Traceback" not in result.output
+    assert not (lake / MOVIES_KEY).exists()
+    assert not list((lake / "_moviedl" / "tmp").iterdir())
+
+
+def test_stopping_during_the_read_back_stops_the_copys_thread_and_leaves_no_file(
+    tmp_path: Path, movies_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (an abort) while the stored copy is read back: the thread stops at its next
+    chunk instead of reading a large file to the end, and the temporary file is removed."""
+    monkeypatch.setattr(local, "CHUNK_SIZE", 64)
+    size = movies_csv.stat().st_size
+    assert size // 64 > 100  # a read-back of many chunks, each taking 10 ms below
+    reading = threading.Event()
+    chunks: list[int] = []
+    real_sha256 = local.hashlib.sha256
+
+    class SlowDigest:
+        def __init__(self) -> None:
+            self._digest = real_sha256()
+
+        def update(self, data: bytes) -> None:
+            chunks.append(len(data))
+            reading.set()
+            time.sleep(0.01)
+            self._digest.update(data)
+
+        def hexdigest(self) -> str:
+            return self._digest.hexdigest()
+
+    monkeypatch.setattr(local.hashlib, "sha256", SlowDigest)
+    upload = local.LocalLake(tmp_path / "lake").begin_upload(MOVIES_KEY)
+    upload.copy_from(movies_csv)
+    assert reading.wait(5)  # the copy is done and its read-back has begun
+    upload.abort()
+    assert len(chunks) < size // 64 // 2  # stopped, not read to the end
+    assert not list((tmp_path / "lake" / "_moviedl" / "tmp").iterdir())

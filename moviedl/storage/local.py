@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import shutil
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from moviedl.core.errors import MoviedlError
-from moviedl.storage.files import sha256_stream
+from moviedl.storage.files import CHUNK_SIZE, sha256_stream
 
 if TYPE_CHECKING:
 
@@ -38,11 +39,12 @@ class LocalUpload(Upload):
 
     def copy_from(self, source: Path) -> None:
         """The kernel copies ``source`` (``copy_file_range``, on a thread of its own) while the
-        caller reads it to check and hash: the bytes never pass through Python. Where the
-        kernel cannot, :meth:`_write` writes them as usual."""
+        caller reads it to check and hash: the bytes never pass through Python. The same thread
+        then syncs the copy and reads it back for the verification, still beside the checks.
+        Where the kernel cannot copy, :meth:`_write` writes the bytes as usual."""
         assert self._file is not None and self._copy is None and not self.size
         with local_errors("write to the lake folder", self._tmp):
-            self._copy = _KernelCopy.start(source, self._file.fileno())
+            self._copy = _KernelCopy.start(source, self._file.fileno(), self._tmp)
 
     def _write(self, data: bytes) -> None:
         if self._copy is not None:
@@ -57,15 +59,17 @@ class LocalUpload(Upload):
 
     def _publish(self) -> None:
         assert self._file is not None
-        if self._copy is not None:
-            self._copy.finish()
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        if self._copy is not None:  # synced and read back already, on the copy's thread
+            size, sha256 = self._copy.finish()
+        else:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            with open(self._tmp, "rb") as stored:
+                sha256 = sha256_stream(stored)
+            size = self._tmp.stat().st_size
         self._file.close()
         self._file = None
-        with open(self._tmp, "rb") as stored:
-            sha256 = sha256_stream(stored)
-        self._check_stored(self._tmp.stat().st_size, sha256, str(self._tmp))
+        self._check_stored(size, sha256, str(self._tmp))
         target = self.lake.root / self.key  # type: ignore[attr-defined]
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._tmp, target)
@@ -83,16 +87,19 @@ class LocalUpload(Upload):
 
 
 class _KernelCopy:
-    """``copy_file_range`` of a whole file into ``target`` (an open descriptor), on a thread."""
+    """``copy_file_range`` of a whole file into ``target`` (an open descriptor of the file at
+    ``stored``), on a thread that then syncs ``target`` and reads ``stored`` back: its size and
+    SHA-256 are what :meth:`finish` returns, for the caller to compare with what it checked."""
 
-    def __init__(self, source: int, target: int) -> None:
-        self._source, self._target = source, target
+    def __init__(self, source: int, target: int, stored: Path) -> None:
+        self._source, self._target, self._stored = source, target, stored
         self._halt = threading.Event()
         self._error: OSError | None = None
+        self._read_back: tuple[int, str] = (0, "")
         self._thread = threading.Thread(target=self._run, name="moviedl-kernel-copy", daemon=True)
 
     @classmethod
-    def start(cls, path: Path, target: int) -> _KernelCopy | None:
+    def start(cls, path: Path, target: int, stored: Path) -> _KernelCopy | None:
         """A copy under way, or None when this kernel or file system cannot copy ``path`` so
         (tried on its first bytes, here: nothing is copied then)."""
         if not hasattr(os, "copy_file_range"):  # Linux only (macOS and Windows have none)
@@ -105,7 +112,7 @@ class _KernelCopy:
             if exc.errno in _NO_KERNEL_COPY:
                 return None
             raise
-        copy = cls(source, target)
+        copy = cls(source, target, stored)
         copy._thread.start()
         return copy
 
@@ -113,16 +120,30 @@ class _KernelCopy:
         try:
             while not self._halt.is_set() and os.copy_file_range(self._source, self._target, _KERNEL_COPY_STEP):
                 pass
+            if not self._halt.is_set():
+                os.fsync(self._target)
+                self._read_back = self._read_stored()
         except OSError as exc:
             self._error = exc
         finally:
             os.close(self._source)
 
-    def finish(self) -> None:
-        """Wait for the copy; its error (a full disk...) is raised here."""
+    def _read_stored(self) -> tuple[int, str]:
+        """Size and SHA-256 of the stored file, read back; stops early when :meth:`stop` asks."""
+        digest, size = hashlib.sha256(), 0
+        with open(self._stored, "rb") as stored:
+            while not self._halt.is_set() and (chunk := stored.read(CHUNK_SIZE)):
+                digest.update(chunk)
+                size += len(chunk)
+        return size, digest.hexdigest()
+
+    def finish(self) -> tuple[int, str]:
+        """Wait for the copy, its sync and its read-back: (size, SHA-256) of the stored bytes.
+        An error of any of them (a full disk...) is raised here."""
         self._thread.join()
         if self._error is not None:
             raise self._error
+        return self._read_back
 
     def stop(self) -> None:
         self._halt.set()
