@@ -211,3 +211,31 @@ def test_refined_rows_reconcile_with_counts_taken_from_the_inputs(invoke, tmp_pa
     assert checks["fato_elenco"]["observed"].startswith("distinct (title, artist) pairs 410 = out 410")
     assert checks["dim_artista"]["observed"].startswith("distinct artists (name + birth year) 365 = out 365")
     assert checks["dim_genero"]["observed"].startswith("distinct genres of the titles 19 = out 19")
+
+
+def test_a_title_takes_its_genres_from_its_latest_snapshot(invoke: Any, tmp_path: Path) -> None:
+    """The Kid is re-published a day later with other genres (and the actress spelled as the
+    challenge files do): FatoFilme holds the later day's genres only, the audit's expected
+    pairs (computed from Trusted, apart from refined.sql) agree, and validate's coverage holds."""
+    import json as _json
+
+    from moviedl.core.sources import MOVIES
+
+    lake = str(tmp_path / "lake")
+    day1 = tmp_path / "day1" / "movies.csv"
+    day2 = tmp_path / "day2" / "movies.csv"
+    row = "tt0012349|O Garoto|The Kid|1921|68|{genres}|8.2|138452|{gender}|A Tramp|Charles Chaplin|1889|1977|actor|tt0012349"
+    for path, genres, gender in ((day1, "Comedy,Drama,Family", "actor"), (day2, "Western", "actress")):
+        path.parent.mkdir()
+        path.write_text(f"{MOVIES.header}\n{row.format(genres=genres, gender=gender)}\n", "utf-8")
+    ingest(invoke, lake, day1, date="2024-05-01")
+    ingest(invoke, lake, day2, date="2024-05-02")
+    code, summary = refine(invoke, lake)
+    assert code == 0, summary["problems"]
+    assert query(lake, FILME, "SELECT genre_id FROM t") == [(stable_key("western"),)]
+    checks = {c["target"]: c for c in summary["checks"] if c["name"] == "rows reconcile"}
+    assert checks["fato_filme"]["observed"].startswith("distinct (title, genre) pairs 1 = out 1")
+    result = invoke("validate", "--lake", lake, "--format", "json")
+    assert result.exit_code == 0, result.output
+    covers = [c for c in _json.loads(result.stdout)["checks"] if c["name"] == "fact covers trusted"]
+    assert covers and covers[0]["status"] == "pass"

@@ -14,12 +14,14 @@ WITH all_rows AS (
            end_year, runtime_minutes, imdb_rating, imdb_votes, genres
     FROM in_series
 ),
-latest AS (SELECT imdb_id, max(dt) AS dt FROM all_rows GROUP BY imdb_id),
 titles AS (
+    -- One aggregation does both steps: the latest dt first (its day number negated, so the
+    -- smallest tuple is the latest snapshot's), then refined.sql's smallest tuple within it.
     SELECT imdb_id,
-           min(struct_pack(title_type, title, original_title, release_year, end_year,
-                           runtime_minutes, imdb_rating, imdb_votes, genres)).genres AS genres
-    FROM all_rows JOIN latest USING (imdb_id, dt)
+           min(struct_pack(latest := -(CAST(dt AS DATE) - DATE '1970-01-01'), title_type, title,
+                           original_title, release_year, end_year, runtime_minutes, imdb_rating,
+                           imdb_votes, genres)).genres AS genres
+    FROM all_rows
     GROUP BY imdb_id
 )
 SELECT DISTINCT imdb_id, norm(genre) AS genre_key
