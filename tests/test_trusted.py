@@ -299,6 +299,63 @@ def test_trusted_rows_are_typed_split_and_nulled(
     ]  # 6 lines, 1 duplicate
 
 
+KID = "tt0012349|O Garoto|The Kid|1921|68|Comedy,Drama|8.2|138452|{gender}|A Tramp|Charles Chaplin|1889|1977|actor|tt0012349"
+#: Lines that differ only where typing cannot tell them apart ('01921' and '1921' are both 1921;
+#: '' and '\N' are both NULL; '-0.0' and '0.0' are equal numbers), with two true duplicates.
+LOOKALIKES = [
+    KID.format(gender="actor"),  # line 2
+    KID.format(gender="actor"),  # line 3: a duplicate of line 2
+    KID.format(gender="actor").replace("|1921|", "|01921|"),
+    KID.format(gender="actor").replace("|A Tramp|", "||"),
+    KID.format(gender="actor").replace("|8.2|", "|8.20|"),
+    KID.format(gender="actor").replace("|138452|", "|+138452|"),
+    KID.format(gender="actor").replace("|8.2|", "|0.0|"),
+    KID.format(gender="actor").replace("|8.2|", "|-0.0|"),
+    KID.format(gender="actress"),  # the challenge files' actor/actress, not M/F
+    KID.format(gender="actress"),  # a duplicate of the line above
+    KID.format(gender="M"),
+]
+
+
+@pytest.mark.parametrize("key", ["hash(raw)", "0"], ids=["64-bit hash", "every line collides"])
+def test_only_byte_identical_lines_are_duplicates(
+    tmp_path: Path, invoke: Any, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    """Duplicates are grouped by a 64-bit hash first, then by the line itself: even if every
+    line's hash collided (a constant key), only the two pairs of identical lines are merged."""
+    import moviedl.engines.duck as duck_module
+
+    real = duck_module.sql_for
+
+    def sql_for(name: str, engine: str) -> str:
+        text = real(name, engine)
+        if name == "trusted_csv":
+            assert "hash(raw) AS row_hash" in text
+            text = text.replace("hash(raw) AS row_hash", f"{key} AS row_hash")
+        return text
+
+    monkeypatch.setattr(duck_module, "sql_for", sql_for)
+    lake = str(tmp_path / "lake")
+    ingest(invoke, lake, write_csv(tmp_path / "movies.csv", MOVIES.header, LOOKALIKES))
+    code, summary = refine(invoke, lake, "--stage", "trusted")
+    assert code == 0, summary["problems"]
+    assert rows_by_table(summary) == {f"trusted_movies dt={DAY}": (11, 9, 2, 0)}
+    assert query(
+        lake, TRUSTED_MOVIES.data_key(DAY),
+        "SELECT release_year, character_name, CAST(imdb_rating AS VARCHAR), imdb_votes, artist_gender FROM t",
+    ) == [  # the first copy of each line, in file order
+        (1921, "A Tramp", "8.2", 138452, "actor"),
+        (1921, "A Tramp", "8.2", 138452, "actor"),
+        (1921, None, "8.2", 138452, "actor"),
+        (1921, "A Tramp", "8.2", 138452, "actor"),
+        (1921, "A Tramp", "8.2", 138452, "actor"),
+        (1921, "A Tramp", "0.0", 138452, "actor"),
+        (1921, "A Tramp", "-0.0", 138452, "actor"),
+        (1921, "A Tramp", "8.2", 138452, "actress"),
+        (1921, "A Tramp", "8.2", 138452, "M"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("genero", "expected"),
     [

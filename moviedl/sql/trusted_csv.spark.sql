@@ -7,7 +7,8 @@
 --   * a line whose field count differs from the header's, or that holds a lone CR, stops the
 --     read (DuckDB's strict_mode refuses both);
 --   * DuckDB's rowid is the line number; the first copy of a duplicate line is the smallest
---     line number (no UPDATE); md5_number(raw) is md5(raw).
+--     line number (no UPDATE); the duplicate key is md5(raw), where DuckDB groups by its 64-bit
+--     hash() and then, for the hashes held more than once, by the line itself.
 -- Parameters: :path, :columns (as trusted_csv.sql; $longest_line sizes DuckDB's reader only).
 -- Needs the macro csv_row_problems(row) (moviedl.stages.refine.trusted), as trusted_csv.sql.
 

@@ -8,8 +8,11 @@
 -- Output:
 --   csv_typed:      every line in file order (line number = rowid + 2), typed (lists still as
 --                   text: far less memory), with `reason` (why it cannot be typed; NULL when
---                   it can), `raw` (the line as stored, for untypeable lines only), `row_hash`
---                   (MD5 of the line) and `keep` (the first copy of a typeable line);
+--                   it can), `raw` (the line as stored, for the lines the typed values do not
+--                   give back exactly: untypeable ones, and those with an empty field or a
+--                   number not written as its value prints, such as '07' or '8'), `row_hash`
+--                   (DuckDB's 64-bit hash() of the line) and `keep` (the first copy of a
+--                   typeable line);
 --   csv_first:      the first row of each distinct typeable line, and its number of copies;
 --   csv_trusted:    a view: the rows to write, named and typed as the contract, and their
 --                   `row_index` (their file order: rowid) for the writer to write in ranges;
@@ -37,6 +40,9 @@ CREATE OR REPLACE MACRO as_list(v) AS
          THEN string_split(v, ',')
          ELSE list_filter(list_transform(string_split(src(v), ','), lambda e: trim(e)),
                           lambda e: e <> '') END;
+-- Does the typed value give the field's text back exactly? ('\N' is NULL; '' is not: see lossy)
+CREATE OR REPLACE TEMP MACRO as_written(v, typed) AS
+    v IS NULL OR v = '\N' OR CAST(typed AS VARCHAR) = v;
 CREATE OR REPLACE TEMP MACRO bad(v, typed, label, what) AS
     CASE WHEN src(v) IS NOT NULL AND typed IS NULL
          THEN label || ' ''' || v || ''' is not ' || what END;
@@ -76,6 +82,14 @@ typed AS (
         src("profissao") AS professions_text,
         src("titulosMaisConhecidos") AS known_for_titles_text,
         concat_ws('|', *COLUMNS(*)) AS raw,
+        -- The typed values do not give the line back exactly: a field is empty (NULL, as '\N'
+        -- is; no field holds a '|'), or a number is not written as its value prints.
+        contains(raw, '||') OR starts_with(raw, '|') OR ends_with(raw, '|')
+            OR NOT (as_written("anoLancamento", release_year) AND as_written("anoTermino", end_year)
+                    AND as_written("tempoMinutos", runtime_minutes)
+                    AND as_written("notaMedia", imdb_rating) AND as_written("numeroVotos", imdb_votes)
+                    AND as_written("anoNascimento", birth_year)
+                    AND as_written("anoFalecimento", death_year)) AS lossy,
         nullif(concat_ws('; ',
             CASE WHEN src("id") IS NULL THEN 'id is missing'
                  WHEN NOT regexp_full_match("id", 'tt[0-9]{7,18}')
@@ -94,19 +108,32 @@ checked AS (
     -- A row that types but breaks a value rule is quarantined too (never published, counted).
     SELECT *, coalesce(type_problems, csv_row_problems(typed)) AS reason FROM typed
 )
-SELECT * EXCLUDE (raw, type_problems),
-       CASE WHEN reason IS NOT NULL THEN raw END AS raw,
-       md5_number(raw) AS row_hash,
+SELECT * EXCLUDE (raw, type_problems, lossy),
+       CASE WHEN reason IS NOT NULL OR lossy THEN raw END AS raw,
+       hash(raw) AS row_hash,
        false AS keep
 FROM checked;
 
 -- Exact duplicate rows (the same line, byte for byte) among the typeable ones: keep the first.
--- Marking it in place (rather than joining at write time) keeps file order without a sort.
+-- Lines are grouped by their 64-bit hash first; the lines of a hash held more than once (the
+-- duplicates, and any two lines whose hashes collide) are then grouped by the line itself: the
+-- line as stored where the row keeps it (raw), else the typed values, which give it back exactly
+-- (imdb_rating as text: GROUP BY takes -0.0 for 0.0). So no two distinct lines are ever merged.
 CREATE OR REPLACE TEMP TABLE csv_first AS
+WITH by_hash AS (
+    SELECT row_hash, min(rowid) AS first, count(*) AS copies
+    FROM csv_typed
+    WHERE reason IS NULL
+    GROUP BY row_hash
+)
+SELECT first, copies FROM by_hash WHERE copies = 1
+UNION ALL
 SELECT min(rowid) AS first, count(*) AS copies
 FROM csv_typed
-WHERE reason IS NULL
-GROUP BY row_hash;
+WHERE reason IS NULL AND row_hash IN (SELECT row_hash FROM by_hash WHERE copies > 1)
+GROUP BY row_hash, raw, imdb_id, title, original_title, release_year, end_year, runtime_minutes,
+         genres_text, CAST(imdb_rating AS VARCHAR), imdb_votes, artist_gender, character_name,
+         artist_name, birth_year, death_year, professions_text, known_for_titles_text;
 
 UPDATE csv_typed SET keep = true WHERE rowid IN (SELECT first FROM csv_first);
 
