@@ -331,6 +331,14 @@ def main() -> None:
         f"\nmoviedl / bare DuckDB: {ratio:.2f} (target ≤ 1.5: {'met' if ratio <= 1.5 else 'NOT met'}; "
         f"aim ≤ 1.2: {'met' if ratio <= 1.2 else 'not yet'})"
     )
+    # Each moviedl run beside the bare run of the same round: a machine that slows down for a
+    # while (a shared host) moves both, so these ratios scatter less than the medians do.
+    paired = [m[0] / b[0] for m, b in zip(results["moviedl"], results["bare"], strict=True)]
+    print(
+        "paired ratios (each round's moviedl / its bare run): "
+        + ", ".join(f"{r:.2f}" for r in paired)
+        + f"; median {statistics.median(paired):.2f}"
+    )
     if "pandas" in medians:
         print(
             f"pandas Trusted step / moviedl (everything): {medians['pandas'] / medians['moviedl']:.2f}"
