@@ -401,9 +401,10 @@ def test_a_sync_failing_after_the_kernel_copy_publishes_nothing(
     lake = tmp_path / "lake"
     result = invoke("ingest-csv", movies_csv, "--lake", lake, *DATE)
     assert "moviedl-kernel-copy" in synced
-    assert result.exit_code == 2, result.output  # as any lake-folder error but a full disk
+    assert result.exit_code == 3, result.output  # the machine failing (SPEC "Exit codes")
     assert "cannot write to the lake folder" in result.output
-    assert "Input/output error" in result.output and "Traceback" not in result.output
+    assert "input/output error (the disk or the file system under it failed)" in result.output
+    assert "Traceback" not in result.output
     assert not (lake / MOVIES_KEY).exists()
     assert not list((lake / "_moviedl" / "tmp").iterdir())
 

@@ -266,6 +266,12 @@ def local_errors(action: str, path: Path) -> Iterator[None]:
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # the machine, not the input: exit 3
             raise DiskFullError(str(path)) from exc
+        if exc.errno == errno.EIO:  # the disk (or the file system under it) failed: exit 3 too
+            raise ServiceError(
+                f"cannot {action} {path}: input/output error (the disk or the file system under it failed)",
+                hint="Check the disk under that path (the kernel log: dmesg) and run the command again; "
+                "nothing half-written was published.",
+            ) from None
         raise MoviedlError(
             f"cannot {action} {path}: {exc.strerror or exc}",
             hint="Check the lake path (--lake / MOVIEDL_LAKE), its permissions and free disk space.",
