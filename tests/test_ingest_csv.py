@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from moviedl.core.sources import MOVIES
-from moviedl.storage import local
+from moviedl.storage import files, local
 from moviedl.storage.manifest import RawManifest, read_manifest
 from tests.conftest import list_lake, read_lake_object
 
@@ -414,12 +414,12 @@ def test_stopping_during_the_read_back_stops_the_copys_thread_and_leaves_no_file
 ) -> None:
     """Ctrl-C (an abort) while the stored copy is read back: the thread stops at its next
     chunk instead of reading a large file to the end, and the temporary file is removed."""
-    monkeypatch.setattr(local, "CHUNK_SIZE", 64)
+    monkeypatch.setattr(files, "CHUNK_SIZE", 64)
     size = movies_csv.stat().st_size
     assert size // 64 > 100  # a read-back of many chunks, each taking 10 ms below
     reading = threading.Event()
     chunks: list[int] = []
-    real_sha256 = local.hashlib.sha256
+    real_sha256 = files.hashlib.sha256
 
     class SlowDigest:
         def __init__(self) -> None:
@@ -434,7 +434,7 @@ def test_stopping_during_the_read_back_stops_the_copys_thread_and_leaves_no_file
         def hexdigest(self) -> str:
             return self._digest.hexdigest()
 
-    monkeypatch.setattr(local.hashlib, "sha256", SlowDigest)
+    monkeypatch.setattr(files.hashlib, "sha256", SlowDigest)
     upload = local.LocalLake(tmp_path / "lake").begin_upload(MOVIES_KEY)
     upload.copy_from(movies_csv)
     assert reading.wait(5)  # the copy is done and its read-back has begun

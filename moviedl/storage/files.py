@@ -8,17 +8,18 @@ import contextlib
 import hashlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
 CHUNK_SIZE = 8 << 20
 
 
-def sha256_stream(stream: IO[bytes]) -> str:
-    """The hex SHA-256 of everything left to read in ``stream``, read in chunks."""
+def sha256_stream(stream: IO[bytes], stop: Callable[[], bool] | None = None) -> str:
+    """The hex SHA-256 of everything left to read in ``stream``, read in chunks; with ``stop``,
+    reading ends early (a partial digest) once it returns True, checked before each chunk."""
     digest = hashlib.sha256()
-    while chunk := stream.read(CHUNK_SIZE):
+    while not (stop and stop()) and (chunk := stream.read(CHUNK_SIZE)):
         digest.update(chunk)
     return digest.hexdigest()
 

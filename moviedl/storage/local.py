@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import shutil
 import threading
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from moviedl.core.errors import MoviedlError
-from moviedl.storage.files import CHUNK_SIZE, sha256_stream
+from moviedl.storage.files import sha256_stream
 
 if TYPE_CHECKING:
 
@@ -122,20 +121,13 @@ class _KernelCopy:
                 pass
             if not self._halt.is_set():
                 os.fsync(self._target)
-                self._read_back = self._read_stored()
+                with open(self._stored, "rb") as stored:  # stops early when stop() asks
+                    self._read_back = (os.fstat(stored.fileno()).st_size,
+                                       sha256_stream(stored, stop=self._halt.is_set))
         except OSError as exc:
             self._error = exc
         finally:
             os.close(self._source)
-
-    def _read_stored(self) -> tuple[int, str]:
-        """Size and SHA-256 of the stored file, read back; stops early when :meth:`stop` asks."""
-        digest, size = hashlib.sha256(), 0
-        with open(self._stored, "rb") as stored:
-            while not self._halt.is_set() and (chunk := stored.read(CHUNK_SIZE)):
-                digest.update(chunk)
-                size += len(chunk)
-        return size, digest.hexdigest()
 
     def finish(self) -> tuple[int, str]:
         """Wait for the copy, its sync and its read-back: (size, SHA-256) of the stored bytes.
