@@ -239,3 +239,44 @@ def test_a_title_takes_its_genres_from_its_latest_snapshot(invoke: Any, tmp_path
     assert result.exit_code == 0, result.output
     covers = [c for c in _json.loads(result.stdout)["checks"] if c["name"] == "fact covers trusted"]
     assert covers and covers[0]["status"] == "pass"
+
+
+def test_an_artist_takes_the_latest_snapshot_and_ties_always_break_the_same_way(
+    invoke: Any, tmp_path: Path
+) -> None:
+    """Chaplin's death year and directing come with a later day, on another title: DimArtista
+    holds the later day's attributes (The Kid, still current, says nothing of them). Edna
+    Purviance is credited twice on the later day with different professions: the larger
+    (dt, death_year, gender, professions, name) wins, so the longer list."""
+    from moviedl.core.sources import MOVIES
+
+    lake = str(tmp_path / "lake")
+    days = {
+        "2024-05-01": [
+            "tt0012349|O Garoto|The Kid|1921|68|Comedy,Drama,Family|8.2|138452|actor|A Tramp|Charles Chaplin|1889|\\N|actor|tt0012349",
+            "tt0012349|O Garoto|The Kid|1921|68|Comedy,Drama,Family|8.2|138452|actress|A Woman|Edna Purviance|1895|1958|actress|tt0012349",
+        ],
+        "2024-05-02": [
+            "tt0021749|Luzes da Cidade|City Lights|1931|87|Comedy,Drama,Romance|8.5|201000|actor|A Tramp|Charles Chaplin|1889|1977|actor,director|tt0021749",
+            "tt0021749|Luzes da Cidade|City Lights|1931|87|Comedy,Drama,Romance|8.5|201000|actress|A Blind Girl|Virginia Cherrill|1908|1996|actress|tt0021749",
+            "tt0009018|Vida de Cachorro|A Dog's Life|1918|33|Comedy|7.5|11000|actress|Bar Singer|Edna Purviance|1895|1958|actress,soundtrack|tt0009018",
+            "tt0009018|Vida de Cachorro|A Dog's Life|1918|33|Comedy|7.5|11000|actress|A Girl|Edna Purviance|1895|1958|actress|tt0009018",
+        ],
+    }
+    for day, lines in days.items():
+        path = tmp_path / day / "movies.csv"
+        path.parent.mkdir()
+        path.write_text(MOVIES.header + "\n" + "\n".join(lines) + "\n", "utf-8")
+        ingest(invoke, lake, path, date=day)
+    code, summary = refine(invoke, lake)
+    assert code == 0, summary["problems"]
+    assert query(
+        lake, ARTISTA, "SELECT name, gender, birth_year, death_year, professions FROM t ORDER BY name"
+    ) == [
+        ("Charles Chaplin", "actor", 1889, 1977, ["actor", "director"]),
+        ("Edna Purviance", "actress", 1895, 1958, ["actress", "soundtrack"]),
+        ("Virginia Cherrill", "actress", 1908, 1996, ["actress"]),
+    ]
+    assert query(lake, ARTISTA, "SELECT artist_id FROM t WHERE name = 'Edna Purviance'") == [
+        (stable_key("edna purviance|1895"),)
+    ]
