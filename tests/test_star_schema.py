@@ -280,3 +280,40 @@ def test_an_artist_takes_the_latest_snapshot_and_ties_always_break_the_same_way(
     assert query(lake, ARTISTA, "SELECT artist_id FROM t WHERE name = 'Edna Purviance'") == [
         (stable_key("edna purviance|1895"),)
     ]
+
+
+def test_an_artist_playing_several_characters_has_one_cast_row_naming_each_once_in_order(
+    invoke: Any, tmp_path: Path
+) -> None:
+    """Peter Sellers plays three parts in Dr. Strangelove (one of them credited twice, one line
+    with no character): one FatoElenco row, the distinct characters sorted and joined by ' / '.
+    Tracy Reed, credited once, keeps her one character; a credit with none stays NULL."""
+    from moviedl.core.sources import MOVIES
+
+    title = "tt0057012|Dr. Fantástico|Dr. Strangelove or: How I Learned to Stop Worrying and Love the Bomb|1964|95|Comedy,War|8.4|520000"
+    credits = [
+        "actor|President Merkin Muffley|Peter Sellers|1925|1980|actor,soundtrack|tt0057012",
+        "actor|Group Capt. Lionel Mandrake|Peter Sellers|1925|1980|actor,soundtrack|tt0057012",
+        "actor|Dr. Strangelove|Peter Sellers|1925|1980|actor,soundtrack|tt0057012",
+        "actor|President Merkin Muffley|Peter Sellers|1925|1980|actor,soundtrack|tt0081375",
+        "actor|\\N|Peter Sellers|1925|1980|actor,soundtrack|tt0057012",
+        "actress|Miss Scott|Tracy Reed|1942|2012|actress|tt0057012",
+        "actor|\\N|Stanley Kubrick|1928|1999|director,writer,producer|tt0057012",
+    ]
+    path = tmp_path / "movies.csv"
+    path.write_text(MOVIES.header + "\n" + "\n".join(f"{title}|{c}" for c in credits) + "\n", "utf-8")
+    lake = str(tmp_path / "lake")
+    ingest(invoke, lake, path)
+    code, summary = refine(invoke, lake)
+    assert code == 0, summary["problems"]
+    names = {
+        stable_key("peter sellers|1925"): "Peter Sellers",
+        stable_key("tracy reed|1942"): "Tracy Reed",
+        stable_key("stanley kubrick|1928"): "Stanley Kubrick",
+    }
+    cast = query(lake, ELENCO, "SELECT film_id, artist_id, character_name FROM t")
+    assert sorted((film, names[artist], character or "") for film, artist, character in cast) == [
+        (57012, "Peter Sellers", "Dr. Strangelove / Group Capt. Lionel Mandrake / President Merkin Muffley"),
+        (57012, "Stanley Kubrick", ""),
+        (57012, "Tracy Reed", "Miss Scott"),
+    ]
