@@ -128,7 +128,8 @@ UNION ALL
 SELECT film_id, artist_id,
        nullif(array_to_string(list_sort(list_distinct(list(character_name))), ' / '), '')
 FROM r_cast
-WHERE (film_id, artist_id) IN (SELECT film_id, artist_id FROM pairs WHERE first IS DISTINCT FROM last)
+JOIN (SELECT film_id, artist_id FROM pairs WHERE first IS DISTINCT FROM last) AS several
+     USING (film_id, artist_id)
 GROUP BY film_id, artist_id;
 
 -- 6. The fact: one row per (title, genre), IMDb and TMDB measures, and the artist count.
