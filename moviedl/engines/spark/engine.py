@@ -31,7 +31,6 @@ import errno
 import os
 import re
 import shutil
-import tempfile
 import unicodedata
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,6 +50,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from moviedl.core.config import Settings
+from moviedl.core.scratch import ScratchDir
 from moviedl.engines.spark.arrow import (
     PART_ROW_GROUP_BYTES,
     SPARK_TYPES,
@@ -121,7 +121,7 @@ class SparkEngine:
         self.inputs_on_driver = inputs_on_driver
         self.outputs_on_driver = outputs_on_driver
         self._scratch = scratch
-        self._own_scratch: Path | None = None
+        self._own_scratch: ScratchDir | None = None
         #: rows per batch of an output's merge on the driver (``$MOVIEDL_SPARK_MERGE_BATCH_ROWS``)
         self.merge_batch_rows = merge_batch_rows()
         for key, value in SQL_CONF.items():
@@ -163,8 +163,8 @@ class SparkEngine:
     def scratch(self) -> Path:
         """A local folder for the engine's temporary files (refine's, else one of its own)."""
         if self._scratch is None:
-            self._own_scratch = Path(tempfile.mkdtemp(prefix="moviedl-spark-"))
-            self._scratch = self._own_scratch
+            self._own_scratch = ScratchDir("spark")
+            self._scratch = self._own_scratch.path
         return self._scratch
 
     # --- SQL ----------------------------------------------------------------------------------
@@ -491,7 +491,7 @@ class SparkEngine:
             except Exception:  # a JVM that already stopped (out of memory)
                 pass
         if self._own_scratch is not None:
-            shutil.rmtree(self._own_scratch, ignore_errors=True)
+            self._own_scratch.close()
             self._own_scratch = self._scratch = None
 
 

@@ -52,14 +52,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
 from moviedl.core.contract import ForeignKey, Table
+from moviedl.core.scratch import ScratchDir
 from moviedl.engines import duck
 from moviedl.engines.base import ident, idents, scalar
 from moviedl.engines.duck import DuckDBEngine
@@ -126,13 +125,16 @@ class Workspace:
     Files are staged at ``<local root>/_moviedl/staging/<run id>/<key>`` (see
     :meth:`Lake.local_root`). Local lake: inside the lake (same file system as the data, so
     publishing is a rename). S3 lake: in a local temp folder, which also holds the downloaded
-    inputs.
+    inputs. That folder (a :class:`~moviedl.core.scratch.ScratchDir`, with DuckDB's spill
+    files) is removed by :meth:`close`, or by a later run when this one is killed.
     """
 
     def __init__(self, lake: Lake, run_id: str | None = None) -> None:
         self.lake = lake
         self.run_id = run_id or new_run_id()
-        self._tmp = Path(tempfile.mkdtemp(prefix="moviedl-refine-"))
+        self._dir = ScratchDir("refine")  # first removes those of killed runs
+        self.reclaimed = self._dir.reclaimed
+        self._tmp = self._dir.path
         self._local = self._tmp / "lake"
         self.root = lake.local_root(self._local) / self.staging_key("")
         self.root.mkdir(parents=True, exist_ok=True)
@@ -152,7 +154,7 @@ class Workspace:
         return self.lake.local_path(key, self._local)
 
     def close(self) -> None:
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._dir.close()
         self.lake.delete_prefix(self.staging_key(""))
 
     def __enter__(self) -> Self:

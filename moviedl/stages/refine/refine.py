@@ -58,6 +58,7 @@ from moviedl.core.errors import (
     MoviedlError,
     UsageError,
 )
+from moviedl.core.scratch import reclaimed_note
 from moviedl.core.sources import KINDS
 from moviedl.core.summary import Check, Status, Summary
 from moviedl.engines import open_engine
@@ -166,6 +167,8 @@ def refine(settings: Settings, lake: Lake, options: RefineOptions | None = None)
         summary.date = ", ".join(days)
     state = Progress()
     with disk_full(state), Workspace(lake) as ws:
+        if note := reclaimed_note(ws.reclaimed):
+            summary.notes.append(note)
         clean_stale_staging(lake, ws.run_id)
         engine: Engine = open_engine(settings, ws.scratch)
         prints = fingerprints.Fingerprints.load(lake)

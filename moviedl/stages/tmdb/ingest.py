@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
@@ -40,6 +39,7 @@ from typing import Any
 from moviedl.core import progress
 from moviedl.core.config import Settings
 from moviedl.core.errors import ExitCode, InputFileError, UsageError
+from moviedl.core.scratch import ScratchDir, reclaimed_note
 from moviedl.core.sources import (
     BY_MEDIA,
     BY_NAME,
@@ -230,8 +230,10 @@ def ingest_tmdb(
     summary = Summary("ingest-tmdb", lake.uri, date.isoformat(), FILE_COLUMNS)
     summary.notes.append(date_note)
     run_id = current_run_id()  # the session's: Raw file names lead back to the run record
-    with tempfile.TemporaryDirectory(prefix="moviedl-tmdb-") as tmp, duck.connect(settings, Path(tmp)) as con:
-        workdir = Path(tmp)
+    with ScratchDir("tmdb") as scratch, duck.connect(settings, scratch.path) as con:
+        if note := reclaimed_note(scratch.reclaimed):
+            summary.notes.append(note)
+        workdir = scratch.path
         ledger = Ledger(lake, con, workdir, run_id)
         ledger.load()
         adopted = ledger.adopt_orphans()

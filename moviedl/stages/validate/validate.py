@@ -28,7 +28,6 @@ checks (:mod:`moviedl.stages.validate.raw`, given the DuckDB connection) and the
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -59,6 +58,7 @@ from moviedl.core.contract import (
     Table,
 )
 from moviedl.core.errors import ExitCode, UsageError
+from moviedl.core.scratch import ScratchDir, reclaimed_note
 from moviedl.core.sources import KINDS, RAW_TMDB_KEY
 from moviedl.core.summary import Check, Status, Summary
 from moviedl.engines import open_engine
@@ -139,10 +139,12 @@ def validate(settings: Settings, lake: Lake, options: ValidateOptions | None = N
     options = options or ValidateOptions()
     summary = Summary("validate", lake.uri, None, COLUMNS)
     lake.check()
-    with tempfile.TemporaryDirectory(prefix="moviedl-validate-") as tmp:
-        (Path(tmp) / "scratch").mkdir()
-        engine = open_engine(settings, Path(tmp) / "scratch", "duckdb")
-        run = _Run(settings, lake, options, engine, _Files(lake, Path(tmp) / "inputs"), summary)
+    with ScratchDir("validate") as scratch:
+        if note := reclaimed_note(scratch.reclaimed):
+            summary.notes.append(note)
+        (scratch.path / "scratch").mkdir()
+        engine = open_engine(settings, scratch.path / "scratch", "duckdb")
+        run = _Run(settings, lake, options, engine, _Files(lake, scratch.path / "inputs"), summary)
         try:
             if options.covers(Zone.raw) or options.covers(Zone.trusted):
                 _dated_zones(run)

@@ -1,0 +1,144 @@
+"""A run's local scratch folder, and the clean-up of those that killed runs left behind.
+
+refine, ingest-tmdb and validate work in a folder of their own under the temp folder
+(``TMPDIR``): DuckDB's spill files, and for an S3 lake the downloaded inputs and the staged
+outputs — hundreds of MB, several GB for a large lake. A run removes its folder when it ends,
+however the command ends, but a process that is killed (``kill -9``, the OOM killer, a machine
+reset) cannot: its folder would stay until the temp folder is cleared, and with each killed
+nightly run the disk fills up until a run fails with "no space left on device".
+
+So each folder holds a file, :data:`OWNER_FILE`, that its run keeps locked (``flock``) while it
+lives; the kernel releases that lock however the process dies. Whenever a run makes its folder,
+it first removes the folders of the same user named as moviedl names them (:data:`FOLDER`) whose
+owner file it can lock: no live run holds those. The owner file is locked before it gets its
+name, so a folder is never seen with an unlocked owner file while its run lives. A folder with
+no owner file (left by an older moviedl, or by a short task that keeps none) is removed once it
+is a day old.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
+
+PREFIX = "moviedl-"
+#: The folders moviedl makes in the temp folder (``tempfile.mkdtemp`` adds 8 characters): only
+#: these are ever removed, never another folder whose name happens to start with "moviedl-".
+FOLDER = re.compile(r"moviedl-(refine|tmdb|validate|spark|ddl|qs|report|glue)-[a-z0-9_]{8}")
+#: The file a run keeps locked in its folder while it lives.
+OWNER_FILE = ".moviedl-owner"
+#: Age (seconds) after which a ``moviedl-*`` folder without an owner file is removed.
+ORPHAN_AGE = 24 * 3600
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reclaimed:
+    """A folder a killed run left, removed: where it was and the bytes it held."""
+
+    path: Path
+    bytes: int
+
+
+class ScratchDir:
+    """A new folder ``<temp>/moviedl-<what>-XXXXXXXX``, locked as its run's (see the module
+    docstring) and removed by :meth:`close`. Making one first removes the folders killed runs
+    left (:func:`reclaim`); :attr:`reclaimed` lists them."""
+
+    def __init__(self, what: str, root: Path | None = None) -> None:
+        import fcntl
+
+        parent = Path(root or tempfile.gettempdir())
+        self.reclaimed = reclaim(parent)
+        self.path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{what}-", dir=parent))
+        pending = self.path / f"{OWNER_FILE}.new"
+        self._fd: int | None = os.open(pending, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else holds it
+        os.write(self._fd, f"pid {os.getpid()}\n".encode())
+        os.replace(pending, self.path / OWNER_FILE)  # named only once locked
+
+    def close(self) -> None:
+        """Remove the folder, then let go of its lock (the order matters: see :func:`reclaim`)."""
+        if self._fd is None:
+            return
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def reclaim(parent: Path | None = None) -> list[Reclaimed]:
+    """Remove the :data:`FOLDER` folders of this user in ``parent`` (the temp folder) that no live
+    run owns: the owner file can be locked, or there is none and the folder is a day old. Errors
+    (another user's folder, a file in use) leave a folder as it is: this is housekeeping."""
+    import fcntl
+
+    parent = Path(parent or tempfile.gettempdir())
+    found: list[Reclaimed] = []
+    try:
+        entries = [e for e in os.scandir(parent) if FOLDER.fullmatch(e.name)]
+    except OSError:
+        return found
+    for entry in entries:
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat().st_uid != os.getuid():
+                continue
+            fd = os.open(Path(entry.path) / OWNER_FILE, os.O_RDONLY)
+        except FileNotFoundError:
+            with contextlib.suppress(OSError):
+                if time.time() - entry.stat().st_mtime > ORPHAN_AGE:
+                    found.append(_remove(Path(entry.path)))
+            continue
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held: its run is alive
+            os.close(fd)
+            continue
+        try:  # removed while locked, so that no other run removes it at the same time
+            found.append(_remove(Path(entry.path)))
+        finally:
+            os.close(fd)
+    if found:
+        total = sum(r.bytes for r in found)
+        log.info(
+            "removed %d scratch folder(s) left by killed moviedl runs (%s MB): %s",
+            len(found), f"{total / 1e6:,.1f}", ", ".join(str(r.path) for r in found),
+        )
+    return found
+
+
+def _remove(path: Path) -> Reclaimed:
+    size = 0
+    for folder, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                size += os.lstat(os.path.join(folder, name)).st_size
+    shutil.rmtree(path, ignore_errors=True)
+    return Reclaimed(path, size)
+
+
+def reclaimed_note(found: list[Reclaimed]) -> str | None:
+    """The summary note saying what :func:`reclaim` removed, or None."""
+    if not found:
+        return None
+    total = sum(r.bytes for r in found)
+    return (
+        f"removed {len(found)} scratch folder(s) that killed runs left in {found[0].path.parent} "
+        f"({total / 1e6:,.1f} MB); a run that is killed (kill -9, out of memory) cannot clean up"
+    )
