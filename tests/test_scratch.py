@@ -117,3 +117,46 @@ def test_refine_after_a_killed_refine_removes_its_scratch_and_says_so(
 
     again = invoke("refine", "--lake", lake, "--format", "json")
     assert not any("scratch folder" in n for n in json.loads(again.stdout)["notes"])
+
+
+# A process whose DuckDB connection (moviedl's settings) spills into duckdb.temp_directory, then
+# waits to be killed.
+_SPILLER = """
+import sys, time
+from pathlib import Path
+from moviedl.core.config import load_settings
+from moviedl.engines.duck import connect
+settings = load_settings({"duckdb.temp_directory": sys.argv[1], "duckdb.memory_limit": "64MB"})
+con = connect(settings, Path(sys.argv[1]))
+con.execute("CREATE TABLE t AS SELECT md5(range::VARCHAR) || md5(range::VARCHAR) AS s FROM range(1500000)")
+print("spilled", flush=True)
+time.sleep(120)
+"""
+
+
+def test_with_duckdb_temp_directory_a_killed_runs_spill_files_go_when_duckdb_next_spills(
+    tmp_path: Path,
+) -> None:
+    """docs/cron.md promises this of DuckDB itself: its spill files carry their process's id."""
+    from moviedl.core.config import load_settings
+    from moviedl.engines.duck import connect
+
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    spiller = subprocess.Popen([sys.executable, "-c", _SPILLER, str(spill)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert spiller.stdout is not None and spiller.stdout.readline().strip() == "spilled"
+        os.kill(spiller.pid, signal.SIGKILL)
+        spiller.wait(timeout=30)
+    finally:
+        spiller.kill()
+        spiller.wait(timeout=30)
+    dead = f"duckdb_temp_{spiller.pid}_"
+    left = [f for f in spill.iterdir() if f.name.startswith(dead)]
+    assert sum(f.stat().st_size for f in left) > 10_000_000  # the killed process could not clean up
+
+    settings = load_settings({"duckdb.temp_directory": str(spill), "duckdb.memory_limit": "64MB"})
+    with connect(settings, tmp_path) as con:
+        con.execute("CREATE TABLE t AS SELECT md5(range::VARCHAR) || md5(range::VARCHAR) AS s FROM range(1500000)")
+        assert any(f.name.startswith(f"duckdb_temp_{os.getpid()}_") for f in spill.iterdir())  # spilled
+        assert not [f.name for f in spill.iterdir() if f.name.startswith(dead)]
