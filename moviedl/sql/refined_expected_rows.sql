@@ -6,6 +6,7 @@
 -- per credit). Counting from r_cast's keys costs a tenth of normalising every name again.
 -- (Shared by both engines: Spark runs sqlglot's translation.)
 SELECT
+    (SELECT count(DISTINCT imdb_id) FROM v_trusted_pairs) AS dim_filmes,  -- every title has a pair
     (SELECT count(DISTINCT genre_key) FROM v_trusted_pairs) AS dim_genero,
     (SELECT count(DISTINCT artist_id) FROM r_cast) AS dim_artista,
     (SELECT count(*) FROM v_trusted_pairs) AS fato_filme,

@@ -18,7 +18,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from moviedl.core.contract import (
-    DIM_FILMES,
     REFINED_TABLES,
     TRUSTED_MOVIES,
     TRUSTED_SERIES,
@@ -26,7 +25,7 @@ from moviedl.core.contract import (
     TRUSTED_TMDB_SERIES,
     Table,
 )
-from moviedl.engines.base import Engine, ident, idents, one, scalar, sql_for
+from moviedl.engines.base import Engine, ident, idents, one, sql_for
 from moviedl.stages.refine import compaction
 from moviedl.stages.refine.publish import Staged, Workspace
 from moviedl.stages.refine.trusted import trusted_partitions
@@ -121,17 +120,13 @@ def build_refined(
     with step("the Trusted (title, genre) pairs (sql/validate_trusted_pairs.sql)"):
         engine.run_script("validate_trusted_pairs")
     with step("the expected row counts (sql/refined_expected_rows.sql)"):
-        titles = scalar(
-            engine,
-            "SELECT count(DISTINCT imdb_id) FROM (SELECT imdb_id FROM in_movies "
-            "UNION ALL SELECT imdb_id FROM in_series)",
-        )
         expected = dict(zip(
-            ("dim_genero", "dim_artista", "fato_filme", "fato_elenco"),
+            ("dim_filmes", "dim_genero", "dim_artista", "fato_filme", "fato_elenco"),
             one(engine, sql_for("refined_expected_rows", engine.name)),
             strict=True,
         ))
     labels = {
+        "dim_filmes": "distinct Trusted titles",
         "dim_genero": "distinct genres of the titles",
         "dim_artista": "distinct artists (name + birth year)",
         "fato_filme": "distinct (title, genre) pairs",
@@ -145,10 +140,7 @@ def build_refined(
                 f"SELECT {idents(table.column_names)} FROM {ident(table.name)} ORDER BY {idents(table.primary_key)}",
                 out.path,
             )
-        if table is DIM_FILMES:
-            out.rows_in, out.rows_in_label = titles, "distinct Trusted titles"
-        else:
-            out.rows_in, out.rows_in_label = int(expected[table.name]), labels[table.name]
+        out.rows_in, out.rows_in_label = int(expected[table.name]), labels[table.name]
         outputs.append(out)
     return outputs
 
