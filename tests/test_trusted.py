@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from moviedl.core.config import load_settings
 from moviedl.core.contract import (
     TRUSTED_MOVIES,
     TRUSTED_SERIES,
@@ -18,7 +19,7 @@ from moviedl.core.contract import (
     TRUSTED_TMDB_SERIES,
 )
 from moviedl.core.sources import MOVIES
-from moviedl.engines.duck import DuckDBEngine
+from moviedl.engines.duck import DuckDBEngine, statements
 from tests.conftest import list_lake, read_lake_object
 from tests.test_refine import (
     DAY,
@@ -241,6 +242,40 @@ def test_fixed_rows_clear_the_quarantine(tmp_path: Path, invoke: Any) -> None:
 
     assert code == 0 and rows_by_table(summary) == {f"trusted_movies dt={DAY}": (1, 1, 0, 0)}
     assert not list_lake(lake, prefix="_moviedl/quarantine/")
+
+
+WHOLE_NUMBERS = [
+    "5", "+5", "-5", "0", "-0", "+0", "00", "0005", "2147483647", "2147483648", "-2147483648",
+    "-2147483649", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+    "99999999999", "1990.0", "1.5", "1.", ".5", "1e3", "1E3", "0x10", "1_000", "1,000", "1 000",
+    " 5", "5 ", "\t5", "5\n", "", "\\N", "NULL", "abc", "inf", "nan", "١٢٣", "５", "²",
+]
+
+
+def test_whole_numbers_are_exactly_digits_with_an_optional_sign() -> None:
+    """as_int/as_bigint (sql/trusted_csv.sql) take the TRY_CAST shortcut for values that print as
+    themselves; the rule they must keep: the text matches [+-]?[0-9]{1,N}, then TRY_CAST."""
+    engine = DuckDBEngine.open(load_settings(), Path(tempfile.mkdtemp()))
+    try:
+        engine.execute("CREATE OR REPLACE TEMP MACRO csv_row_problems(r) AS CAST(NULL AS VARCHAR)")
+        for statement in statements("trusted_csv"):
+            if "MACRO" in statement:
+                engine.execute(statement)
+        got = engine.con.execute(
+            "SELECT v, as_int(v), as_bigint(v) FROM unnest($v) AS t(v)", {"v": WHOLE_NUMBERS}
+        ).fetchall()
+        rule = engine.con.execute(
+            "SELECT v, CASE WHEN regexp_full_match(v, '[+-]?[0-9]{1,10}') THEN TRY_CAST(v AS INTEGER) END, "
+            "CASE WHEN regexp_full_match(v, '[+-]?[0-9]{1,19}') THEN TRY_CAST(v AS BIGINT) END "
+            "FROM unnest($v) AS t(v)", {"v": WHOLE_NUMBERS}
+        ).fetchall()
+    finally:
+        engine.close()
+    assert got == rule
+    typed = {v: (i, b) for v, i, b in got}
+    assert typed["+5"] == (5, 5) and typed["0005"] == (5, 5) and typed["-0"] == (0, 0)
+    assert typed["2147483648"] == (None, 2147483648) and typed["9223372036854775808"] == (None, None)
+    assert all(typed[v] == (None, None) for v in ("1990.0", "1e3", "0x10", "1_000", " 5", "\\N", "١٢٣", "５"))
 
 
 def test_trusted_rows_are_typed_split_and_nulled(

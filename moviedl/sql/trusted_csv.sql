@@ -24,10 +24,14 @@
 -- '1921.0' or '1e3', which TRY_CAST would accept and round); a decimal is digits with an
 -- optional fraction. '\N' and the empty string are NULL. Lists are split on ',' and trimmed.
 CREATE OR REPLACE MACRO src(v) AS nullif(nullif(v, '\N'), '');
-CREATE OR REPLACE TEMP MACRO as_int(v) AS
-    CASE WHEN regexp_full_match(src(v), '[+-]?[0-9]{1,10}') THEN TRY_CAST(src(v) AS INTEGER) END;
-CREATE OR REPLACE TEMP MACRO as_bigint(v) AS
-    CASE WHEN regexp_full_match(src(v), '[+-]?[0-9]{1,19}') THEN TRY_CAST(src(v) AS BIGINT) END;
+-- A whole number: TRY_CAST's value when it prints as the text itself (nearly every value, and
+-- then the text is digits with an optional '-', so the regex need not run), else when the text
+-- matches the regex ('+5', '007': typed, and kept as raw since they print otherwise). So exactly
+-- the values of "regex matches, then TRY_CAST", at a fraction of the cost.
+CREATE OR REPLACE TEMP MACRO whole(v, typed, pattern) AS
+    CASE WHEN CAST(typed AS VARCHAR) = v OR regexp_full_match(v, pattern) THEN typed END;
+CREATE OR REPLACE TEMP MACRO as_int(v) AS whole(v, TRY_CAST(src(v) AS INTEGER), '[+-]?[0-9]{1,10}');
+CREATE OR REPLACE TEMP MACRO as_bigint(v) AS whole(v, TRY_CAST(src(v) AS BIGINT), '[+-]?[0-9]{1,19}');
 CREATE OR REPLACE TEMP MACRO as_double(v) AS
     CASE WHEN regexp_full_match(src(v), '[+-]?[0-9]{1,15}([.][0-9]{1,15})?')
          THEN TRY_CAST(src(v) AS DOUBLE) END;
