@@ -118,3 +118,46 @@ def test_a_piece_that_is_not_parquet_is_refused(tmp_path: Path) -> None:
     bad.write_bytes(b"PAR1 this is not a footer at all PAR2")
     with pytest.raises(ParquetConcatError, match="not a Parquet file"):
         concat_parquet([bad], tmp_path / "joined.parquet")
+
+
+def _pyarrow_required(path: Path) -> list[str]:
+    """What pyarrow's schema says is declared REQUIRED: columns, and list items as ``name[]``."""
+    found = []
+    for f in pq.read_schema(path):
+        if not f.nullable:
+            found.append(f.name)
+        if pa.types.is_list(f.type) and not f.type.value_field.nullable:
+            found.append(f"{f.name}[]")
+    return found
+
+
+def test_required_columns_are_read_from_the_footer_as_pyarrow_reads_them(tmp_path: Path) -> None:
+    """The schema audit's REQUIRED check reads the footer itself (no pyarrow import in refine)."""
+    text, ints = pa.list_(pa.field("element", pa.string(), nullable=False)), pa.list_(pa.int32())
+    schema = pa.schema([
+        pa.field("imdb_id", pa.string(), nullable=False),
+        pa.field("title", pa.string()),
+        pa.field("genres", text),  # the list may be NULL, its items may not
+        pa.field("votes", ints, nullable=False),
+        pa.field("point", pa.struct([pa.field("x", pa.int32(), nullable=False)])),
+        pa.field("tags", pa.list_(pa.field("element", pa.string(), nullable=False)), nullable=False),
+        pa.field("year", pa.int32()),
+    ])
+    table = pa.table({
+        "imdb_id": ["tt0000001"], "title": [None], "genres": [["Drama"]], "votes": [[1, None]],
+        "point": [{"x": 1}], "tags": [["a"]], "year": [None],
+    }, schema=schema)
+    pq.write_table(table, tmp_path / "arrow.parquet")
+    duckdb.execute(  # DuckDB's own writer marks columns its statistics prove NULL-free REQUIRED
+        f"COPY (SELECT 'tt1' AS imdb_id, ['a'] AS genres, CAST(NULL AS INT) AS year) "
+        f"TO '{tmp_path / 'duck.parquet'}' (FORMAT parquet)"
+    )
+
+    assert parquet_concat.required_columns(tmp_path / "arrow.parquet") == [
+        "imdb_id", "genres[]", "votes", "tags", "tags[]",
+    ] == _pyarrow_required(tmp_path / "arrow.parquet")
+    duck = parquet_concat.required_columns(tmp_path / "duck.parquet")
+    assert duck == _pyarrow_required(tmp_path / "duck.parquet") and "imdb_id" in duck
+    (tmp_path / "not.parquet").write_bytes(b"id|title\n")
+    assert parquet_concat.required_columns(tmp_path / "not.parquet") == []
+    assert parquet_concat.required_columns(tmp_path / "missing.parquet") == []

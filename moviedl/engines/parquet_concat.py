@@ -44,6 +44,10 @@ _CC_FILE_OFFSET, _CC_META, _CC_OFFSET_INDEX, _CC_OFFSET_INDEX_LENGTH, _CC_COLUMN
 _CC_ENCRYPTED = (8, 9)
 _META_OFFSETS = (9, 10, 11, 14)  # data_page, index_page, dictionary_page, bloom_filter
 _OFFSET_INDEX_PAGES, _PAGE_OFFSET = 1, 1
+# SchemaElement: repetition (0 REQUIRED, 1 OPTIONAL, 2 REPEATED), name, children, converted
+# type (3 LIST), logical type (a union: field 3 is LIST)
+_SE_REPETITION, _SE_NAME, _SE_CHILDREN, _SE_CONVERTED, _SE_LOGICAL = 3, 4, 5, 6, 10
+_REQUIRED, _OPTIONAL, _REPEATED, _LIST_TYPE = 0, 1, 2, 3
 
 
 class ParquetConcatError(ValueError):
@@ -229,6 +233,52 @@ def read_footer(stream: BinaryIO, size: int) -> tuple[Fields, int]:
         raise ParquetConcatError("not a Parquet file (no PAR1 footer)")
     stream.seek(start)
     return decode(stream.read(length)), start
+
+
+def required_columns(path: str | Path) -> list[str]:
+    """The columns the Parquet file at ``path`` declares REQUIRED (not nullable), and as
+    ``name[]`` the lists whose items it declares REQUIRED, read from its footer alone (as
+    pyarrow's schema would say); [] when the file cannot be read as Parquet."""
+    try:
+        with open(path, "rb") as stream:
+            footer, _start = read_footer(stream, os.fstat(stream.fileno()).st_size)
+        _element, elements = _get(footer, _FILE_SCHEMA, (None, []))
+        found: list[str] = []
+        at = 1  # elements[0] is the root; the rest is its tree, depth first
+        for _column in range(_get(elements[0], _SE_CHILDREN, 0) if elements else 0):
+            field = elements[at]
+            name = bytes(_get(field, _SE_NAME, b"")).decode("utf-8", "replace")
+            repetition = _get(field, _SE_REPETITION, _REQUIRED)
+            if repetition != _OPTIONAL:  # REQUIRED; REPEATED is a list that is never NULL either
+                found.append(name)
+            item = _list_item(elements, at)
+            if repetition == _REPEATED or (item is not None and _get(item, _SE_REPETITION) != _OPTIONAL):
+                found.append(f"{name}[]")
+            at = _after(elements, at)
+        return found
+    except (OSError, ParquetConcatError, IndexError, TypeError, ValueError):
+        return []
+
+
+def _after(elements: list[Fields], at: int) -> int:
+    """The index just after the subtree of the schema element at ``at``."""
+    end = at + 1
+    for _child in range(_get(elements[at], _SE_CHILDREN, 0)):
+        end = _after(elements, end)
+    return end
+
+
+def _list_item(elements: list[Fields], at: int) -> Fields | None:
+    """The item of the list at ``at`` (LIST > repeated group > item, as DuckDB, Spark and pyarrow
+    write lists), or None when ``at`` is not such a list (older writers' two-level lists
+    are not judged)."""
+    field = elements[at]
+    logical = _get(field, _SE_LOGICAL) or []
+    if _get(field, _SE_CONVERTED) != _LIST_TYPE and not any(f == _LIST_TYPE for f, _, _ in logical):
+        return None
+    if _get(field, _SE_CHILDREN, 0) != 1 or _get(elements[at + 1], _SE_CHILDREN, 0) != 1:
+        return None
+    return elements[at + 2]
 
 
 def _offset_index(stream: BinaryIO, offset: int, length: int, shift: int) -> bytes:
