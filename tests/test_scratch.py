@@ -97,6 +97,36 @@ def test_folders_moviedl_did_not_make_are_never_removed_and_old_ownerless_ones_a
     assert sorted(p.name for p in temp_root.iterdir()) == sorted([*others, young.name])
 
 
+def test_where_there_are_no_file_locks_a_run_still_gets_a_folder_no_other_run_removes(
+    temp_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import fcntl
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with ScratchDir("refine") as scratch:
+        assert scratch.path.is_dir() and not any(scratch.path.iterdir())  # no owner file
+        assert reclaim(temp_root) == [] and scratch.path.is_dir()  # young: the one-day rule
+    assert moviedl_folders(temp_root) == []
+
+
+def test_a_scratch_folder_that_cannot_be_set_up_is_not_left_behind(
+    temp_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def full(src: object, dst: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(OSError, match="No space left"):
+        ScratchDir("refine")
+    assert moviedl_folders(temp_root) == []
+
+
 def test_refine_after_a_killed_refine_removes_its_scratch_and_says_so(
     temp_root: Path, tmp_path: Path, invoke: Any, movies_csv: Path, series_csv: Path
 ) -> None:

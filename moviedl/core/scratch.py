@@ -55,24 +55,25 @@ class ScratchDir:
     left (:func:`reclaim`); :attr:`reclaimed` lists them."""
 
     def __init__(self, what: str, root: Path | None = None) -> None:
-        import fcntl
-
         parent = Path(root or tempfile.gettempdir())
         self.reclaimed = reclaim(parent)
         self.path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{what}-", dir=parent))
-        pending = self.path / f"{OWNER_FILE}.new"
-        self._fd: int | None = os.open(pending, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else holds it
-        os.write(self._fd, f"pid {os.getpid()}\n".encode())
-        os.replace(pending, self.path / OWNER_FILE)  # named only once locked
+        self._open = True
+        try:
+            self._fd = _own(self.path)
+        except BaseException:  # a full disk, Ctrl-C: leave no folder behind
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise
 
     def close(self) -> None:
         """Remove the folder, then let go of its lock (the order matters: see :func:`reclaim`)."""
-        if self._fd is None:
+        if not self._open:
             return
+        self._open = False
         shutil.rmtree(self.path, ignore_errors=True)
-        os.close(self._fd)
-        self._fd = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def __enter__(self) -> Self:
         return self
@@ -81,13 +82,42 @@ class ScratchDir:
         self.close()
 
 
+def _own(folder: Path) -> int | None:
+    """Lock a new owner file in ``folder`` and give it its name; the open descriptor. None where
+    the file system (or the system: Windows) has no ``flock``: the folder then has no owner
+    file and is left to the one-day rule."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    pending = folder / f"{OWNER_FILE}.new"
+    fd = os.open(pending, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else holds it
+    except OSError as exc:  # no locks on this file system (ENOLCK, EOPNOTSUPP)
+        log.debug("no lock on %s (%s): the folder is left to the one-day rule", pending, exc)
+        os.close(fd)
+        pending.unlink(missing_ok=True)
+        return None
+    try:
+        os.write(fd, f"pid {os.getpid()}\n".encode())
+        os.replace(pending, folder / OWNER_FILE)  # named only once locked
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def reclaim(parent: Path | None = None) -> list[Reclaimed]:
     """Remove the :data:`FOLDER` folders of this user in ``parent`` (the temp folder) that no live
     run owns: the owner file can be locked, or there is none and the folder is a day old. Errors
     (another user's folder, a file in use) leave a folder as it is: this is housekeeping."""
-    import fcntl
-
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock, so no owner files either; only the one-day rule
+        fcntl = None  # type: ignore[assignment]
     parent = Path(parent or tempfile.gettempdir())
+    uid = os.getuid() if hasattr(os, "getuid") else None
     found: list[Reclaimed] = []
     try:
         entries = [e for e in os.scandir(parent) if FOLDER.fullmatch(e.name)]
@@ -95,7 +125,7 @@ def reclaim(parent: Path | None = None) -> list[Reclaimed]:
         return found
     for entry in entries:
         try:
-            if not entry.is_dir(follow_symlinks=False) or entry.stat().st_uid != os.getuid():
+            if not entry.is_dir(follow_symlinks=False) or (uid is not None and entry.stat().st_uid != uid):
                 continue
             fd = os.open(Path(entry.path) / OWNER_FILE, os.O_RDONLY)
         except FileNotFoundError:
@@ -106,8 +136,10 @@ def reclaim(parent: Path | None = None) -> list[Reclaimed]:
         except OSError:
             continue
         try:
+            if fcntl is None:
+                raise OSError("no flock")
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # held: its run is alive
+        except OSError:  # held: its run is alive (or no locks here: leave it)
             os.close(fd)
             continue
         try:  # removed while locked, so that no other run removes it at the same time
