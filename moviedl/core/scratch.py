@@ -12,8 +12,8 @@ lives; the kernel releases that lock however the process dies. Whenever a run ma
 it first removes the folders of the same user named as moviedl names them (:data:`FOLDER`) whose
 owner file it can lock: no live run holds those. The owner file is locked before it gets its
 name, so a folder is never seen with an unlocked owner file while its run lives. A folder with
-no owner file (left by an older moviedl, or by a short task that keeps none) is removed once it
-is a day old.
+no owner file (left by an older moviedl, by a short task that keeps none, or made where there
+are no file locks: a file system without them, Windows) is removed once it is a day old.
 """
 
 from __future__ import annotations
