@@ -29,6 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so no owner files; only the one-day rule
+    fcntl = None  # type: ignore[assignment]
+
 PREFIX = "moviedl-"
 #: The folders moviedl makes in the temp folder (``tempfile.mkdtemp`` adds 8 characters): only
 #: these are ever removed, never another folder whose name happens to start with "moviedl-".
@@ -86,9 +91,7 @@ def _own(folder: Path) -> int | None:
     """Lock a new owner file in ``folder`` and give it its name; the open descriptor. None where
     the file system (or the system: Windows) has no ``flock``: the folder then has no owner
     file and is left to the one-day rule."""
-    try:
-        import fcntl
-    except ImportError:
+    if fcntl is None:
         return None
     pending = folder / f"{OWNER_FILE}.new"
     fd = os.open(pending, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
@@ -112,10 +115,6 @@ def reclaim(parent: Path | None = None) -> list[Reclaimed]:
     """Remove the :data:`FOLDER` folders of this user in ``parent`` (the temp folder) that no live
     run owns: the owner file can be locked, or there is none and the folder is a day old. Errors
     (another user's folder, a file in use) leave a folder as it is: this is housekeeping."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock, so no owner files either; only the one-day rule
-        fcntl = None  # type: ignore[assignment]
     parent = Path(parent or tempfile.gettempdir())
     uid = os.getuid() if hasattr(os, "getuid") else None
     found: list[Reclaimed] = []
@@ -136,8 +135,8 @@ def reclaim(parent: Path | None = None) -> list[Reclaimed]:
         except OSError:
             continue
         try:
-            if fcntl is None:
-                raise OSError("no flock")
+            if fcntl is None:  # an owner file, but no way to test its lock here: leave it
+                raise BlockingIOError
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:  # held: its run is alive (or no locks here: leave it)
             os.close(fd)
@@ -147,11 +146,7 @@ def reclaim(parent: Path | None = None) -> list[Reclaimed]:
         finally:
             os.close(fd)
     if found:
-        total = sum(r.bytes for r in found)
-        log.info(
-            "removed %d scratch folder(s) left by killed moviedl runs (%s MB): %s",
-            len(found), f"{total / 1e6:,.1f}", ", ".join(str(r.path) for r in found),
-        )
+        log.info("%s: %s", reclaimed_note(found), ", ".join(str(r.path) for r in found))
     return found
 
 

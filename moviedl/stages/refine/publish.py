@@ -134,11 +134,10 @@ class Workspace:
         self.run_id = run_id or new_run_id()
         self._dir = ScratchDir("refine")  # first removes those of killed runs
         self.reclaimed = self._dir.reclaimed
-        self._tmp = self._dir.path
-        self._local = self._tmp / "lake"
+        self._local = self._dir.path / "lake"
         self.root = lake.local_root(self._local) / self.staging_key("")
         self.root.mkdir(parents=True, exist_ok=True)
-        self.scratch = self._tmp / "scratch"  # DuckDB spill files
+        self.scratch = self._dir.path / "scratch"  # DuckDB spill files
         self.scratch.mkdir()
 
     def staging_key(self, key: str) -> str:
