@@ -119,19 +119,15 @@ def build_refined(
         engine.run_script("refined")
     with step("the Trusted (title, genre) pairs (sql/validate_trusted_pairs.sql)"):
         engine.run_script("validate_trusted_pairs")
-    with step("the expected row counts (sql/refined_expected_rows.sql)"):
-        expected = dict(zip(
-            ("dim_filmes", "dim_genero", "dim_artista", "fato_filme", "fato_elenco"),
-            one(engine, sql_for("refined_expected_rows", engine.name)),
-            strict=True,
-        ))
-    labels = {
+    labels = {  # what each table's expected rows count, in refined_expected_rows.sql's order
         "dim_filmes": "distinct Trusted titles",
         "dim_genero": "distinct genres of the titles",
         "dim_artista": "distinct artists (name + birth year)",
         "fato_filme": "distinct (title, genre) pairs",
         "fato_elenco": "distinct (title, artist) pairs",
     }
+    with step("the expected row counts (sql/refined_expected_rows.sql)"):
+        expected = dict(zip(labels, one(engine, sql_for("refined_expected_rows", engine.name)), strict=True))
     outputs = []
     for table in REFINED_TABLES:
         out = Staged(table, None, ws.staged_path(table.data_key()), sources=inputs.sources)
