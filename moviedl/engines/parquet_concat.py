@@ -247,7 +247,7 @@ def required_columns(path: str | Path) -> list[str]:
         at = 1  # elements[0] is the root; the rest is its tree, depth first
         for _column in range(_get(elements[0], _SE_CHILDREN, 0) if elements else 0):
             field = elements[at]
-            name = bytes(_get(field, _SE_NAME, b"")).decode("utf-8", "replace")
+            name = _get(field, _SE_NAME, b"").decode("utf-8", "replace")
             repetition = _get(field, _SE_REPETITION, _REQUIRED)
             if repetition != _OPTIONAL:  # REQUIRED; REPEATED is a list that is never NULL either
                 found.append(name)
