@@ -3,6 +3,7 @@ run's, never a folder moviedl did not make."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,16 +99,21 @@ def test_folders_moviedl_did_not_make_are_never_removed_and_old_ownerless_ones_a
     assert sorted(p.name for p in temp_root.iterdir()) == sorted([*others, young.name])
 
 
+def failing(code: int) -> Callable[..., None]:
+    """A stand-in for an os/fcntl call that fails with ``code`` (errno), as the system would."""
+
+    def fail(*args: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    return fail
+
+
 def test_where_there_are_no_file_locks_a_run_still_gets_a_folder_no_other_run_removes(
     temp_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import errno
     import fcntl
 
-    def no_locks(fd: int, operation: int) -> None:
-        raise OSError(errno.ENOLCK, "No locks available")
-
-    monkeypatch.setattr(fcntl, "flock", no_locks)
+    monkeypatch.setattr(fcntl, "flock", failing(errno.ENOLCK))
     with ScratchDir("refine") as scratch:
         assert scratch.path.is_dir() and not any(scratch.path.iterdir())  # no owner file
         assert reclaim(temp_root) == [] and scratch.path.is_dir()  # young: the one-day rule
@@ -116,12 +123,7 @@ def test_where_there_are_no_file_locks_a_run_still_gets_a_folder_no_other_run_re
 def test_a_scratch_folder_that_cannot_be_set_up_is_not_left_behind(
     temp_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import errno
-
-    def full(src: object, dst: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(os, "replace", full)
+    monkeypatch.setattr(os, "replace", failing(errno.ENOSPC))
     with pytest.raises(OSError, match="No space left"):
         ScratchDir("refine")
     assert moviedl_folders(temp_root) == []
